@@ -1,0 +1,193 @@
+/**
+ * The zod schema of `pipeline.yaml`. Every object is strict (unknown keys fail) and every field has a
+ * default, so an empty file is a valid configuration. Extend it by adding fields here; `Config` follows.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** An integer field that also accepts a numeric string. */
+function int(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.preprocess(
+    (v) => (typeof v === "string" && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+    z.number().int().min(min).max(max),
+  );
+}
+
+/** A boolean field that also accepts `"true"` / `"false"` (so `${FLAG:-false}` works). */
+function bool() {
+  return z.preprocess(
+    (v) => (v === "true" ? true : v === "false" ? false : v),
+    z.boolean(),
+  );
+}
+
+/** A list of strings that also accepts one comma-separated string (so `${KAFKA_BROKERS}` works). */
+function stringList() {
+  return z.preprocess(
+    (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter((s) => s !== "") : v),
+    z.array(z.string().min(1)),
+  );
+}
+
+/** Names of the connections an agent may `require`. */
+export const CONNECTION_NAMES = [
+  "kafka",
+  "schemaRegistry",
+  "postgres",
+  "clickhouse",
+  "llm",
+  "cryptocompare",
+  "twelvedata",
+] as const;
+
+/** Name of one entry of `connections`. */
+export type ConnectionName = typeof CONNECTION_NAMES[number];
+
+const nodeSchema = z.object({
+  name: z.string().min(1).default("qistream"),
+  dataDir: z.string().min(1).default("./data"),
+  http: z.object({
+    host: z.string().min(1).default("127.0.0.1"),
+    port: int(0, 65535).default(8080),
+  }).strict().prefault({}),
+  shutdownTimeoutMs: int(0).default(10_000),
+}).strict();
+
+const tlsSchema = z.union([
+  bool(),
+  z.object({
+    ca: z.string().optional(),
+    cert: z.string().optional(),
+    key: z.string().optional(),
+    rejectUnauthorized: bool().default(true),
+  }).strict(),
+]);
+
+const kafkaSchema = z.object({
+  brokers: stringList().refine((b) => b.length > 0, "expected at least one broker"),
+  clientId: z.string().min(1).default("qistream"),
+  ssl: tlsSchema.optional(),
+  sasl: z.object({
+    mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),
+    username: z.string().min(1),
+    password: z.string(),
+  }).strict().optional(),
+  connectionTimeoutMs: int(1).default(10_000),
+  requestTimeoutMs: int(1).default(30_000),
+}).strict();
+
+const connectionsSchema = z.object({
+  kafka: kafkaSchema.optional(),
+  schemaRegistry: z.object({
+    url: z.url(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  }).strict().optional(),
+  postgres: z.object({
+    url: z.string().min(1),
+    password: z.string().optional(),
+    maxConnections: int(1).default(10),
+  }).strict().optional(),
+  clickhouse: z.object({
+    url: z.url(),
+    username: z.string().default("default"),
+    password: z.string().optional(),
+    database: z.string().min(1).default("default"),
+  }).strict().optional(),
+  llm: z.object({
+    baseUrl: z.url().default("https://api.openai.com/v1"),
+    apiKey: z.string().optional(),
+    model: z.string().min(1).default("gpt-4o-mini"),
+    timeoutMs: int(1).default(60_000),
+  }).strict().optional(),
+  cryptocompare: z.object({
+    apiKey: z.string().optional(),
+    url: z.url().default("https://min-api.cryptocompare.com"),
+  }).strict().optional(),
+  twelvedata: z.object({
+    apiKey: z.string().optional(),
+    url: z.url().default("https://api.twelvedata.com"),
+  }).strict().optional(),
+}).strict();
+
+const topicSchema = z.object({
+  partitions: int(1, 10_000).default(6),
+  replicationFactor: int(1, 100).default(1),
+  retentionMs: int(-1).optional(),
+  cleanupPolicy: z.enum(["delete", "compact"]).default("delete"),
+  compression: z.enum(["none", "gzip", "snappy", "lz4", "zstd"]).default("none"),
+  config: z.record(z.string(), z.string()).optional(),
+}).strict();
+
+const agentSchema = z.object({
+  kind: z.string().min(1),
+  enabled: bool().default(true),
+  requires: z.array(z.enum(CONNECTION_NAMES)).default([]),
+  instances: int(1, 1024).default(1),
+  subscribe: z.object({
+    topics: z.array(z.string().min(1)).min(1),
+    group: z.string().min(1).optional(),
+    fromBeginning: bool().default(false),
+  }).strict().optional(),
+  publish: z.array(z.string().min(1)).default([]),
+  batch: z.object({
+    maxRecords: int(1).default(500),
+    maxWaitMs: int(0).default(100),
+  }).strict().prefault({}),
+  tools: z.array(z.string().min(1)).default([]),
+  permissions: z.object({
+    net: z.array(z.string().min(1)).default([]),
+    read: z.array(z.string().min(1)).default([]),
+    write: z.array(z.string().min(1)).default([]),
+    env: z.array(z.string().min(1)).default([]),
+  }).strict().prefault({}),
+  restart: z.enum(["permanent", "transient", "temporary"]).default("permanent"),
+  config: z.record(z.string(), z.unknown()).default({}),
+}).strict();
+
+const mcpSchema = z.object({
+  tokens: z.array(
+    z.object({
+      name: z.string().min(1),
+      token: z.string().min(16, "expected a token of at least 16 characters"),
+      role: z.string().min(1).default("reader"),
+    }).strict(),
+  ).default([]),
+  allowedHosts: z.array(z.string().min(1)).optional(),
+  allowedOrigins: z.array(z.string().min(1)).optional(),
+}).strict();
+
+/** The whole `pipeline.yaml` schema. */
+export const configSchema = z.object({
+  node: nodeSchema.prefault({}),
+  connections: connectionsSchema.prefault({}),
+  topics: z.record(z.string().min(1), topicSchema).default({}),
+  agents: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "expected a lowercase agent id"), agentSchema)
+    .default({}),
+  mcp: mcpSchema.prefault({}),
+}).strict().superRefine((cfg, ctx) => {
+  for (const [id, agent] of Object.entries(cfg.agents)) {
+    const check = (topic: string, path: PropertyKey[]) => {
+      if (!(topic in cfg.topics)) {
+        const declared = Object.keys(cfg.topics).join(", ") || "none";
+        ctx.addIssue({
+          code: "custom",
+          path: ["agents", id, ...path],
+          message: `unknown topic "${topic}" (declared topics: ${declared})`,
+        });
+      }
+    };
+    agent.subscribe?.topics.forEach((t, i) => check(t, ["subscribe", "topics", i]));
+    agent.publish.forEach((t, i) => check(t, ["publish", i]));
+  }
+});
+
+/** A validated configuration, with every default filled in. */
+export type Config = z.infer<typeof configSchema>;
+/** One entry of `topics`. */
+export type TopicConfig = z.infer<typeof topicSchema>;
+/** One entry of `agents`. */
+export type AgentConfig = z.infer<typeof agentSchema>;
+/** The `connections` section. */
+export type ConnectionsConfig = z.infer<typeof connectionsSchema>;
