@@ -36,16 +36,12 @@ export function murmur2(data: Uint8Array | string): number {
     h ^= k;
   }
   const tail = length & ~3;
-  switch (length % 4) {
-    case 3:
-      h ^= (bytes[tail + 2]! & 0xff) << 16;
-    // falls through
-    case 2:
-      h ^= (bytes[tail + 1]! & 0xff) << 8;
-    // falls through
-    case 1:
-      h ^= bytes[tail]! & 0xff;
-      h = Math.imul(h, M);
+  const rest = length % 4;
+  if (rest >= 3) h ^= (bytes[tail + 2]! & 0xff) << 16;
+  if (rest >= 2) h ^= (bytes[tail + 1]! & 0xff) << 8;
+  if (rest >= 1) {
+    h ^= bytes[tail]! & 0xff;
+    h = Math.imul(h, M);
   }
   h ^= h >>> 13;
   h = Math.imul(h, M);
