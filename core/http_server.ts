@@ -150,7 +150,10 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
         const done = server.shutdown().then(() => true);
         const ok = await Promise.race([done, timeout]);
         clearTimeout(timer);
-        log.info("HTTP server stopped{late}", { late: ok ? "" : " (in-flight requests abandoned)" });
+        if (ok) log.info("HTTP server stopped");
+        else {log.warn("HTTP server stop timed out after {timeoutMs} ms; in-flight requests abandoned", {
+            timeoutMs,
+          });}
         return ok;
       })();
       return stopping;

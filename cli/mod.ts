@@ -1,0 +1,15 @@
+/**
+ * The CLI's subcommands. Add a subcommand by writing `cli/<name>.ts` exporting a {@link Command} and
+ * listing it in {@link COMMANDS}; `main.ts` dispatches to it.
+ *
+ * @module
+ */
+import type { Command } from "./command.ts";
+import { helpCommand } from "./help.ts";
+import { startCommand } from "./start.ts";
+
+export { type Command, type CommandContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
+export { helpText } from "./help.ts";
+
+/** Every subcommand, in the order `qistream help` lists them. */
+export const COMMANDS: readonly Command[] = [startCommand, helpCommand];

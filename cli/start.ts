@@ -1,0 +1,159 @@
+/**
+ * `qistream start`: loads the configuration, sets up logging and metrics, starts the HTTP server, and
+ * runs until SIGINT/SIGTERM, then shuts down within `node.shutdownTimeoutMs`.
+ *
+ * The pipeline itself (connector, supervisor, agents) is not wired in yet: this is where it will start,
+ * after the HTTP server and before waiting for a signal, registering its readiness checks on `http.readiness`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  activeAgents,
+  ConfigError,
+  enableDefaultMetrics,
+  getLogger,
+  type HttpServer,
+  loadConfig,
+  setupLogging,
+  startHttpServer,
+} from "../core/mod.ts";
+import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
+
+const USAGE = `Usage: qistream start [--config PATH]
+
+Starts this node: loads the pipeline file, serves /metrics, /healthz and /readyz (and later /mcp),
+and runs until Ctrl-C or SIGTERM.
+
+Options:
+  -c, --config PATH  pipeline file (default: $QISTREAM_CONFIG, else pipeline.yaml)
+  -h, --help         show this help`;
+
+/** `qistream start`. */
+export const startCommand: Command = {
+  name: "start",
+  summary: "run this node (HTTP endpoints now; the pipeline as it is built)",
+  usage: USAGE,
+  async run(args, context) {
+    let values: { config?: string; help?: boolean };
+    try {
+      ({ values } = parseArgs({
+        args,
+        options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+        strict: true,
+        allowPositionals: false,
+      }));
+    } catch (e) {
+      console.error(`${(e as Error).message}\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    if (values.help) {
+      console.log(USAGE);
+      return EXIT_OK;
+    }
+
+    try {
+      setupLogging();
+    } catch (e) {
+      console.error((e as Error).message);
+      return EXIT_USAGE;
+    }
+    const log = getLogger("start");
+
+    let loaded;
+    try {
+      loaded = await loadConfig({ path: values.config ?? context.config });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      console.error(e.message);
+      return EXIT_USAGE;
+    }
+    const { config, file, envOverrides } = loaded;
+    await Deno.mkdir(config.node.dataDir, { recursive: true });
+    enableDefaultMetrics();
+
+    let http: HttpServer;
+    try {
+      http = startHttpServer({ host: config.node.http.host, port: config.node.http.port });
+    } catch (e) {
+      console.error(
+        `Cannot start the HTTP server on ${config.node.http.host}:${config.node.http.port}: ${e}`,
+      );
+      return EXIT_FAILURE;
+    }
+
+    const agents = activeAgents(config);
+    log.info("node {node} started with {file}", {
+      node: config.node.name,
+      file,
+      envOverrides,
+      agents: agents.start.map((a) => a.id),
+      skipped: agents.skipped,
+    });
+    console.log(
+      banner({ http, file, envOverrides, dataDir: config.node.dataDir, name: config.node.name, agents }),
+    );
+    log.warn("the pipeline is not wired in yet: only the HTTP server is running");
+
+    const reason = await waitForStop(context.signal);
+    log.info("stopping on {reason}; waiting at most {timeoutMs} ms", {
+      reason,
+      timeoutMs: config.node.shutdownTimeoutMs,
+    });
+    const force = () => {
+      log.warn("second signal: exiting without waiting");
+      Deno.exit(130);
+    };
+    if (reason !== "abort") Deno.addSignalListener(reason as Deno.Signal, force);
+    const clean = await http.shutdown(config.node.shutdownTimeoutMs);
+    if (reason !== "abort") Deno.removeSignalListener(reason as Deno.Signal, force);
+    log.info("node {node} stopped", { node: config.node.name, clean });
+    return clean ? EXIT_OK : EXIT_FAILURE;
+  },
+};
+
+function banner(
+  info: {
+    http: HttpServer;
+    file: string;
+    envOverrides: readonly string[];
+    dataDir: string;
+    name: string;
+    agents: ReturnType<typeof activeAgents>;
+  },
+): string {
+  const abs = (p: string) => (p.startsWith("/") ? p : `${Deno.cwd()}/${p.replace(/^\.\//, "")}`);
+  const overrides = info.envOverrides.length > 0 ? ` (overridden by ${info.envOverrides.join(", ")})` : "";
+  const configured = info.agents.start.map((a) => a.id).join(", ") || "none";
+  const skipped = info.agents.skipped.map((s) => `${s.id}: ${s.reason}`);
+  return [
+    `qistream node "${info.name}" is up`,
+    `  config     ${abs(info.file)}${overrides}`,
+    `  data dir   ${abs(info.dataDir)}`,
+    `  metrics    ${info.http.url}/metrics`,
+    `  liveness   ${info.http.url}/healthz`,
+    `  readiness  ${info.http.url}/readyz`,
+    `  MCP        ${info.http.url}/mcp (not served yet)`,
+    `  agents     ${configured} (configured, not started yet)`,
+    ...skipped.map((s) => `  skipped    ${s}`),
+    "Only the HTTP server is running: the pipeline is not wired in yet.",
+    "Press Ctrl-C (or send SIGTERM) to stop.",
+  ].join("\n");
+}
+
+/** Resolves with the signal name (or "abort") on SIGINT, SIGTERM or when `signal` aborts. */
+function waitForStop(signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    const handlers = signals.map((name) => [name, () => done(name)] as const);
+    const done = (why: string) => {
+      for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+      signal?.removeEventListener("abort", onAbort);
+      resolve(why);
+    };
+    const onAbort = () => done("abort");
+    for (const [name, handler] of handlers) Deno.addSignalListener(name, handler);
+    if (signal?.aborted) done("abort");
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

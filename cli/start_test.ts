@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const PIPELINE = new URL("../pipeline.yaml", import.meta.url).pathname;
+
+/** Spawns `deno run main.ts <args>` with piped output. */
+function spawn(args: string[], env: Record<string, string> = {}) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Reads `stream` until `marker` appears; returns everything read so far. */
+async function readUntil(reader: ReadableStreamDefaultReader<string>, marker: string, timeoutMs: number) {
+  let text = "";
+  const deadline = Date.now() + timeoutMs;
+  while (!text.includes(marker)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for "${marker}"; got:\n${text}`);
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended before "${marker}"; got:\n${text}`);
+    text += value;
+  }
+  return text;
+}
+
+Deno.test("`main.ts start` prints where to look, serves them, and exits 0 on SIGTERM in time", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const child = spawn(["start", "--config", PIPELINE], {
+    QISTREAM_HTTP_PORT: "0",
+    QISTREAM_DATA_DIR: `${dataDir}/d`,
+    DATABASE_URL: "postgres://app:sup3rsecret@db.example:5432/q",
+  });
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const stderrText = new Response(child.stderr).text();
+  try {
+    const banner = await readUntil(stdout, "Press Ctrl-C", 30_000);
+    const metricsUrl = banner.match(/metrics\s+(http:\/\/127\.0\.0\.1:\d+)\/metrics/)?.[1];
+    assert.ok(metricsUrl, `no metrics URL in:\n${banner}`);
+    assert.match(banner, new RegExp(`liveness\\s+${metricsUrl}/healthz`));
+    assert.match(banner, new RegExp(`readiness\\s+${metricsUrl}/readyz`));
+    assert.match(banner, new RegExp(`MCP\\s+${metricsUrl}/mcp`));
+    assert.match(banner, new RegExp(`data dir\\s+${dataDir}/d`));
+    assert.match(banner, new RegExp(`config\\s+${PIPELINE}`));
+    assert.match(banner, /Only the HTTP server is running/);
+    assert.ok((await Deno.stat(`${dataDir}/d`)).isDirectory, "data dir created");
+
+    const health = await fetch(`${metricsUrl}/healthz`);
+    assert.deepEqual(await health.json(), { status: "ok" });
+    const ready = await fetch(`${metricsUrl}/readyz`);
+    assert.equal(ready.status, 200);
+    await ready.body?.cancel();
+    const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+    assert.match(metrics, /process_resident_memory_bytes/);
+
+    const sent = performance.now();
+    child.kill("SIGTERM");
+    const status = await child.status;
+    const tookMs = performance.now() - sent;
+    assert.equal(status.code, 0);
+    assert.ok(tookMs < 10_000, `shutdown took ${tookMs} ms (node.shutdownTimeoutMs is 10000)`);
+
+    const logs = await stderrText;
+    const records = logs.trim().split("\n").map((line) => JSON.parse(line));
+    assert.ok(records.some((r) => r.message.startsWith('stopping on "SIGTERM"')), logs);
+    assert.ok(records.some((r) => r.logger === "qistream.start" && r.clean === true), logs);
+    assert.ok(!logs.includes("sup3rsecret") && !banner.includes("sup3rsecret"), "secret leaked");
+  } finally {
+    stdout.releaseLock();
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("`main.ts start` with an invalid config prints the ConfigError and exits 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/bad.yaml`, "topics:\n  market.ticks:\n    partitions: six\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", MAIN, "--config", `${dir}/bad.yaml`, "start"],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    assert.equal(out.code, 2);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.match(stderr, new RegExp(`Invalid configuration in ${dir}/bad\\.yaml`));
+    assert.match(stderr, /topics\.market\.ticks\.partitions: expected number, received string/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("help, --help, unknown commands and unknown options", async () => {
+  const run = async (args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", MAIN, ...args],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
+  const help = await run(["help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: qistream \[--config PATH\] <command>/);
+  assert.match(help.stdout, /^ {2}start {2}/m);
+  assert.equal((await run(["--help"])).stdout, help.stdout);
+  const startHelp = await run(["start", "--help"]);
+  assert.equal(startHelp.code, 0);
+  assert.match(startHelp.stdout, /Usage: qistream start/);
+  const unknown = await run(["frobnicate"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /Unknown command "frobnicate"/);
+  const badOption = await run(["start", "--port", "1"]);
+  assert.equal(badOption.code, 2);
+  assert.match(badOption.stderr, /Unknown option '--port'/);
+  assert.equal((await run([])).code, 2);
+});
