@@ -1,0 +1,107 @@
+/**
+ * Topics as code: the difference between the topics a configuration declares and the topics a log has, as a
+ * list of changes `applyTopics` can carry out.
+ *
+ * @module
+ */
+import type { TopicAdmin, TopicDescription } from "../types.ts";
+
+/** One change of a plan. A topic may have several (more partitions and a config change). */
+export type TopicChange =
+  | { kind: "create"; topic: string; desired: TopicDescription }
+  | { kind: "add-partitions"; topic: string; from: number; to: number }
+  | { kind: "alter-config"; topic: string; changes: ConfigChange[] }
+  | { kind: "refused"; topic: string; reason: string }
+  | { kind: "unchanged"; topic: string };
+
+/** One config key that differs; `from` is absent when the log does not report the key. */
+export interface ConfigChange {
+  key: string;
+  from?: string;
+  to: string;
+}
+
+/** A plan: its changes, in declaration order. */
+export interface TopicPlan {
+  changes: TopicChange[];
+}
+
+/**
+ * Compares declared topics with what the log has.
+ *
+ * Creating topics, raising partition counts and setting the declared config keys are planned; fewer partitions
+ * than the topic has, or a different replication factor, are `refused` with the reason (Kafka cannot remove
+ * partitions; replication changes need a reassignment). Config keys not declared are left alone, and topics
+ * the log has but the configuration does not declare are not touched.
+ *
+ * @param declared the topics as they should be (see `declaredTopics`)
+ * @param admin the log's topic admin
+ * @returns the plan; `unchanged` entries say a topic already matches
+ * @throws {TypeError} if a topic is declared twice or a partition count is not a positive integer
+ *
+ * @example
+ * ```ts
+ * const plan = await planTopics(declaredTopics(config.topics), connector.admin);
+ * console.log(formatTopicPlan(plan));
+ * ```
+ */
+export async function planTopics(declared: TopicDescription[], admin: TopicAdmin): Promise<TopicPlan> {
+  const seen = new Set<string>();
+  for (const d of declared) {
+    if (seen.has(d.name)) throw new TypeError(`Cannot plan topics: "${d.name}" is declared twice`);
+    seen.add(d.name);
+    if (!Number.isInteger(d.partitions) || d.partitions < 1) {
+      throw new TypeError(
+        `Cannot plan topic "${d.name}": partitions is ${d.partitions}, expected an integer >= 1`,
+      );
+    }
+  }
+  const existing = new Map(
+    (declared.length > 0 ? await admin.describeTopics(declared.map((d) => d.name)) : []).map((
+      t,
+    ) => [t.name, t]),
+  );
+  const changes: TopicChange[] = [];
+  for (const want of declared) {
+    const have = existing.get(want.name);
+    if (!have) {
+      changes.push({ kind: "create", topic: want.name, desired: want });
+      continue;
+    }
+    const before = changes.length;
+    if (want.partitions < have.partitions) {
+      changes.push({
+        kind: "refused",
+        topic: want.name,
+        reason:
+          `cannot reduce partitions from ${have.partitions} to ${want.partitions}: Kafka cannot remove ` +
+          `partitions (declare ${have.partitions} or more, or delete and recreate the topic, losing its data)`,
+      });
+    } else if (want.partitions > have.partitions) {
+      changes.push({ kind: "add-partitions", topic: want.name, from: have.partitions, to: want.partitions });
+    }
+    if (want.replicationFactor !== have.replicationFactor) {
+      changes.push({
+        kind: "refused",
+        topic: want.name,
+        reason: `cannot change the replication factor from ${have.replicationFactor} to ` +
+          `${want.replicationFactor}: that needs a partition reassignment (kafka-reassign-partitions)`,
+      });
+    }
+    const configChanges: ConfigChange[] = [];
+    for (const [key, to] of Object.entries(want.config)) {
+      const from = have.config[key];
+      if (from !== to) configChanges.push(from === undefined ? { key, to } : { key, from, to });
+    }
+    if (configChanges.length > 0) {
+      changes.push({ kind: "alter-config", topic: want.name, changes: configChanges });
+    }
+    if (changes.length === before) changes.push({ kind: "unchanged", topic: want.name });
+  }
+  return { changes };
+}
+
+/** True when the plan has something to apply and nothing refused. */
+export function planHasChanges(plan: TopicPlan): boolean {
+  return plan.changes.some((c) => c.kind !== "unchanged" && c.kind !== "refused");
+}
