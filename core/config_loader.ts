@@ -114,7 +114,11 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Loa
   const overridden = applyEnvOverrides(raw, env);
   const parsed = configSchema.safeParse(overridden.value, { reportInput: true });
   if (!parsed.success) throw new ConfigError(file, parsed.error.issues.flatMap(describeIssue));
-  return { config: parsed.data, file, envOverrides: overridden.applied };
+  const config = parsed.data;
+  for (const [id, agent] of Object.entries(config.agents)) {
+    if (agent.subscribe && agent.subscribe.group === undefined) agent.subscribe.group = id;
+  }
+  return { config, file, envOverrides: overridden.applied };
 }
 
 /** Replaces `<secret>File: path` by `<secret>: <file contents, trimmed>`. */
@@ -192,6 +196,9 @@ function checkLiteralSecrets(
 /** Turns one zod issue into `path: expected X, received Y` problems (one per unknown key). */
 function describeIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
   const path = formatConfigPath(issue.path);
+  const last = issue.path[issue.path.length - 1];
+  const secret = typeof last === "string" && SECRET_FIELDS.has(last);
+  const shown = (v: unknown) => (secret ? "a secret value" : JSON.stringify(v));
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((k) => ({ path, message: `unknown key "${k}"` }));
@@ -206,12 +213,12 @@ function describeIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
       return [{
         path,
         message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, received ${
-          JSON.stringify(issue.input)
+          shown(issue.input)
         }`,
       }];
     case "too_small":
     case "too_big":
-      return [{ path, message: `${stripPrefix(issue.message)}, received ${JSON.stringify(issue.input)}` }];
+      return [{ path, message: `${stripPrefix(issue.message)}, received ${shown(issue.input)}` }];
     case "invalid_format":
       return [{
         path,

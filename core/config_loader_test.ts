@@ -173,6 +173,20 @@ Deno.test("literal secrets are refused; ${ENV} and passwordFile are accepted", a
   }
 });
 
+Deno.test("validation errors never echo a secret value", () => {
+  const e = configError('mcp:\n  tokens:\n    - { name: ops, token: "${T}" }\n', envOf({ T: "short-tok" }));
+  assert.match(e.message, /mcp\.tokens\[0\]\.token: expected a token of at least 16 characters/);
+  assert.doesNotMatch(e.message, /short-tok/);
+});
+
+Deno.test("a subscription's consumer group defaults to the agent id", () => {
+  const { config } = parseConfig(
+    "topics:\n  t: {}\nagents:\n  sink-a:\n    kind: postgres-sink\n    subscribe: { topics: [t] }\n",
+    { env: noEnv },
+  );
+  assert.equal(config.agents["sink-a"]?.subscribe?.group, "sink-a");
+});
+
 Deno.test("agents may only use declared topics", () => {
   const e = configError(
     "topics:\n  market.ticks: {}\nagents:\n  s:\n    kind: synthetic\n    publish: [market.tick]\n",
