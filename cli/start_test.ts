@@ -123,3 +123,24 @@ Deno.test("help, --help, unknown commands and unknown options", async () => {
   assert.match(badOption.stderr, /Unknown option '--port'/);
   assert.equal((await run([])).code, 2);
 });
+
+Deno.test("`main.ts start` on a busy port says so and exits 1", async () => {
+  const busy = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => new Response());
+  const dataDir = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", MAIN, "start"],
+      env: { NO_COLOR: "1", QISTREAM_HTTP_PORT: String(busy.addr.port), QISTREAM_DATA_DIR: dataDir },
+      cwd: new URL("..", import.meta.url).pathname,
+      stdin: "null",
+    }).output();
+    assert.equal(out.code, 1);
+    assert.match(
+      new TextDecoder().decode(out.stderr),
+      new RegExp(`Cannot start the HTTP server on 127\\.0\\.0\\.1:${busy.addr.port}: AddrInUse`),
+    );
+  } finally {
+    await busy.shutdown();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -7,7 +7,7 @@
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError, type ConfigProblem } from "./config_error.ts";
-import { applyEnvOverrides } from "./config_env_overrides.ts";
+import { applyEnvOverrides, ENV_OVERRIDES } from "./config_env_overrides.ts";
 import { interpolateEnv } from "./config_interpolate.ts";
 import { type Config, configSchema } from "./config_schema.ts";
 import { formatConfigPath } from "./_config_path.ts";
@@ -113,7 +113,18 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Loa
 
   const overridden = applyEnvOverrides(raw, env);
   const parsed = configSchema.safeParse(overridden.value, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(file, parsed.error.issues.flatMap(describeIssue));
+  if (!parsed.success) {
+    const fromEnv = new Map(
+      ENV_OVERRIDES.filter((o) => overridden.applied.includes(o.variable)).map((
+        o,
+      ) => [formatConfigPath(o.path), o]),
+    );
+    const problems = parsed.error.issues.flatMap(describeIssue).map((p) => {
+      const override = fromEnv.get(p.path);
+      return override ? { path: p.path, message: `${p.message} (set by ${override.variable})` } : p;
+    });
+    throw new ConfigError(file, problems);
+  }
   const config = parsed.data;
   for (const [id, agent] of Object.entries(config.agents)) {
     if (agent.subscribe && agent.subscribe.group === undefined) agent.subscribe.group = id;

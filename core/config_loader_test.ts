@@ -132,6 +132,11 @@ Deno.test("environment shortcuts override the file and create missing sections",
   );
 });
 
+Deno.test("an invalid environment shortcut names the variable", () => {
+  const e = configError("", envOf({ QISTREAM_HTTP_PORT: "http" }));
+  assert.match(e.message, /node\.http\.port: expected number, received string \(set by QISTREAM_HTTP_PORT\)/);
+});
+
 Deno.test("literal secrets are refused; ${ENV} and passwordFile are accepted", async () => {
   const literal = configError(
     "connections:\n  clickhouse:\n    url: http://ch:8123\n    password: hunter2\n",
