@@ -16,6 +16,7 @@ import {
   type RegisteredSchema,
   type SchemaRegistry,
 } from "./schema_registry.ts";
+import { checkAvroCompatibility } from "./avro_compatibility.ts";
 import {
   IncompatibleSchemaError,
   InvalidSchemaError,
@@ -227,7 +228,13 @@ export class HttpSchemaRegistry implements SchemaRegistry {
         `/compatibility/subjects/${enc(subject)}/versions/latest?verbose=true`,
         { schema: text },
       ) as { is_compatible: boolean; messages?: string[] };
-      return { compatible: body.is_compatible === true, messages: body.messages ?? [] };
+      const compatible = body.is_compatible === true;
+      const messages = body.messages ?? [];
+      if (!compatible && messages.length === 0) {
+        // Some registries (Apicurio) give no reason: explain with the same rules, locally.
+        return { compatible, messages: await this.#explain(subject, text) };
+      }
+      return { compatible, messages };
     } catch (err) {
       if (err instanceof HttpStatusError && err.status === 404) {
         return { compatible: true, messages: [] };
@@ -236,6 +243,31 @@ export class HttpSchemaRegistry implements SchemaRegistry {
         throw new InvalidSchemaError(subject, err.detail, { status: err.status, errorCode: err.errorCode });
       }
       throw wrap(err, `check compatibility for subject "${subject}"`);
+    }
+  }
+
+  /** Reasons for an incompatibility the registry reported without any, from avsc's resolver. */
+  async #explain(subject: string, schema: string): Promise<string[]> {
+    const level = await this.getCompatibility(subject).catch(() => null);
+    const fallback = `the registry reports the schema incompatible with subject "${subject}"` +
+      `${level ? ` under ${level}` : ""} and gave no reason`;
+    if (!level) return [fallback];
+    try {
+      const all = level.endsWith("_TRANSITIVE");
+      const versions = all
+        ? await this.#request("GET", `/subjects/${enc(subject)}/versions`) as number[]
+        : [(await this.latest(subject))?.version ?? 0];
+      const existing = [];
+      for (const v of versions.filter((v) => v > 0)) {
+        const body = await this.#request("GET", `/subjects/${enc(subject)}/versions/${v}`) as {
+          schema: string;
+        };
+        existing.push({ version: v, schema: body.schema });
+      }
+      const local = checkAvroCompatibility(level, schema, existing);
+      return local.messages.length > 0 ? local.messages : [fallback];
+    } catch {
+      return [fallback];
     }
   }
 
