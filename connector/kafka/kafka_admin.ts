@@ -1,0 +1,207 @@
+/**
+ * Topic administration and offset queries over a kafkajs admin client.
+ *
+ * @module
+ */
+import { type Admin, ConfigResourceTypes } from "kafkajs";
+import type { PartitionOffsets, TopicAdmin, TopicDescription } from "../types.ts";
+import { TopicAdminError, TopicExistsError, UnknownTopicError } from "../errors.ts";
+import { connectErrorFrom, isConnectionFailure } from "./kafka_errors.ts";
+
+/** Kafka's `ConfigSource.TOPIC_CONFIG`: a config set on the topic itself. */
+const TOPIC_CONFIG_SOURCE = 1;
+
+/** {@link TopicAdmin} over a connected kafkajs admin client; also answers partition counts and offsets. */
+export class KafkaAdmin implements TopicAdmin {
+  #admin: Admin;
+  #brokers: string[];
+
+  constructor(admin: Admin, brokers: string[]) {
+    this.#admin = admin;
+    this.#brokers = brokers;
+  }
+
+  /** Topic names, internal ones (`__consumer_offsets`, ...) left out. */
+  async listTopics(): Promise<string[]> {
+    const names = await this.#run("listTopics", [], () => this.#admin.listTopics());
+    return names.filter((name) => !name.startsWith("__")).sort();
+  }
+
+  /** Describes existing topics (partitions, replication factor, configs set on the topic). */
+  async describeTopics(names: string[]): Promise<TopicDescription[]> {
+    const existing = new Set(await this.#run("listTopics", names, () => this.#admin.listTopics()));
+    const wanted = names.filter((name) => existing.has(name));
+    if (wanted.length === 0) return [];
+    const metadata = await this.#run(
+      "fetchTopicMetadata",
+      wanted,
+      () => this.#admin.fetchTopicMetadata({ topics: wanted }),
+    );
+    const configs = await this.#topicConfigs(wanted);
+    return metadata.topics.map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions.length,
+      replicationFactor: topic.partitions[0]?.replicas.length ?? 0,
+      config: configs.get(topic.name) ?? {},
+    }));
+  }
+
+  /**
+   * Creates topics and waits for their leaders.
+   *
+   * @throws {TopicExistsError} if one of them already exists (none is created then)
+   */
+  async createTopics(topics: TopicDescription[]): Promise<void> {
+    if (topics.length === 0) return;
+    const names = topics.map((t) => t.name);
+    const existing = new Set(await this.#run("listTopics", names, () => this.#admin.listTopics()));
+    const clash = names.find((name) => existing.has(name));
+    if (clash !== undefined) throw new TopicExistsError(clash);
+    for (const t of topics) {
+      if (!Number.isInteger(t.partitions) || t.partitions < 1) {
+        throw new RangeError(`Cannot create topic "${t.name}": partitions is ${t.partitions}, expected >= 1`);
+      }
+    }
+    await this.#run("createTopics", names, () =>
+      this.#admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor,
+          configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
+        })),
+      }));
+  }
+
+  /**
+   * Raises a topic's partition count.
+   *
+   * @throws {RangeError} when `total` is below today's count
+   * @throws {UnknownTopicError} when the topic does not exist
+   */
+  async createPartitions(topic: string, total: number): Promise<void> {
+    const current = await this.partitionCount(topic);
+    if (!Number.isInteger(total) || total < current) {
+      throw new RangeError(
+        `Cannot change the partitions of "${topic}": requested ${total}, current value is ${current}; Kafka can only add partitions`,
+      );
+    }
+    if (total === current) return;
+    await this.#run(
+      "createPartitions",
+      [topic],
+      () => this.#admin.createPartitions({ topicPartitions: [{ topic, count: total }] }),
+    );
+  }
+
+  /** Sets configs on a topic, keeping the other configs set on it (kafkajs only has the replacing AlterConfigs). */
+  async alterTopicConfig(topic: string, config: Record<string, string>): Promise<void> {
+    const current = (await this.#topicConfigs([topic])).get(topic);
+    if (current === undefined) throw new UnknownTopicError(topic);
+    const merged = { ...current, ...config };
+    await this.#run("alterConfigs", [topic], () =>
+      this.#admin.alterConfigs({
+        validateOnly: false,
+        resources: [{
+          type: ConfigResourceTypes.TOPIC,
+          name: topic,
+          configEntries: Object.entries(merged).map(([name, value]) => ({ name, value })),
+        }],
+      }));
+  }
+
+  /** Deletes topics; names that do not exist are ignored. */
+  async deleteTopics(names: string[]): Promise<void> {
+    const existing = new Set(await this.#run("listTopics", names, () => this.#admin.listTopics()));
+    const topics = names.filter((name) => existing.has(name));
+    if (topics.length === 0) return;
+    await this.#run("deleteTopics", topics, () => this.#admin.deleteTopics({ topics }));
+  }
+
+  /**
+   * Number of partitions of a topic.
+   *
+   * @throws {UnknownTopicError} when the topic does not exist
+   */
+  async partitionCount(topic: string): Promise<number> {
+    return await this.#metadata(topic);
+  }
+
+  /** Earliest offset, high watermark and (with a group) committed offset per partition. */
+  async offsets(topic: string, group?: string): Promise<PartitionOffsets[]> {
+    await this.#metadata(topic);
+    const ends = await this.#run("fetchTopicOffsets", [topic], () => this.#admin.fetchTopicOffsets(topic));
+    const committed = new Map<number, string>();
+    if (group !== undefined) {
+      const byTopic = await this.#run(
+        "fetchOffsets",
+        [topic],
+        () => this.#admin.fetchOffsets({ groupId: group, topics: [topic] }),
+      );
+      for (const p of byTopic.find((t) => t.topic === topic)?.partitions ?? []) {
+        if (p.offset !== "-1" && p.offset !== "") committed.set(p.partition, p.offset);
+      }
+    }
+    return ends
+      .map((p) => {
+        const row: PartitionOffsets = { partition: p.partition, low: p.low, high: p.high };
+        const c = committed.get(p.partition);
+        if (c !== undefined) row.committed = c;
+        return row;
+      })
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async #metadata(topic: string): Promise<number> {
+    const existing = await this.#run("listTopics", [topic], () => this.#admin.listTopics());
+    if (!existing.includes(topic)) throw new UnknownTopicError(topic);
+    const metadata = await this.#run(
+      "fetchTopicMetadata",
+      [topic],
+      () => this.#admin.fetchTopicMetadata({ topics: [topic] }),
+    );
+    return metadata.topics[0]?.partitions.length ?? 0;
+  }
+
+  async #topicConfigs(names: string[]): Promise<Map<string, Record<string, string>>> {
+    const result = await this.#run("describeConfigs", names, () =>
+      this.#admin.describeConfigs({
+        includeSynonyms: false,
+        resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+      }));
+    const configs = new Map<string, Record<string, string>>();
+    for (const resource of result.resources) {
+      if (resource.errorCode !== 0) continue;
+      const set: Record<string, string> = {};
+      for (const entry of resource.configEntries) {
+        const source = (entry as { configSource?: number }).configSource;
+        const onTopic = source === undefined ? !entry.isDefault : source === TOPIC_CONFIG_SOURCE;
+        if (onTopic && entry.configValue !== null && !entry.isSensitive) {
+          set[entry.configName] = entry.configValue;
+        }
+      }
+      configs.set(resource.resourceName, set);
+    }
+    return configs;
+  }
+
+  async #run<T>(operation: string, topics: string[], fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (type === "UNKNOWN_TOPIC_OR_PARTITION" && topics.length === 1) {
+        throw new UnknownTopicError(topics[0]!, { cause: error });
+      }
+      if (type === "TOPIC_ALREADY_EXISTS" && topics.length === 1) {
+        throw new TopicExistsError(topics[0]!, { cause: error });
+      }
+      if (isConnectionFailure(error)) throw connectErrorFrom(error, this.#brokers);
+      throw new TopicAdminError(operation, topics, {
+        cause: error,
+        retriable: (error as { retriable?: boolean }).retriable === true,
+      });
+    }
+  }
+}
