@@ -1,0 +1,33 @@
+/**
+ * The context the runtime hands to an agent's `receive()` and `run()`.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { OutgoingRecord, PublishedRecord } from "../../connector/types.ts";
+import type { ToolClient } from "./tool_client.ts";
+import type { AgentMetrics } from "./agent_metrics.ts";
+
+/** Everything an agent may use to act on the world. */
+export interface AgentContext<C = unknown> {
+  /** This actor's id (e.g. `root/agents/sink-0`). */
+  readonly actorId: string;
+  /** The validated config. Replaced when a `config` system message arrives. */
+  readonly config: C;
+  /** The current batch's correlation id, if any. */
+  readonly correlationId?: string;
+  /**
+   * Publishes through the main thread's connector; resolves when the log acknowledged the records.
+   *
+   * @throws {PublishError} When the main thread reports a failure.
+   */
+  publish(topic: string, records: OutgoingRecord[]): Promise<PublishedRecord[]>;
+  /** MCP tool calls, restricted to the spec's `tools`. */
+  readonly tools: ToolClient;
+  /** LogTape logger carrying `actorId` and the batch's `correlationId`. */
+  readonly log: Logger;
+  /** Counters, gauges and histograms reported into the process registry. */
+  readonly metrics: AgentMetrics;
+  /** Aborted when the actor is asked to stop. */
+  readonly signal: AbortSignal;
+}

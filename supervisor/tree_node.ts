@@ -1,0 +1,63 @@
+/**
+ * The JSON shape of the live supervision tree (served by the HTTP API and the supervision MCP tools).
+ *
+ * @module
+ */
+
+/** The last error a node saw. */
+export interface LastError {
+  reason: string;
+  name: string;
+  message: string;
+  /** ISO time. */
+  at: string;
+}
+
+/** A supervisor in the tree. */
+export interface SupervisorNode {
+  type: "supervisor";
+  id: string;
+  path: string;
+  state: "starting" | "running" | "restarting" | "stopping" | "stopped" | "failed";
+  strategy: string;
+  intensity: { max: number; periodMs: number; recent: number };
+  /** Restarts of this supervisor by its parent. */
+  restarts: number;
+  lastError?: LastError;
+  children: TreeNode[];
+}
+
+/** An actor (one Worker) in the tree. */
+export interface ActorNode {
+  type: "actor";
+  id: string;
+  path: string;
+  agent: string;
+  state: "starting" | "running" | "stopping" | "stopped" | "crashed";
+  /** Restarts of this child by its supervisor. */
+  restarts: number;
+  /** Batches accepted by `send` and waiting for credit. */
+  mailboxDepth: number;
+  /** Batches posted to the Worker and not yet acked or failed (at most `creditWindow`). */
+  inflight: number;
+  creditWindow: number;
+  processed: number;
+  failed: number;
+  /** ISO time the current incarnation started. */
+  startedAt?: string;
+  lastError?: LastError;
+  permissions: Record<string, unknown>;
+}
+
+/** A child that is not running at the moment (waiting for its restart backoff, or not started yet). */
+export interface PendingNode {
+  type: "pending";
+  id: string;
+  path: string;
+  state: "restarting" | "stopped";
+  restarts: number;
+  lastError?: LastError;
+}
+
+/** Any node. */
+export type TreeNode = SupervisorNode | ActorNode | PendingNode;
