@@ -61,11 +61,6 @@ export class ConsumerGroup {
     return this.#members.length;
   }
 
-  /** A snapshot of the members, in join order. */
-  members(): GroupMember[] {
-    return [...this.#members];
-  }
-
   /** Whether any member subscribes to one of the topics. */
   subscribesTo(topics: string[]): boolean {
     return this.#members.some((m) => m.options.topics.some((t) => topics.includes(t)));
@@ -90,6 +85,13 @@ export class ConsumerGroup {
     if (i < 0) return;
     this.#members.splice(i, 1);
     await this.rebalance([member]);
+  }
+
+  /** Removes every member at once (connector shutdown): all partitions are revoked, none reassigned. */
+  async close(): Promise<void> {
+    const leaving = this.#members.splice(0);
+    await this.rebalance(leaving);
+    for (const m of leaving) m.markClosed();
   }
 
   /**
@@ -194,6 +196,11 @@ export class GroupMember implements Subscription {
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#group.leave(this);
+    this.#closed = true;
+  }
+
+  /** Marks the member closed after its group dropped it (connector shutdown). */
+  markClosed(): void {
     this.#closed = true;
   }
 

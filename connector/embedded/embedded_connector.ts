@@ -317,9 +317,7 @@ export class EmbeddedConnector implements StreamConnector {
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#connecting?.catch(() => {});
-    for (const group of this.#groups.values()) {
-      for (const member of group.members()) await member.close();
-    }
+    await Promise.all([...this.#groups.values()].map((group) => group.close()));
     this.#closed = true;
     clearInterval(this.#timer);
     const store = this.#store;

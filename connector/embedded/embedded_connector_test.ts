@@ -357,3 +357,34 @@ Deno.test("concurrent publishes keep call order per partition and all resolve du
   await c.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("close revokes every member once, reassigns nothing, and persists the commits", async () => {
+  const dir = await tempDir();
+  let c = await open(dir);
+  await c.admin.createTopics([topic("t", 4)]);
+  await c.publish("t", Array.from({ length: 8 }, (_, i) => ({ key: `k${i}`, value: bytes(`${i}`) })));
+  const calls: string[] = [];
+  let delivered = 0;
+  for (const name of ["a", "b"]) {
+    const sub = await c.subscribe({
+      group: "g",
+      topics: ["t"],
+      fromBeginning: true,
+      onAssigned: () => void calls.push(`${name}+`),
+      onRevoked: () => void calls.push(`${name}-`),
+      async onBatch(b) {
+        delivered += b.records.length;
+        await sub.commit(b.topic, b.partition, b.records.at(-1)!.offset);
+      },
+    });
+  }
+  await until(() => delivered === 8);
+  calls.length = 0;
+  await c.close();
+  assert.deepEqual(calls.sort(), ["a-", "b-"]);
+  await assert.rejects(c.publish("t", []), /closed/);
+  c = await open(dir);
+  assert.equal((await c.offsets("t", "g")).reduce((n, o) => n + Number(o.committed ?? 0), 0), 8);
+  await c.close();
+  await Deno.remove(dir, { recursive: true });
+});
