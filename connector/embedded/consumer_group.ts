@@ -26,6 +26,10 @@ export interface GroupHost {
   committed(group: string, topic: string, partition: number): number | undefined;
   /** Stores a committed position durably. */
   commit(group: string, topic: string, partition: number, next: number): Promise<void>;
+}
+
+/** Where a member reports: the connector that subscribed it (several connectors may share one log). */
+export interface MemberSink {
   emit(status: ConnectorStatus): void;
   /** Called after a batch was handed to `onBatch` successfully (metrics). */
   delivered(group: string, batch: PartitionBatch, lag: number): void;
@@ -70,10 +74,11 @@ export class ConsumerGroup {
    * Adds a member and rebalances; resolves once the new assignment is in place.
    *
    * @param options The subscription.
+   * @param sink Where the member reports status and metrics.
    * @returns The member's subscription.
    */
-  async join(options: SubscribeOptions): Promise<GroupMember> {
-    const member = new GroupMember(this, this.#host, options, String(this.#seq++).padStart(10, "0"));
+  async join(options: SubscribeOptions, sink: MemberSink): Promise<GroupMember> {
+    const member = new GroupMember(this, this.#host, sink, options, String(this.#seq++).padStart(10, "0"));
     this.#members.push(member);
     await this.rebalance();
     return member;
@@ -87,9 +92,15 @@ export class ConsumerGroup {
     await this.rebalance([member]);
   }
 
-  /** Removes every member at once (connector shutdown): all partitions are revoked, none reassigned. */
-  async close(): Promise<void> {
-    const leaving = this.#members.splice(0);
+  /**
+   * Removes several members at once (a connector shutting down): their partitions go to the remaining members.
+   *
+   * @param sink The connector whose members leave.
+   */
+  async leaveAll(sink: MemberSink): Promise<void> {
+    const leaving = this.#members.filter((m) => m.sink === sink);
+    if (leaving.length === 0) return;
+    for (const m of leaving) this.#members.splice(this.#members.indexOf(m), 1);
     await this.rebalance(leaving);
     for (const m of leaving) m.markClosed();
   }
@@ -107,7 +118,9 @@ export class ConsumerGroup {
   }
 
   async #rebalance(leaving: GroupMember[]): Promise<void> {
-    this.#host.emit({ type: "rebalancing", group: this.name });
+    for (const sink of new Set([...leaving, ...this.#members].map((m) => m.sink))) {
+      sink.emit({ type: "rebalancing", group: this.name });
+    }
     const target = this.#assign();
     await Promise.all([...leaving, ...this.#members].map((m) => {
       const wanted = target.get(m) ?? new Set<string>();
@@ -142,14 +155,22 @@ export class ConsumerGroup {
 export class GroupMember implements Subscription {
   readonly #group: ConsumerGroup;
   readonly #host: GroupHost;
+  readonly sink: MemberSink;
   readonly options: SubscribeOptions;
   readonly id: string;
   readonly #fetchers = new Map<string, PartitionFetcher>();
   #closed = false;
 
-  constructor(group: ConsumerGroup, host: GroupHost, options: SubscribeOptions, id: string) {
+  constructor(
+    group: ConsumerGroup,
+    host: GroupHost,
+    sink: MemberSink,
+    options: SubscribeOptions,
+    id: string,
+  ) {
     this.#group = group;
     this.#host = host;
+    this.sink = sink;
     this.options = options;
     this.id = id;
   }
@@ -208,15 +229,15 @@ export class GroupMember implements Subscription {
   async revoke(keys: string[]): Promise<void> {
     const fetchers = keys.map((k) => this.#fetchers.get(k)).filter((f): f is PartitionFetcher => !!f);
     if (fetchers.length === 0) return;
-    await Promise.all(fetchers.map((f) => f.stop(this.#host.settings.rebalanceTimeoutMs)));
+    await Promise.all(fetchers.map((f) => f.stop(this.sink.settings.rebalanceTimeoutMs)));
     const partitions = fetchers.map((f) => ({ topic: f.topic, partition: f.partition }));
     try {
       await this.options.onRevoked?.(partitions);
     } catch (e) {
-      this.#host.emit({ type: "error", error: asError(e), group: this.group });
+      this.sink.emit({ type: "error", error: asError(e), group: this.group });
     }
     for (const k of keys) this.#fetchers.delete(k);
-    this.#host.emit({ type: "revoked", group: this.group, partitions });
+    this.sink.emit({ type: "revoked", group: this.group, partitions });
   }
 
   /** Calls `onAssigned`, then starts fetching each partition at its committed offset (or the reset point). */
@@ -231,9 +252,9 @@ export class GroupMember implements Subscription {
     try {
       await this.options.onAssigned?.(partitions);
     } catch (e) {
-      this.#host.emit({ type: "error", error: asError(e), group: this.group });
+      this.sink.emit({ type: "error", error: asError(e), group: this.group });
     }
-    this.#host.emit({ type: "assigned", group: this.group, partitions });
+    this.sink.emit({ type: "assigned", group: this.group, partitions });
     for (const f of fetchers) f.start();
   }
 
@@ -273,7 +294,7 @@ class PartitionFetcher {
 
   start(): void {
     this.#done = this.#run().catch((e) => {
-      this.#host.emit({ type: "error", error: asError(e), group: this.#member.group });
+      this.#member.sink.emit({ type: "error", error: asError(e), group: this.#member.group });
     });
   }
 
@@ -304,7 +325,7 @@ class PartitionFetcher {
   }
 
   async #run(): Promise<void> {
-    const { maxBatchRecords, maxBatchBytes, retryBackoffMs, maxRetryBackoffMs } = this.#host.settings;
+    const { maxBatchRecords, maxBatchBytes, retryBackoffMs, maxRetryBackoffMs } = this.#member.sink.settings;
     const stop = this.#stop.signal;
     let batch: PartitionBatch | null = null;
     let attempts = 0;
@@ -354,12 +375,12 @@ class PartitionFetcher {
         const current: PartitionBatch = batch;
         await Promise.resolve().then(() => this.#member.options.onBatch(current));
         this.#position = Number(current.records.at(-1)!.offset) + 1;
-        this.#host.delivered(this.#member.group, current, Math.max(0, log.high - this.#position));
+        this.#member.sink.delivered(this.#member.group, current, Math.max(0, log.high - this.#position));
         batch = null;
         attempts = 0;
       } catch (e) {
         attempts++;
-        this.#host.emit({ type: "error", error: asError(e), group: this.#member.group });
+        this.#member.sink.emit({ type: "error", error: asError(e), group: this.#member.group });
         const delay = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** (attempts - 1));
         await sleep(delay, stop);
       }

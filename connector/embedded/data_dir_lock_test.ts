@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { EmbeddedConnector } from "./embedded_connector.ts";
+import { acquireDataDirLock } from "./data_dir_lock.ts";
 import { DataDirLockedError } from "./embedded_errors.ts";
 import { tempDir } from "./_test_helpers.ts";
 
@@ -48,14 +49,12 @@ Deno.test("a second process is refused with a clear error while the first holds 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("two connectors of one process on the same dir are refused; close releases the lock", async () => {
+Deno.test("the lock is taken once per process; release lets the next owner in", async () => {
   const dir = await tempDir();
-  const first = new EmbeddedConnector({ dataDir: dir });
-  await first.connect();
-  await assert.rejects(new EmbeddedConnector({ dataDir: dir }).connect(), DataDirLockedError);
-  await first.close();
-  const second = new EmbeddedConnector({ dataDir: dir });
-  await second.connect();
-  await second.close();
+  const lock = await acquireDataDirLock(dir);
+  await assert.rejects(acquireDataDirLock(dir), DataDirLockedError);
+  await lock.release();
+  const again = await acquireDataDirLock(dir);
+  await again.release();
   await Deno.remove(dir, { recursive: true });
 });

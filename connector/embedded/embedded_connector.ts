@@ -28,8 +28,9 @@ import type {
   Subscription,
   TopicAdmin,
 } from "../types.ts";
-import { ConsumerGroup, type GroupHost, type GroupSettings } from "./consumer_group.ts";
-import { EmbeddedLogStore, type LogDefaults } from "./embedded_log_store.ts";
+import type { GroupSettings, MemberSink } from "./consumer_group.ts";
+import type { EmbeddedLogStore, LogDefaults } from "./embedded_log_store.ts";
+import { SharedLog } from "./shared_log.ts";
 import { EmbeddedTopicAdmin } from "./embedded_topic_admin.ts";
 
 /** Options of {@link EmbeddedConnector}; every field but `dataDir` has a default. */
@@ -94,13 +95,10 @@ export class EmbeddedConnector implements StreamConnector {
   readonly #defaults: LogDefaults;
   readonly #settings: GroupSettings;
   readonly #listeners = new Set<(status: ConnectorStatus) => void>();
-  readonly #groups = new Map<string, ConsumerGroup>();
-  readonly #host: GroupHost;
-  readonly #roundRobin = new Map<string, number>();
+  readonly #sink: MemberSink;
   readonly #metrics: ConnectorMetrics | undefined;
-  #store: EmbeddedLogStore | null = null;
+  #shared: SharedLog | null = null;
   #connecting: Promise<void> | null = null;
-  #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
   /**
@@ -141,16 +139,15 @@ export class EmbeddedConnector implements StreamConnector {
       rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 30_000,
     };
     this.#metrics = options.registry ? connectorMetrics(options.registry) : undefined;
-    this.#host = {
-      partitionLog: (topic, partition) => this.#store?.partitionLog(topic, partition),
-      partitionCount: (topic) => this.#store?.partitionCount(topic) ?? 0,
-      committed: (group, topic, partition) => this.#store?.committed(group, topic, partition),
-      commit: (group, topic, partition, next) => this.#open().commit(group, topic, partition, next),
+    this.#sink = {
       emit: (status) => this.#emit(status),
       delivered: (group, batch, lag) => this.#delivered(group, batch, lag),
       settings: this.#settings,
     };
-    this.admin = new EmbeddedTopicAdmin(() => this.#open(), (topics) => this.#topologyChanged(topics));
+    this.admin = new EmbeddedTopicAdmin(
+      () => this.#open(),
+      (topics) => this.#shared!.topologyChanged(topics),
+    );
   }
 
   /**
@@ -162,12 +159,13 @@ export class EmbeddedConnector implements StreamConnector {
   connect(): Promise<void> {
     if (this.#closed) return Promise.reject(new ConnectorClosedError("embedded connector"));
     this.#connecting ??= (async () => {
-      this.#store = await EmbeddedLogStore.open(this.#options.dataDir, this.#defaults);
-      const timer = setInterval(() => {
-        this.#store?.applyRetention().catch((error) => this.#emit({ type: "error", error }));
-      }, this.#options.retentionCheckIntervalMs ?? 60_000);
-      Deno.unrefTimer(timer);
-      this.#timer = timer;
+      const shared = await SharedLog.acquire(
+        this.#options.dataDir,
+        this.#defaults,
+        this.#options.retentionCheckIntervalMs ?? 60_000,
+      );
+      this.#shared = shared;
+      shared.listeners.add(this.#forward);
       this.#emit({ type: "connected" });
     })().catch((e) => {
       this.#connecting = null;
@@ -176,10 +174,12 @@ export class EmbeddedConnector implements StreamConnector {
     return this.#connecting;
   }
 
+  readonly #forward = (status: ConnectorStatus) => this.#emit(status);
+
   #open(): EmbeddedLogStore {
     if (this.#closed) throw new ConnectorClosedError("embedded connector");
-    if (!this.#store) throw new ConnectorError("Cannot use the embedded connector: call connect() first");
-    return this.#store;
+    if (!this.#shared) throw new ConnectorError("Cannot use the embedded connector: call connect() first");
+    return this.#shared.store;
   }
 
   async #topic(topic: string): Promise<number> {
@@ -219,8 +219,9 @@ export class EmbeddedConnector implements StreamConnector {
       } else if (key !== null) {
         partition = partitionForKey(key, partitions);
       } else {
-        const next = this.#roundRobin.get(topic) ?? 0;
-        this.#roundRobin.set(topic, next + 1);
+        const roundRobin = this.#shared!.roundRobin;
+        const next = roundRobin.get(topic) ?? 0;
+        roundRobin.set(topic, next + 1);
         partition = next % partitions;
       }
       const headers = r.headers ?? {};
@@ -271,12 +272,8 @@ export class EmbeddedConnector implements StreamConnector {
     if (!options.group) throw new TypeError("Cannot subscribe: group is empty");
     if (options.topics.length === 0) throw new TypeError("Cannot subscribe: topics is empty");
     for (const topic of options.topics) await this.#topic(topic);
-    let group = this.#groups.get(options.group);
-    if (!group) {
-      group = new ConsumerGroup(options.group, this.#host);
-      this.#groups.set(options.group, group);
-    }
-    return await group.join(options);
+    const group = this.#shared!.group(options.group);
+    return await group.join(options, this.#sink);
   }
 
   partitionCount(topic: string): Promise<number> {
@@ -317,20 +314,14 @@ export class EmbeddedConnector implements StreamConnector {
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#connecting?.catch(() => {});
-    await Promise.all([...this.#groups.values()].map((group) => group.close()));
+    const shared = this.#shared;
+    if (shared) await Promise.all([...shared.groups.values()].map((group) => group.leaveAll(this.#sink)));
     this.#closed = true;
-    clearInterval(this.#timer);
-    const store = this.#store;
-    this.#store = null;
-    if (store) {
-      await store.close();
+    this.#shared = null;
+    if (shared) {
+      shared.listeners.delete(this.#forward);
+      await shared.release();
       this.#emit({ type: "disconnected" });
-    }
-  }
-
-  async #topologyChanged(topics: string[]): Promise<void> {
-    for (const group of this.#groups.values()) {
-      if (group.size > 0 && group.subscribesTo(topics)) await group.rebalance();
     }
   }
 

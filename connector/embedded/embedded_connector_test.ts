@@ -388,3 +388,38 @@ Deno.test("close revokes every member once, reassigns nothing, and persists the 
   await c.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("connectors of one process on the same dir share the log and its groups, like two Kafka clients", async () => {
+  const dir = await tempDir();
+  const one = await open(dir);
+  const two = await open(dir);
+  await one.admin.createTopics([topic("t", 2)]);
+  assert.deepEqual(await two.admin.listTopics(), ["t"]);
+  const got: string[] = [];
+  const member = (c: EmbeddedConnector) =>
+    c.subscribe({
+      group: "g",
+      topics: ["t"],
+      fromBeginning: true,
+      async onBatch(b) {
+        got.push(...b.records.map((r) => `${b.partition}:${r.offset}`));
+        await subs.get(c)!.commit(b.topic, b.partition, b.records.at(-1)!.offset);
+      },
+    });
+  const subs = new Map<EmbeddedConnector, Awaited<ReturnType<EmbeddedConnector["subscribe"]>>>();
+  subs.set(one, await member(one));
+  subs.set(two, await member(two));
+  assert.equal(subs.get(one)!.assignments().length, 1);
+  assert.equal(subs.get(two)!.assignments().length, 1);
+  await one.publish("t", Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: null })));
+  await until(() => got.length === 10);
+  await one.close(); // a "process" leaves: its partition moves to the other connector's member
+  assert.equal(subs.get(two)!.assignments().length, 2);
+  await two.publish("t", Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: null })));
+  await until(() => got.length === 20);
+  assert.equal(new Set(got).size, 20);
+  await two.close();
+  // The last close released the lock: another process could open it now.
+  await assert.rejects(Deno.stat(`${dir}/LOCK`), Deno.errors.NotFound);
+  await Deno.remove(dir, { recursive: true });
+});
