@@ -37,7 +37,12 @@ export function actorChild(opts: ActorChildOptions): ChildSpec {
     restart,
     shutdown: shutdown ?? SUPERVISOR_DEFAULTS.actorShutdownMs,
     start: async (ctx) => {
-      const handle = await ActorHandle.start({ ...handleOpts, path: ctx.path, emit: ctx.emit, toolPort: toolPort?.() });
+      const handle = await ActorHandle.start({
+        ...handleOpts,
+        path: ctx.path,
+        emit: ctx.emit,
+        toolPort: toolPort?.(),
+      });
       onStarted?.(handle);
       return handle;
     },

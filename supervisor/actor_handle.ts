@@ -13,14 +13,19 @@
 import { getLogger as getLogTapeLogger } from "@logtape/logtape";
 import type { AgentBatch } from "../actors/runtime/agent_batch.ts";
 import { type AgentSpec, assertAgentModule } from "../actors/runtime/agent_spec.ts";
-import type { FromWorker, MetricSample, SerializedError, ToWorker } from "../actors/runtime/actor_protocol.ts";
+import type {
+  FromWorker,
+  MetricSample,
+  SerializedError,
+  ToWorker,
+} from "../actors/runtime/actor_protocol.ts";
 import { serializeError } from "../actors/runtime/actor_protocol.ts";
 import type { OutgoingRecord, PublishedRecord } from "../connector/types.ts";
 import type { Child, ExitReason, Shutdown } from "./child_spec.ts";
 import type { SupervisorEvent } from "./supervisor_event.ts";
 import type { ActorNode, LastError } from "./tree_node.ts";
 import { SUPERVISOR_DEFAULTS } from "./supervisor_defaults.ts";
-import { workerPermissions, type WorkerPermissions } from "./actor_permissions.ts";
+import { type WorkerPermissions, workerPermissions } from "./actor_permissions.ts";
 import { ActorExitedError } from "./actor_exited_error.ts";
 import { ActorCrashError } from "./actor_crash_error.ts";
 import { BatchFailedError } from "./batch_failed_error.ts";
@@ -114,7 +119,10 @@ export class ActorHandle implements Child {
     this.spec = spec;
     this.#opts = opts;
     this.creditWindow = positiveInt("creditWindow", opts.creditWindow ?? SUPERVISOR_DEFAULTS.creditWindow);
-    this.mailboxCapacity = nonNegativeInt("mailboxCapacity", opts.mailboxCapacity ?? SUPERVISOR_DEFAULTS.mailboxCapacity);
+    this.mailboxCapacity = nonNegativeInt(
+      "mailboxCapacity",
+      opts.mailboxCapacity ?? SUPERVISOR_DEFAULTS.mailboxCapacity,
+    );
     this.permissions = workerPermissions(spec.permissions);
     this.exited = new Promise((r) => (this.#resolveExit = r));
     const moduleUrl = new URL(opts.module).href;
@@ -131,7 +139,10 @@ export class ActorHandle implements Child {
       this.#crash("worker_error", { name: "Error", message: e.message });
     };
     this.#worker.onmessageerror = () => {
-      this.#crash("worker_error", { name: "DataCloneError", message: "a message from the Worker could not be read" });
+      this.#crash("worker_error", {
+        name: "DataCloneError",
+        message: "a message from the Worker could not be read",
+      });
     };
   }
 
@@ -173,7 +184,12 @@ export class ActorHandle implements Child {
           reject(e);
         },
       };
-      const init: ToWorker = { type: "init", actorId: this.path, config: this.#opts.config ?? {}, toolPort: this.#opts.toolPort };
+      const init: ToWorker = {
+        type: "init",
+        actorId: this.path,
+        config: this.#opts.config ?? {},
+        toolPort: this.#opts.toolPort,
+      };
       this.#worker.postMessage(init, this.#opts.toolPort ? [this.#opts.toolPort] : []);
     });
   }
@@ -219,7 +235,9 @@ export class ActorHandle implements Child {
    */
   send(batch: AgentBatch): Promise<void> {
     if (this.#inflight.has(batch.id) || this.#queue.some((p) => p.batch.id === batch.id)) {
-      return Promise.reject(new TypeError(`Cannot send batch: id ${batch.id} is already pending on ${this.path}`));
+      return Promise.reject(
+        new TypeError(`Cannot send batch: id ${batch.id} is already pending on ${this.path}`),
+      );
     }
     if (this.#state !== "running") {
       return Promise.reject(new ActorExitedError(this.path, batch, this.#state));
@@ -227,8 +245,9 @@ export class ActorHandle implements Child {
     return new Promise<void>((resolve, reject) => {
       const p: Pending = { batch, resolve, reject };
       if (this.#inflight.size < this.creditWindow) this.#post(p);
-      else if (this.#queue.length >= this.mailboxCapacity) reject(new MailboxFullError(this.path, this.mailboxCapacity));
-      else this.#queue.push(p);
+      else if (this.#queue.length >= this.mailboxCapacity) {
+        reject(new MailboxFullError(this.path, this.mailboxCapacity));
+      } else this.#queue.push(p);
       this.#gauges();
     });
   }
@@ -310,7 +329,9 @@ export class ActorHandle implements Child {
 
   #call(make: (id: number) => ToWorker): Promise<unknown> {
     if (this.#state !== "running") {
-      return Promise.reject(new ActorCrashError(this.path, "not_running", { name: "Error", message: this.#state }));
+      return Promise.reject(
+        new ActorCrashError(this.path, "not_running", { name: "Error", message: this.#state }),
+      );
     }
     const id = ++this.#nextRpc;
     return new Promise((resolve, reject) => {
@@ -324,7 +345,9 @@ export class ActorHandle implements Child {
     if (!p) return undefined;
     const hadCredit = this.hasCredit();
     this.#inflight.delete(batchId);
-    while (this.#inflight.size < this.creditWindow && this.#queue.length > 0) this.#post(this.#queue.shift()!);
+    while (this.#inflight.size < this.creditWindow && this.#queue.length > 0) {
+      this.#post(this.#queue.shift()!);
+    }
     this.#gauges();
     if (!hadCredit && this.hasCredit()) this.#events.emit("credit", {});
     return p;
@@ -385,7 +408,13 @@ export class ActorHandle implements Child {
         return;
       case "log": {
         const { category, level, message, timestamp, properties } = m.record;
-        getLogTapeLogger(category).emit({ level, message: [message], rawMessage: message, timestamp, properties });
+        getLogTapeLogger(category).emit({
+          level,
+          message: [message],
+          rawMessage: message,
+          timestamp,
+          properties,
+        });
         return;
       }
       case "crash":
@@ -393,7 +422,10 @@ export class ActorHandle implements Child {
         return;
       case "stopped":
         this.#worker.terminate();
-        this.#finish({ kind: m.reason === "normal" && !this.#stopRequested ? "normal" : "shutdown" }, m.reason);
+        this.#finish(
+          { kind: m.reason === "normal" && !this.#stopRequested ? "normal" : "shutdown" },
+          m.reason,
+        );
         return;
     }
   }
@@ -413,7 +445,9 @@ export class ActorHandle implements Child {
   #metrics(samples: readonly MetricSample[]): void {
     if (samples.length === 0) return;
     const errors = recordAgentMetrics(samples, { agent: this.spec.name, actor: this.path });
-    for (const e of errors) getLogTapeLogger(["qistream", "supervisor"]).warn(`dropped agent metric: ${e.message}`);
+    for (const e of errors) {
+      getLogTapeLogger(["qistream", "supervisor"]).warn(`dropped agent metric: ${e.message}`);
+    }
   }
 
   #crash(reason: string, remote: SerializedError, retriable = true): void {
@@ -435,7 +469,9 @@ export class ActorHandle implements Child {
     const pending = [...this.#inflight.values(), ...this.#queue.splice(0)];
     this.#inflight.clear();
     for (const p of pending) p.reject(new ActorExitedError(this.path, p.batch, why, { cause }));
-    for (const r of this.#rpc.values()) r.reject(new ActorCrashError(this.path, why, { name: "Error", message: "exited" }));
+    for (const r of this.#rpc.values()) {
+      r.reject(new ActorCrashError(this.path, why, { name: "Error", message: "exited" }));
+    }
     this.#rpc.clear();
     this.#opts.toolPort?.close();
     this.#gauges();
@@ -454,11 +490,15 @@ function lastError(reason: string, e: SerializedError): LastError {
 }
 
 function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`Cannot start actor: ${name} must be an integer >= 1, current value is ${v}`);
+  if (!Number.isInteger(v) || v < 1) {
+    throw new RangeError(`Cannot start actor: ${name} must be an integer >= 1, current value is ${v}`);
+  }
   return v;
 }
 
 function nonNegativeInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 0) throw new RangeError(`Cannot start actor: ${name} must be an integer >= 0, current value is ${v}`);
+  if (!Number.isInteger(v) || v < 0) {
+    throw new RangeError(`Cannot start actor: ${name} must be an integer >= 0, current value is ${v}`);
+  }
   return v;
 }

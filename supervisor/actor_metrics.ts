@@ -17,7 +17,11 @@ export const actorMailboxDepth = () =>
 
 /** `actor_inflight_batches{actor}`: batches posted to the Worker, not yet acked or failed. */
 export const actorInflight = () =>
-  gauge({ name: "actor_inflight_batches", help: "Unacked batches posted to the actor", labelNames: ["actor"] });
+  gauge({
+    name: "actor_inflight_batches",
+    help: "Unacked batches posted to the actor",
+    labelNames: ["actor"],
+  });
 
 /** `actor_batch_duration_seconds{actor,agent}`: handler time per batch, measured in the Worker. */
 export const actorBatchDuration = () =>

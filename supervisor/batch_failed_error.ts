@@ -18,7 +18,11 @@ export class BatchFailedError extends Error {
    * @param batchId The failed batch.
    * @param remote The handler's error as reported by the Worker.
    */
-  constructor(actor: string, batchId: string, remote: { name: string; message: string; stack?: string; retriable?: boolean }) {
+  constructor(
+    actor: string,
+    batchId: string,
+    remote: { name: string; message: string; stack?: string; retriable?: boolean },
+  ) {
     super(`actor ${actor} failed batch ${batchId}: ${remote.name}: ${remote.message}`);
     this.name = "BatchFailedError";
     this.actor = actor;

@@ -28,8 +28,8 @@ export {
   type ChildStartContext,
   type ExitReason,
   type RestartType,
-  type Shutdown,
   shouldRestart,
+  type Shutdown,
 } from "./child_spec.ts";
 export type { RestartStrategy } from "./restart_strategy.ts";
 export { oneForOne } from "./strategy_one_for_one.ts";
@@ -40,9 +40,9 @@ export { type BackoffOptions, RestartBackoff } from "./restart_backoff.ts";
 export { SUPERVISOR_DEFAULTS } from "./supervisor_defaults.ts";
 export type { SupervisorEvent } from "./supervisor_event.ts";
 export type { ActorNode, LastError, PendingNode, SupervisorNode, TreeNode } from "./tree_node.ts";
-export { ActorHandle, type ActorEvents, type ActorHandleOptions, type PublishFn } from "./actor_handle.ts";
+export { type ActorEvents, ActorHandle, type ActorHandleOptions, type PublishFn } from "./actor_handle.ts";
 export { actorChild, type ActorChildOptions } from "./actor_child.ts";
-export { workerPermissions, type WorkerPermissions } from "./actor_permissions.ts";
+export { type WorkerPermissions, workerPermissions } from "./actor_permissions.ts";
 export {
   actorBatchDuration,
   actorFailures,

@@ -29,13 +29,17 @@ export class RestartBackoff {
   constructor(options: BackoffOptions, readonly random: () => number = Math.random) {
     const { minMs, maxMs, jitter, resetAfterMs } = options;
     if (!(minMs >= 0 && maxMs >= minMs)) {
-      throw new RangeError(`Cannot create backoff: need 0 <= minMs <= maxMs, current values are ${minMs}, ${maxMs}`);
+      throw new RangeError(
+        `Cannot create backoff: need 0 <= minMs <= maxMs, current values are ${minMs}, ${maxMs}`,
+      );
     }
     if (!(jitter >= 0 && jitter <= 1)) {
       throw new RangeError(`Cannot create backoff: jitter must be within 0..1, current value is ${jitter}`);
     }
     if (!(resetAfterMs >= 0)) {
-      throw new RangeError(`Cannot create backoff: resetAfterMs must be >= 0, current value is ${resetAfterMs}`);
+      throw new RangeError(
+        `Cannot create backoff: resetAfterMs must be >= 0, current value is ${resetAfterMs}`,
+      );
     }
     this.options = options;
   }

@@ -17,10 +17,14 @@ export class RestartIntensity {
    */
   constructor(intensity: number, periodMs: number) {
     if (!(intensity >= 0) || !Number.isInteger(intensity)) {
-      throw new RangeError(`Cannot create restart intensity: intensity must be an integer >= 0, current value is ${intensity}`);
+      throw new RangeError(
+        `Cannot create restart intensity: intensity must be an integer >= 0, current value is ${intensity}`,
+      );
     }
     if (!(periodMs > 0)) {
-      throw new RangeError(`Cannot create restart intensity: periodMs must be > 0, current value is ${periodMs}`);
+      throw new RangeError(
+        `Cannot create restart intensity: periodMs must be > 0, current value is ${periodMs}`,
+      );
     }
     this.intensity = intensity;
     this.periodMs = periodMs;

@@ -196,7 +196,11 @@ export class Supervisor implements Child {
       path: this.path,
       state: this.#state,
       strategy: this.strategy.name,
-      intensity: { max: this.#intensity.intensity, periodMs: this.#intensity.periodMs, recent: this.#intensity.recent() },
+      intensity: {
+        max: this.#intensity.intensity,
+        periodMs: this.#intensity.periodMs,
+        recent: this.#intensity.recent(),
+      },
       restarts: 0,
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
       children: this.#entries.map((e) => this.#nodeOf(e)),
@@ -293,7 +297,12 @@ export class Supervisor implements Child {
       for (const e of affected) e.status = "restarting";
       const delayMs = failed.backoff.next(uptime);
       for (const e of affected) {
-        this.#emit({ type: "child_restarting", path: `${this.path}/${e.spec.id}`, delayMs, restarts: e.restarts + 1 });
+        this.#emit({
+          type: "child_restarting",
+          path: `${this.path}/${e.spec.id}`,
+          delayMs,
+          restarts: e.restarts + 1,
+        });
       }
       if (!(await sleep(delayMs, this.#stopping.signal))) return;
       try {

@@ -19,7 +19,9 @@ export class SupervisorGaveUpError extends Error {
    * @param cause The last child failure.
    */
   constructor(supervisor: string, intensity: number, periodMs: number, cause?: unknown) {
-    super(`supervisor ${supervisor} reached max restart intensity (${intensity} in ${periodMs} ms)`, { cause });
+    super(`supervisor ${supervisor} reached max restart intensity (${intensity} in ${periodMs} ms)`, {
+      cause,
+    });
     this.name = "SupervisorGaveUpError";
     this.supervisor = supervisor;
     this.intensity = intensity;

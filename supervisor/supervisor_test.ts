@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
-  type ActorHandle,
   actorChild,
+  type ActorHandle,
   type ExitReason,
   oneForAll,
   oneForOne,
@@ -9,8 +9,8 @@ import {
   restForOne,
   Supervisor,
   supervisorChild,
-  SupervisorGaveUpError,
   type SupervisorEvent,
+  SupervisorGaveUpError,
   type SupervisorNode,
 } from "./mod.ts";
 import { makeBatch } from "../tests/agents/batch.ts";
@@ -176,7 +176,12 @@ Deno.test("children start in order and stop in reverse order; one that ignores s
     id: "root",
     children: [
       actorChild({ id: "first", module: ECHO, shutdown: 2000 }),
-      actorChild({ id: "stubborn", module: SLOW, config: { delayMs: 30_000, ignoreStop: true }, shutdown: 300 }),
+      actorChild({
+        id: "stubborn",
+        module: SLOW,
+        config: { delayMs: 30_000, ignoreStop: true },
+        shutdown: 300,
+      }),
       actorChild({ id: "busy", module: SLOW, config: { delayMs: 30_000, busy: true }, shutdown: 300 }),
       actorChild({ id: "last", module: ECHO, shutdown: 2000 }),
     ],

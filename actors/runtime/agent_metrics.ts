@@ -49,8 +49,12 @@ export class MetricBuffer implements AgentMetrics {
   }
 
   #push(kind: MetricSample["kind"], name: string, labels: Record<string, string>, value: number): void {
-    if (!NAME.test(name)) throw new RangeError(`Cannot record metric: name must match ${NAME}, current value is ${name}`);
-    if (!Number.isFinite(value)) throw new RangeError(`Cannot record metric ${name}: current value is ${value}`);
+    if (!NAME.test(name)) {
+      throw new RangeError(`Cannot record metric: name must match ${NAME}, current value is ${name}`);
+    }
+    if (!Number.isFinite(value)) {
+      throw new RangeError(`Cannot record metric ${name}: current value is ${value}`);
+    }
     this.#samples.push({ kind, name, labels, value });
   }
 }

@@ -70,7 +70,9 @@ export function assertAgentModule(mod: Record<string, unknown>): AgentModule {
     throw new TypeError("Cannot load agent module: it does not export `spec`");
   }
   if (typeof spec.name !== "string" || !NAME.test(spec.name)) {
-    throw new TypeError(`Cannot load agent module: spec.name must match ${NAME}, current value is ${spec.name}`);
+    throw new TypeError(
+      `Cannot load agent module: spec.name must match ${NAME}, current value is ${spec.name}`,
+    );
   }
   if (typeof mod.receive !== "function" && typeof mod.run !== "function") {
     throw new TypeError(`Cannot load agent "${spec.name}": it exports neither receive() nor run()`);
@@ -84,7 +86,9 @@ export function assertAgentModule(mod: Record<string, unknown>): AgentModule {
       throw new TypeError(`Cannot load agent "${spec.name}": unknown permission kind "${kind}"`);
     }
     if (!isStringArray(list)) {
-      throw new TypeError(`Cannot load agent "${spec.name}": spec.permissions.${kind} must be a string array`);
+      throw new TypeError(
+        `Cannot load agent "${spec.name}": spec.permissions.${kind} must be a string array`,
+      );
     }
   }
   return mod as unknown as AgentModule;

@@ -50,7 +50,9 @@ export function createToolClient(
       if (e.data.ok) p.resolve(e.data.result);
       else {
         p.reject(
-          new ToolCallError(p.name, e.data.error?.message ?? "tool failed", { remoteName: e.data.error?.name }),
+          new ToolCallError(p.name, e.data.error?.message ?? "tool failed", {
+            remoteName: e.data.error?.name,
+          }),
         );
       }
     };
@@ -95,7 +97,11 @@ export function createToolClient(
  */
 export function serveToolPort(
   port: MessagePort,
-  handler: (name: string, args: Record<string, unknown>, correlationId?: string) => Promise<unknown> | unknown,
+  handler: (
+    name: string,
+    args: Record<string, unknown>,
+    correlationId?: string,
+  ) => Promise<unknown> | unknown,
 ): () => void {
   port.onmessage = async (
     e: MessageEvent<{ id: number; name: string; args: Record<string, unknown>; correlationId?: string }>,

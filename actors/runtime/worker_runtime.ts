@@ -165,7 +165,9 @@ export function serveAgent(
         if (m.type === "ping") {
           post({ type: "pong", id: m.id, batchesStarted, queued: user.length });
         } else if (m.type === "config") {
-          const parsed = spec.config ? spec.config.safeParse(m.config) : { success: true as const, data: m.config };
+          const parsed = spec.config
+            ? spec.config.safeParse(m.config)
+            : { success: true as const, data: m.config };
           if (!parsed.success) {
             post({ type: "config_result", id: m.id, error: serializeError(parsed.error) });
             continue;
@@ -216,7 +218,12 @@ export function serveAgent(
     try {
       if (!agent.receive) throw new TypeError(`agent "${spec.name}" has no receive() handler`);
       await agent.receive(batch, context(currentCorrelation));
-      post({ type: "ack", batchId: batch.id, durationMs: performance.now() - started, metrics: metrics.drain() });
+      post({
+        type: "ack",
+        batchId: batch.id,
+        durationMs: performance.now() - started,
+        metrics: metrics.drain(),
+      });
     } catch (e) {
       post({
         type: "fail",

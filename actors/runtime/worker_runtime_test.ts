@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
-import { ActorHandle, ActorExitedError, BatchFailedError } from "../../supervisor/mod.ts";
+import { ActorExitedError, ActorHandle, BatchFailedError } from "../../supervisor/mod.ts";
 import { registry } from "../../core/metrics.ts";
 import { makeBatch } from "../../tests/agents/batch.ts";
 import { serveToolPort } from "./mod.ts";
@@ -44,7 +44,12 @@ for (const [value, reason] of [["uncaught", "uncaught_error"], ["reject", "unhan
 }
 
 Deno.test("a system message overtakes queued user batches (async handler)", async () => {
-  const a = await ActorHandle.start({ path: "t/slow", module: SLOW, config: { delayMs: 150 }, creditWindow: 4 });
+  const a = await ActorHandle.start({
+    path: "t/slow",
+    module: SLOW,
+    config: { delayMs: 150 },
+    creditWindow: 4,
+  });
   const sends = ["1", "2", "3", "4"].map((id) => a.send(makeBatch(id)));
   const first = await a.ping(); // posted after the 4 batches, answered before batch 2 (usually before batch 1)
   assert.ok(first.batchesStarted <= 1, `started ${first.batchesStarted}`);
@@ -108,7 +113,13 @@ Deno.test("ctx.tools calls go over the MessagePort with the correlation id; tool
     return { rows: 1 };
   });
   const publish = (topic: string) => Promise.resolve([{ topic, partition: 0, offset: "0" }]);
-  const a = await ActorHandle.start({ path: "t/echo", module: ECHO, config: { tool: "lookup" }, toolPort: tools.port2, publish });
+  const a = await ActorHandle.start({
+    path: "t/echo",
+    module: ECHO,
+    config: { tool: "lookup" },
+    toolPort: tools.port2,
+    publish,
+  });
   await a.send(makeBatch("b1"));
   assert.deepEqual(calls, [{ name: "lookup", args: { batch: "b1" }, correlationId: "corr-b1" }]);
   await a.configure({ tool: "drop_table" });

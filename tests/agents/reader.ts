@@ -10,5 +10,7 @@ export const spec: AgentSpec = { name: "reader" };
 
 /** Reads each record's path; Deno refuses. */
 export async function receive(batch: AgentBatch): Promise<void> {
-  for (const r of batch.records) await Deno.readTextFile(new TextDecoder().decode(r.value ?? new Uint8Array()));
+  for (const r of batch.records) {
+    await Deno.readTextFile(new TextDecoder().decode(r.value ?? new Uint8Array()));
+  }
 }

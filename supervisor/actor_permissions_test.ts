@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { workerPermissions } from "./actor_permissions.ts";
+
+Deno.test("every permission kind is stated; undeclared or empty lists are denied; import is always denied", () => {
+  assert.deepEqual(workerPermissions({ net: ["api.example.com:443"], env: [], read: ["/data"] }), {
+    net: ["api.example.com:443"],
+    read: ["/data"],
+    write: false,
+    env: false,
+    run: false,
+    ffi: false,
+    sys: false,
+    import: false,
+  });
+  assert.deepEqual(Object.values(workerPermissions()), [
+    false,
+    false,
+    false,
+    false,
+    false,
+    false,
+    false,
+    false,
+  ]);
+});
