@@ -371,8 +371,8 @@ class PartitionFetcher {
         }
       }
       if (stop.aborted || this.#paused) continue;
+      const current: PartitionBatch = batch;
       try {
-        const current: PartitionBatch = batch;
         await Promise.resolve().then(() => this.#member.options.onBatch(current));
         this.#position = Number(current.records.at(-1)!.offset) + 1;
         this.#member.sink.delivered(this.#member.group, current, Math.max(0, log.high - this.#position));
@@ -381,6 +381,15 @@ class PartitionFetcher {
       } catch (e) {
         attempts++;
         this.#member.sink.emit({ type: "error", error: asError(e), group: this.#member.group });
+        // Redeliver the batch from the committed position: records the handler committed before failing are done.
+        const committed = this.#host.committed(this.#member.group, this.topic, this.partition) ?? -1;
+        const rest = current.records.filter((r) => Number(r.offset) >= committed);
+        if (rest.length === 0) {
+          this.#position = Number(current.records.at(-1)!.offset) + 1;
+          batch = null;
+          continue;
+        }
+        batch = { ...current, records: rest };
         const delay = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** (attempts - 1));
         await sleep(delay, stop);
       }

@@ -182,21 +182,20 @@ export class EmbeddedConnector implements StreamConnector {
     return this.#shared.store;
   }
 
-  async #topic(topic: string): Promise<number> {
-    const store = this.#open();
-    const n = store.partitionCount(topic);
-    if (n > 0) return n;
+  /** Partition count of a topic, creating it first when `autoCreateTopics` allows (else `UnknownTopicError`). */
+  async #autoCreate(topic: string): Promise<number> {
     if (!this.#options.autoCreateTopics) throw new UnknownTopicError(topic);
     await this.admin.createTopics([
       { name: topic, partitions: this.#options.defaultPartitions ?? 1, replicationFactor: 1, config: {} },
     ]);
-    return store.partitionCount(topic);
+    return this.#open().partitionCount(topic);
   }
 
   async publish(topic: string, records: OutgoingRecord[]): Promise<PublishedRecord[]> {
     const started = performance.now();
-    const partitions = await this.#topic(topic);
+    // No await before the appends when the topic exists: a publish() called before close() is always flushed.
     const store = this.#open();
+    const partitions = store.partitionCount(topic) || await this.#autoCreate(topic);
     const { maxMessageBytes } = store.limits(topic);
     const encoder = new TextEncoder();
     const byPartition = new Map<number, number[]>();
@@ -271,7 +270,9 @@ export class EmbeddedConnector implements StreamConnector {
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (!options.group) throw new TypeError("Cannot subscribe: group is empty");
     if (options.topics.length === 0) throw new TypeError("Cannot subscribe: topics is empty");
-    for (const topic of options.topics) await this.#topic(topic);
+    for (const topic of options.topics) {
+      if (this.#open().partitionCount(topic) === 0) await this.#autoCreate(topic);
+    }
     const group = this.#shared!.group(options.group);
     return await group.join(options, this.#sink);
   }
