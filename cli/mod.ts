@@ -6,10 +6,12 @@
  */
 import type { Command } from "./command.ts";
 import { helpCommand } from "./help.ts";
+import { schemasCommand } from "./schemas.ts";
 import { startCommand } from "./start.ts";
+import { topicsCommand } from "./topics.ts";
 
 export { type Command, type CommandContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
 export { helpText } from "./help.ts";
 
 /** Every subcommand, in the order `qistream help` lists them. */
-export const COMMANDS: readonly Command[] = [startCommand, helpCommand];
+export const COMMANDS: readonly Command[] = [startCommand, topicsCommand, schemasCommand, helpCommand];

@@ -24,3 +24,5 @@ export {
   type SchemaVersion,
   type SubjectSchemas,
 } from "./schema_catalog.ts";
+export { checkCatalog, type SubjectCheck } from "./check_catalog.ts";
+export { registerCatalog, type SubjectRegistration } from "./register_catalog.ts";

@@ -1,0 +1,124 @@
+/**
+ * `qistream topics plan|apply`: topics as code. Compares the topics declared in the pipeline file with the
+ * log (Kafka when `connections.kafka` is set, else the embedded log in the data directory) and applies the
+ * difference: creates topics, adds partitions, sets configs; fewer partitions are refused.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { type Config, ConfigError, loadConfig } from "../core/mod.ts";
+import { EmbeddedConnector } from "../connector/embedded/mod.ts";
+import { KafkaConnector } from "../connector/kafka/kafka_connector.ts";
+import {
+  applyTopics,
+  declaredTopics,
+  formatTopicPlan,
+  planHasChanges,
+  planTopics,
+  TopicChangeRefusedError,
+} from "../connector/topics/mod.ts";
+import type { StreamConnector } from "../connector/types.ts";
+import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
+
+const USAGE = `Usage: qistream topics <plan|apply> [--config PATH]
+
+  plan   print the difference between the declared topics and the log:
+           + create   ~ add partitions / change config   ! refused   = unchanged
+  apply  carry the plan out (exit 1 without changing anything if a change is refused, e.g. fewer
+         partitions than the topic has)
+
+Topics are declared under "topics:" in the pipeline file (partitions, replicationFactor, retentionMs,
+cleanupPolicy, compression, config). The log is Kafka when connections.kafka (or KAFKA_BROKERS) is set,
+else the embedded log in the data directory (stop a running node first: the embedded log is single-process).
+
+Options:
+  -c, --config PATH  pipeline file (default: $QISTREAM_CONFIG, else pipeline.yaml)
+  -h, --help         show this help`;
+
+/** Subdirectory of `node.dataDir` holding the embedded log. */
+const EMBEDDED_LOG_DIR = "log";
+
+/** The configured log's connector (to be replaced by the connector module's factory once it has one). */
+function connectorFor(config: Config): StreamConnector {
+  const kafka = config.connections.kafka;
+  if (kafka) {
+    return new KafkaConnector({
+      brokers: kafka.brokers,
+      clientId: kafka.clientId,
+      ssl: kafka.ssl,
+      sasl: kafka.sasl,
+      connectionTimeout: kafka.connectionTimeoutMs,
+      requestTimeout: kafka.requestTimeoutMs,
+    });
+  }
+  return new EmbeddedConnector({ dataDir: join(config.node.dataDir, EMBEDDED_LOG_DIR) });
+}
+
+/** `qistream topics`. */
+export const topicsCommand: Command = {
+  name: "topics",
+  summary: "plan or apply the declared topics (create, add partitions, set configs)",
+  usage: USAGE,
+  async run(args, context) {
+    let values: { config?: string; help?: boolean };
+    let positionals: string[];
+    try {
+      ({ values, positionals } = parseArgs({
+        args,
+        options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+        strict: true,
+        allowPositionals: true,
+      }));
+    } catch (e) {
+      console.error(`${(e as Error).message}\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    if (values.help) {
+      console.log(USAGE);
+      return EXIT_OK;
+    }
+    const action = positionals[0];
+    if ((action !== "plan" && action !== "apply") || positionals.length > 1) {
+      console.error(`Expected "plan" or "apply", got ${positionals.join(" ") || "nothing"}.\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    let config: Config;
+    try {
+      ({ config } = await loadConfig({ path: values.config ?? context.config }));
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      console.error(e.message);
+      return EXIT_USAGE;
+    }
+
+    const connector = connectorFor(config);
+    const where = config.connections.kafka
+      ? `Kafka at ${config.connections.kafka.brokers.join(",")}`
+      : `the embedded log in ${join(config.node.dataDir, EMBEDDED_LOG_DIR)}`;
+    try {
+      await connector.connect();
+      const plan = await planTopics(declaredTopics(config.topics), connector.admin);
+      console.log(`Topics declared in the pipeline file against ${where}:`);
+      console.log(formatTopicPlan(plan));
+      const refused = plan.changes.some((c) => c.kind === "refused");
+      if (action === "plan") return refused ? EXIT_FAILURE : EXIT_OK;
+      if (!planHasChanges(plan) && !refused) {
+        console.log("Nothing to apply.");
+        return EXIT_OK;
+      }
+      const done = await applyTopics(plan, connector.admin);
+      console.log(
+        `Applied: ${done.created.length} created, ${done.partitionsAdded.length} with partitions added, ` +
+          `${done.configAltered.length} with config changed.`,
+      );
+      return EXIT_OK;
+    } catch (e) {
+      if (e instanceof TopicChangeRefusedError) console.error(e.message);
+      else console.error(`topics ${action} failed against ${where}: ${(e as Error).message}`);
+      return EXIT_FAILURE;
+    } finally {
+      await connector.close().catch(() => {});
+    }
+  },
+};
