@@ -6,6 +6,9 @@
  * @module
  */
 
+import { dirname } from "node:path";
+import { syncDir } from "./_sync_dir.ts";
+
 /** A JSON document persisted in a file. */
 export class JsonFileStore<T> {
   readonly path: string;
@@ -69,5 +72,6 @@ export class JsonFileStore<T> {
       file.close();
     }
     await Deno.rename(tmp, this.path);
+    await syncDir(dirname(this.path));
   }
 }

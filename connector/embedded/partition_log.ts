@@ -10,6 +10,7 @@
 import { join } from "node:path";
 import { decodeFrames, encodeFrame, scanFrames, type StoredRecord } from "./segment_frame.ts";
 import { LogCorruptionError } from "./embedded_errors.ts";
+import { syncDir } from "./_sync_dir.ts";
 
 /** How a partition log writes. */
 export interface PartitionLogOptions {
@@ -139,9 +140,11 @@ export class PartitionLog {
       });
       report.records += scan.positions.length;
     }
-    if (segments.length === 0) segments.push(newSegment(dir, 0));
+    const fresh = segments.length === 0;
+    if (fresh) segments.push(newSegment(dir, 0));
     report.segments = segments.length;
     const writer = await Deno.open(segments.at(-1)!.path, { create: true, write: true, append: true });
+    if (fresh && options.fsync) await syncDir(dir);
     return { log: new PartitionLog(dir, options, segments, writer), report };
   }
 
@@ -245,7 +248,7 @@ export class PartitionLog {
     const segment = newSegment(this.#dir, this.high);
     this.#segments.push(segment);
     this.#writer = await Deno.open(segment.path, { create: true, write: true, append: true });
-    if (this.#options.fsync) await this.#writer.syncData();
+    if (this.#options.fsync) await syncDir(this.#dir);
     return segment;
   }
 
