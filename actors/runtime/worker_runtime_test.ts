@@ -157,3 +157,32 @@ Deno.test("agent metrics and logs reach the main thread's registry and LogTape w
     await reset();
   }
 });
+
+Deno.test("a source's run() ends in a normal exit when it returns and a crash when it rejects", async () => {
+  const TICKER = new URL("../../tests/agents/ticker.ts", import.meta.url);
+  const ticks: string[] = [];
+  const publish = (topic: string, records: OutgoingRecord[]) => {
+    ticks.push(new TextDecoder().decode(records[0]!.value!));
+    return Promise.resolve([{ topic, partition: 0, offset: String(ticks.length - 1) }]);
+  };
+  const done = await ActorHandle.start({ path: "t/ticker", module: TICKER, config: { count: 3 }, publish });
+  assert.deepEqual(await done.exited, { kind: "normal" });
+  assert.deepEqual(ticks, ["0", "1", "2"]);
+  const failing = await ActorHandle.start({
+    path: "t/ticker2",
+    module: TICKER,
+    config: { failAt: 1 },
+    publish,
+  });
+  const exit = await failing.exited;
+  assert.equal(exit.kind === "crashed" && exit.reason, "run_failed");
+  assert.match(exit.kind === "crashed" ? exit.error.message : "", /tick 1 failed/);
+  const endless = await ActorHandle.start({
+    path: "t/ticker3",
+    module: TICKER,
+    config: { count: 1e9 },
+    publish,
+  });
+  await endless.stop(1000);
+  assert.deepEqual(await endless.exited, { kind: "shutdown" }, "stop aborts ctx.signal and run() returns");
+});
