@@ -3,7 +3,11 @@
  * a record read from a source topic is dead-lettered, then read back from the dead-letter topic.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { NotAvroError } from "./avro/avro_errors.ts";
+import { AvroSerde } from "./avro/avro_serde.ts";
+import { frameConfluent } from "./avro/confluent_wire_format.ts";
+import { EmbeddedSchemaRegistry } from "./registry/embedded_schema_registry.ts";
 import { DLQ_HEADERS, MAX_ERROR_MESSAGE_LENGTH, sendToDeadLetter } from "./dead_letter.ts";
 import { EmbeddedConnector } from "./embedded/embedded_connector.ts";
 import { KafkaConnector } from "./kafka/kafka_connector.ts";
@@ -121,6 +125,117 @@ Deno.test({
       await story(connector, prefix);
     } finally {
       await connector.admin.deleteTopics([`${prefix}.source`, `${prefix}.dead-letter`]).catch(() => {});
+      await connector.close();
+    }
+  },
+});
+
+/**
+ * Bad input end to end: a partition holding good records between a non-Avro record, an unknown schema id and an
+ * oversized record. Each bad one is dead-lettered with its typed error, the good ones are decoded in order, and the
+ * partition is committed to its end: nothing stops it and nothing disappears.
+ */
+async function badInputStory(connector: StreamConnector, prefix: string) {
+  const dir = await Deno.makeTempDir({ prefix: "qistream-badinput-" });
+  try {
+    const registry = new EmbeddedSchemaRegistry({ path: join(dir, "schema-registry.json") });
+    const serde = new AvroSerde({ registry, maxRecordBytes: 256 });
+    const source = `${prefix}.ticks`;
+    const dlq = `${prefix}.dead-letter`;
+    await registry.register(`${source}-value`, {
+      type: "record",
+      name: "T",
+      fields: [{ name: "n", type: "int" }, { name: "s", type: "string" }],
+    });
+    await connector.admin.createTopics([
+      { name: source, partitions: 1, replicationFactor: 1, config: {} },
+      { name: dlq, partitions: 1, replicationFactor: 1, config: {} },
+    ]);
+    const good = (n: number) => serde.encode(source, { n, s: "ok" });
+    const values = [
+      await good(1),
+      new TextEncoder().encode('{"n":2}'),
+      await good(2),
+      frameConfluent(999_999, new Uint8Array([2, 0])),
+      frameConfluent(1, new Uint8Array(300)),
+      await good(3),
+    ];
+    await connector.publish(source, values.map((value) => ({ key: "k", value })));
+
+    const decoded: number[] = [];
+    const group = `badinput-${crypto.randomUUID()}`;
+    const { promise: allSeen, resolve } = Promise.withResolvers<void>();
+    let seen = 0;
+    const sub = await connector.subscribe({
+      group,
+      topics: [source],
+      fromBeginning: true,
+      async onBatch(batch) {
+        for (const record of batch.records) {
+          try {
+            decoded.push((await serde.decode<{ n: number }>(record.value)).value.n);
+          } catch (error) {
+            if ((error as { retriable?: boolean }).retriable !== false) throw error;
+            await sendToDeadLetter(connector, dlq, {
+              record,
+              stage: "decode",
+              error,
+              agent: "test-sink",
+              attempts: 1,
+            });
+          }
+        }
+        await sub.commit(batch.topic, batch.partition, batch.records.at(-1)!.offset);
+        seen += batch.records.length;
+        if (seen >= values.length) resolve();
+      },
+    });
+    const timer = setTimeout(resolve, 30_000);
+    await allSeen;
+    clearTimeout(timer);
+    await sub.close();
+
+    assert.deepEqual(decoded, [1, 2, 3], "good records decoded in order");
+    const letters = await readAll(connector, dlq, 3);
+    assert.deepEqual(letters.map((l) => l.headers[DLQ_HEADERS.errorClass]), [
+      "NotAvroError",
+      "UnknownSchemaIdError",
+      "RecordTooLargeError",
+    ]);
+    assert.deepEqual(letters.map((l) => l.headers[DLQ_HEADERS.sourceOffset]), ["1", "3", "4"]);
+    assert.match(letters[1]!.headers[DLQ_HEADERS.errorMessage]!, /Unknown schema id 999999/);
+    assert.match(letters[2]!.headers[DLQ_HEADERS.errorMessage]!, /305 bytes exceeds the limit of 256 bytes/);
+    assert.deepEqual(new Uint8Array(letters[0]!.value!), values[1], "the bad bytes are kept as they were");
+    const [offsets] = await connector.offsets(source, group);
+    assert.equal(offsets?.committed, "6", "the partition was committed past every record");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("bad input: not Avro, unknown id, too large go to the dead-letter topic; the partition moves on (embedded)", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "qistream-dlq-" });
+  const connector = new EmbeddedConnector({ dataDir });
+  await connector.connect();
+  try {
+    await badInputStory(connector, "bad");
+  } finally {
+    await connector.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: `bad input: the same against the real Kafka${brokers ? "" : " (skipped: KAFKA_BROKERS is not set)"}`,
+  ignore: !brokers,
+  async fn() {
+    const connector = new KafkaConnector({ brokers: brokers!.split(","), linger: 0 });
+    await connector.connect();
+    const prefix = `qistream-bad-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 6)}`;
+    try {
+      await badInputStory(connector, prefix);
+    } finally {
+      await connector.admin.deleteTopics([`${prefix}.ticks`, `${prefix}.dead-letter`]).catch(() => {});
       await connector.close();
     }
   },
