@@ -277,15 +277,18 @@ export class EmbeddedConnector implements StreamConnector {
     return await group.join(options, this.#sink);
   }
 
-  partitionCount(topic: string): Promise<number> {
+  // deno-lint-ignore require-await
+  async partitionCount(topic: string): Promise<number> {
     const n = this.#open().partitionCount(topic);
-    return n > 0 ? Promise.resolve(n) : Promise.reject(new UnknownTopicError(topic));
+    if (n === 0) throw new UnknownTopicError(topic);
+    return n;
   }
 
-  offsets(topic: string, group?: string): Promise<PartitionOffsets[]> {
+  // deno-lint-ignore require-await
+  async offsets(topic: string, group?: string): Promise<PartitionOffsets[]> {
     const store = this.#open();
     const n = store.partitionCount(topic);
-    if (n === 0) return Promise.reject(new UnknownTopicError(topic));
+    if (n === 0) throw new UnknownTopicError(topic);
     const out: PartitionOffsets[] = [];
     for (let p = 0; p < n; p++) {
       const log = store.partitionLog(topic, p)!;
@@ -294,7 +297,7 @@ export class EmbeddedConnector implements StreamConnector {
       if (committed !== undefined) entry.committed = String(committed);
       out.push(entry);
     }
-    return Promise.resolve(out);
+    return out;
   }
 
   /**
@@ -302,8 +305,8 @@ export class EmbeddedConnector implements StreamConnector {
    *
    * @returns Number of segments deleted.
    */
-  applyRetention(now = Date.now()): Promise<number> {
-    return this.#open().applyRetention(now);
+  async applyRetention(now = Date.now()): Promise<number> {
+    return await this.#open().applyRetention(now);
   }
 
   onStatus(listener: (status: ConnectorStatus) => void): () => void {

@@ -423,3 +423,15 @@ Deno.test("connectors of one process on the same dir share the log and its group
   await assert.rejects(Deno.stat(`${dir}/LOCK`), Deno.errors.NotFound);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("use before connect rejects with a ConnectorError instead of throwing synchronously", async () => {
+  const dir = await tempDir();
+  const c = new EmbeddedConnector({ dataDir: dir });
+  await assert.rejects(c.publish("t", []), /connect\(\) first/);
+  await assert.rejects(c.offsets("t"), /connect\(\) first/);
+  await assert.rejects(c.partitionCount("t"), /connect\(\) first/);
+  await assert.rejects(c.admin.listTopics(), /connect\(\) first/);
+  assert.throws(() => new EmbeddedConnector({ dataDir: "" }), TypeError);
+  assert.throws(() => new EmbeddedConnector({ dataDir: dir, maxBatchRecords: 0 }), RangeError);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -23,13 +23,15 @@ export class EmbeddedTopicAdmin implements TopicAdmin {
     this.#topologyChanged = topologyChanged;
   }
 
-  listTopics(): Promise<string[]> {
-    return Promise.resolve(this.#store().topicNames());
+  // deno-lint-ignore require-await
+  async listTopics(): Promise<string[]> {
+    return this.#store().topicNames();
   }
 
-  describeTopics(names: string[]): Promise<TopicDescription[]> {
+  // deno-lint-ignore require-await
+  async describeTopics(names: string[]): Promise<TopicDescription[]> {
     const store = this.#store();
-    return Promise.resolve(names.map((n) => store.describe(n)).filter((d): d is TopicDescription => !!d));
+    return names.map((n) => store.describe(n)).filter((d): d is TopicDescription => !!d);
   }
 
   async createTopics(topics: TopicDescription[]): Promise<void> {
