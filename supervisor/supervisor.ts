@@ -184,6 +184,7 @@ export class Supervisor implements Child {
       clearTimeout(timer);
     }
     await all;
+    await this.#ops; // a restart in progress sees the abort and stops what it started
     this.#state = "stopped";
     this.#exit({ kind: "shutdown" });
   }
@@ -240,6 +241,11 @@ export class Supervisor implements Child {
       entry.status = "stopped";
       this.#emit({ type: "child_start_failed", path, error });
       throw error;
+    }
+    if (this.#stopping.signal.aborted) {
+      // stop() ran while this restart was starting the child: do not leave it orphaned.
+      await child.stop(entry.spec.shutdown ?? SUPERVISOR_DEFAULTS.actorShutdownMs);
+      return;
     }
     entry.child = child;
     entry.startedAt = performance.now();

@@ -250,3 +250,30 @@ Deno.test("the tree JSON shows actors with mailbox, in-flight and permissions", 
   await Promise.all(sends);
   await root.stop();
 });
+
+Deno.test("restarts wait for the backoff delay, shown as a pending node; stop cancels a pending restart", async () => {
+  const root = await Supervisor.start({
+    id: "root",
+    intensity: 5,
+    backoff: { minMs: 400, maxMs: 400, jitter: 0 },
+    children: [actorChild({ id: "w", module: CRASHING })],
+  });
+  const restarting = new Promise<SupervisorEvent>((r) =>
+    root.onEvent((e) => e.type === "child_restarting" && r(e))
+  );
+  await (root.child("w") as ActorHandle).send(makeBatch("x", ["uncaught"])).catch(() => {});
+  const ev = await restarting;
+  assert.equal(ev.type === "child_restarting" && ev.delayMs, 400);
+  const node = root.snapshot().children[0];
+  assert.deepEqual([node?.type, node?.state, node?.lastError?.reason], [
+    "pending",
+    "restarting",
+    "uncaught_error",
+  ]);
+  const t0 = performance.now();
+  await root.stop();
+  assert.ok(performance.now() - t0 < 300, "stop did not wait for the backoff");
+  assert.equal(root.child("w"), undefined, "no incarnation was started after stop");
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(root.child("w"), undefined);
+});
