@@ -4,7 +4,19 @@
  *
  * @module
  */
+import { counter } from "../core/metrics.ts";
 import type { ConsumedRecord, PublishedRecord, RecordHeaders, StreamConnector } from "./types.ts";
+
+/** Name of the counter of dead letters written, in the process metrics registry. */
+export const DEAD_LETTERS_METRIC = "qistream_dead_letters_total";
+
+function deadLetters() {
+  return counter({
+    name: DEAD_LETTERS_METRIC,
+    help: "Records written to a dead-letter topic, by source topic, stage, error class and agent.",
+    labelNames: ["topic", "source_topic", "stage", "error_class", "agent"],
+  });
+}
 
 /** Names of the headers `sendToDeadLetter` sets. */
 export const DLQ_HEADERS = {
@@ -40,7 +52,8 @@ export interface DeadLetter {
  * Publishes a failed record to the dead-letter topic: the original key and value bytes, untouched; the
  * original headers; and `dlq.*` headers (source topic, partition, offset and timestamp, stage, error class and
  * message, agent, attempts), which win over original headers of the same name. Resolves once the log
- * acknowledged the dead letter, so the caller may then commit the source offset.
+ * acknowledged the dead letter, so the caller may then commit the source offset. Counts it in
+ * `qistream_dead_letters_total{topic, source_topic, stage, error_class, agent}`.
  *
  * @param connector the connector to publish through
  * @param deadLetterTopic e.g. `market.dead-letter`
@@ -87,6 +100,13 @@ export async function sendToDeadLetter(
   if (!published) {
     throw new Error(`The connector acknowledged nothing for the dead letter on ${deadLetterTopic}`);
   }
+  deadLetters().inc({
+    topic: deadLetterTopic,
+    source_topic: record.topic,
+    stage: letter.stage,
+    error_class: headers[DLQ_HEADERS.errorClass]!,
+    agent: letter.agent,
+  });
   return published;
 }
 

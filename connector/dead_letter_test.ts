@@ -8,7 +8,13 @@ import { NotAvroError } from "./avro/avro_errors.ts";
 import { AvroSerde } from "./avro/avro_serde.ts";
 import { frameConfluent } from "./avro/confluent_wire_format.ts";
 import { EmbeddedSchemaRegistry } from "./registry/embedded_schema_registry.ts";
-import { DLQ_HEADERS, MAX_ERROR_MESSAGE_LENGTH, sendToDeadLetter } from "./dead_letter.ts";
+import { registry as metricsRegistry } from "../core/metrics.ts";
+import {
+  DEAD_LETTERS_METRIC,
+  DLQ_HEADERS,
+  MAX_ERROR_MESSAGE_LENGTH,
+  sendToDeadLetter,
+} from "./dead_letter.ts";
 import { EmbeddedConnector } from "./embedded/embedded_connector.ts";
 import { KafkaConnector } from "./kafka/kafka_connector.ts";
 import type { ConsumedRecord, StreamConnector } from "./types.ts";
@@ -33,6 +39,14 @@ async function readAll(connector: StreamConnector, topic: string, count: number)
   return got;
 }
 
+async function deadLetterCount(labels: Record<string, string>): Promise<number> {
+  const metric = metricsRegistry.getSingleMetric(DEAD_LETTERS_METRIC);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  const hit = values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
+  return hit?.value ?? 0;
+}
+
 async function story(connector: StreamConnector, prefix: string) {
   const source = `${prefix}.source`;
   const dlq = `${prefix}.dead-letter`;
@@ -50,6 +64,14 @@ async function story(connector: StreamConnector, prefix: string) {
   assert.ok(record && published);
 
   const error = new NotAvroError("first byte is 0xff, expected magic byte 0x00", value);
+  const labels = {
+    topic: dlq,
+    source_topic: source,
+    stage: "decode",
+    error_class: "NotAvroError",
+    agent: "postgres-sink",
+  };
+  const before = await deadLetterCount(labels);
   const landed = await sendToDeadLetter(connector, dlq, {
     record,
     stage: "decode",
@@ -58,6 +80,7 @@ async function story(connector: StreamConnector, prefix: string) {
     attempts: 3,
   });
   assert.equal(landed.topic, dlq);
+  assert.equal(await deadLetterCount(labels), before + 1, "counted in qistream_dead_letters_total");
 
   const [letter] = await readAll(connector, dlq, 1);
   assert.ok(letter);
