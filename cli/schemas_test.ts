@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { HttpSchemaRegistry } from "../connector/registry/http_schema_registry.ts";
 import { runCli } from "./_run_cli_for_test.ts";
 
 const probe = (fields: unknown[]) =>
@@ -49,6 +50,11 @@ async function evolutionStory(env: Record<string, string>) {
     r = await cli("register", env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`registered ${subject}: v1 -> id \\d+`));
+    if (env.SCHEMA_REGISTRY_URL) {
+      // register set the declared level on the registry itself (Apicurio's global default is NONE).
+      const level = await new HttpSchemaRegistry({ url: env.SCHEMA_REGISTRY_URL }).getCompatibility(subject);
+      assert.equal(level, "BACKWARD");
+    }
 
     // A compatible change (new optional field) checks and registers.
     await version(2, V2);
