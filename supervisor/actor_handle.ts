@@ -113,6 +113,8 @@ export class ActorHandle implements Child {
   #lastError: LastError | undefined;
   #ready: { resolve(): void; reject(e: Error): void } | undefined;
   #stopRequested = false;
+  /** Index 0: system messages posted so far; shared with the Worker so none is overtaken by a batch. */
+  #control = new Int32Array(new SharedArrayBuffer(4));
 
   private constructor(opts: ActorHandleOptions, spec: AgentSpec) {
     this.path = opts.path;
@@ -188,6 +190,7 @@ export class ActorHandle implements Child {
         type: "init",
         actorId: this.path,
         config: this.#opts.config ?? {},
+        control: this.#control.buffer as SharedArrayBuffer,
         toolPort: this.#opts.toolPort,
       };
       this.#worker.postMessage(init, this.#opts.toolPort ? [this.#opts.toolPort] : []);
@@ -283,7 +286,7 @@ export class ActorHandle implements Child {
     this.#state = "stopping";
     for (const p of this.#queue.splice(0)) p.reject(new ActorExitedError(this.path, p.batch, "stopping"));
     this.#gauges();
-    this.#worker.postMessage({ type: "stop" } satisfies ToWorker);
+    this.#postSystem({ type: "stop" });
     if (shutdown === "infinity") {
       await this.exited;
       return;
@@ -327,6 +330,11 @@ export class ActorHandle implements Child {
     this.#worker.postMessage({ type: "batch", batch: p.batch } satisfies ToWorker);
   }
 
+  #postSystem(m: ToWorker): void {
+    Atomics.add(this.#control, 0, 1); // before posting: the Worker must never see the post without the count
+    this.#worker.postMessage(m);
+  }
+
   #call(make: (id: number) => ToWorker): Promise<unknown> {
     if (this.#state !== "running") {
       return Promise.reject(
@@ -336,7 +344,7 @@ export class ActorHandle implements Child {
     const id = ++this.#nextRpc;
     return new Promise((resolve, reject) => {
       this.#rpc.set(id, { resolve, reject });
-      this.#worker.postMessage(make(id));
+      this.#postSystem(make(id));
     });
   }
 

@@ -37,7 +37,14 @@ export interface LogSample {
 
 /** Main thread → Worker. */
 export type ToWorker =
-  | { type: "init"; actorId: string; config: unknown; toolPort?: MessagePort }
+  | {
+    type: "init";
+    actorId: string;
+    config: unknown;
+    /** `Int32Array` view, index 0: system messages the handle has posted (incremented before each post). */
+    control: SharedArrayBuffer;
+    toolPort?: MessagePort;
+  }
   | { type: "batch"; batch: AgentBatch }
   | { type: "stop" }
   | { type: "ping"; id: number }

@@ -1,10 +1,13 @@
 /**
  * The in-Worker runtime: runs one agent module inside a Deno Worker.
  *
- * Two queues: system messages (`stop`, `ping`, `config`) and user batches. Before starting each user batch the
- * runtime yields one macrotask, so messages already posted to the Worker are dispatched into their queues, and then
- * drains the system queue first: a user batch never starts while a system message is waiting. User batches run one
- * at a time, in arrival order (per-key order holds).
+ * Two queues: system messages (`stop`, `ping`, `config`) and user batches. User batches run one at a time, in
+ * arrival order (per-key order holds); system messages are handled as soon as they arrive, even during a batch.
+ *
+ * Overtaking: a user batch never starts while a system message is waiting — including one the main thread has
+ * posted but the Worker's event loop has not dispatched yet (postMessage delivery is one event per turn, so a
+ * finished batch could otherwise start the next one first). The handle counts the system messages it posted in a
+ * shared `Int32Array` before posting each; the runtime starts a batch only when it has received as many.
  *
  * Failures: a handler that throws or rejects fails its batch (the actor keeps running). An uncaught error, an
  * unhandled rejection or a `run()` that rejects is a crash, reported as a `crash` message; the main thread then
@@ -67,6 +70,8 @@ export function serveAgent(
   let current: Promise<void> | undefined;
   let running: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  let control: Int32Array | undefined;
+  let systemReceived = 0;
 
   const crash = (reason: "uncaught_error" | "unhandled_rejection" | "run_failed", e: unknown) => {
     if (crashed) return;
@@ -104,6 +109,7 @@ export function serveAgent(
 
   const init = (m: Extract<ToWorker, { type: "init" }>) => {
     actorId = m.actorId;
+    control = new Int32Array(m.control);
     configureSync({
       reset: true,
       sinks: {
@@ -196,9 +202,8 @@ export function serveAgent(
 
   const userLoop = async () => {
     while (!stopping && !crashed) {
-      // Let already-posted messages reach their queues before choosing what to do next.
-      await new Promise((r) => setTimeout(r, 0));
-      if (systemBusy || system.length > 0 || user.length === 0) {
+      const systemInFlight = control !== undefined && Atomics.load(control, 0) > systemReceived;
+      if (systemBusy || system.length > 0 || systemInFlight || user.length === 0) {
         if (system.length > 0) void systemLoop();
         await new Promise<void>((r) => (wake = r));
         wake = undefined;
@@ -256,6 +261,7 @@ export function serveAgent(
         return;
       }
       default:
+        systemReceived++;
         system.push(m);
         wake?.();
         void systemLoop();
