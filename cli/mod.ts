@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { benchCommand } from "./bench.ts";
 import type { Command } from "./command.ts";
 import { helpCommand } from "./help.ts";
 import { schemasCommand } from "./schemas.ts";
@@ -14,4 +15,10 @@ export { type Command, type CommandContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } 
 export { helpText } from "./help.ts";
 
 /** Every subcommand, in the order `qistream help` lists them. */
-export const COMMANDS: readonly Command[] = [startCommand, topicsCommand, schemasCommand, helpCommand];
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  topicsCommand,
+  schemasCommand,
+  benchCommand,
+  helpCommand,
+];

@@ -75,10 +75,14 @@ function overrides(): Record<string, string> {
 }
 
 /**
- * Starts every service not overridden by the environment, in parallel, and waits until each is healthy.
+ * Starts every service (or those named in `only`) not overridden by the environment, in parallel, and waits
+ * until each is healthy.
  * Reuses services that are already up. On failure or abort, stops whatever it started and rethrows.
  */
-export async function up(signal: AbortSignal): Promise<{ state: LauncherState; reused: boolean }> {
+export async function up(
+  signal: AbortSignal,
+  only?: string[],
+): Promise<{ state: LauncherState; reused: boolean }> {
   const existing = readState();
   if (existing && isHealthy(existing)) {
     progress(`services already up (started ${existing.startedAt}); reusing them`);
@@ -99,6 +103,7 @@ export async function up(signal: AbortSignal): Promise<{ state: LauncherState; r
   };
 
   const wanted = SERVICES.filter((service) => {
+    if (only && !only.includes(service.name)) return false;
     const from = service.overrideEnv.find((name) => Deno.env.get(name));
     if (from) progress(`${service.name}: using ${from} from the environment`);
     return !from;

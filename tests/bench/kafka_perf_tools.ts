@@ -1,0 +1,108 @@
+/**
+ * Kafka's own performance tools (`org.apache.kafka.tools.ProducerPerformance` and `ConsumerPerformance`, from
+ * the Maven Central jars the test services fetch), run against the same broker as the baselines.
+ *
+ * @module
+ */
+
+/** What one Kafka perf tool run reported. */
+export interface PerfToolResult {
+  recordsPerSecond: number;
+  /** The tool's own summary line, for the report. */
+  summary: string;
+}
+
+async function runJava(java: string, classpath: string, mainClass: string, args: string[]): Promise<string> {
+  const log4j = await Deno.makeTempFile({ suffix: ".properties" });
+  await Deno.writeTextFile(
+    log4j,
+    "log4j.rootLogger=ERROR, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n",
+  );
+  try {
+    const output = await new Deno.Command(java, {
+      args: ["-Xmx512m", `-Dlog4j.configuration=file:${log4j}`, "-cp", classpath, mainClass, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(output.stdout);
+    if (!output.success) {
+      throw new Error(
+        `${mainClass} failed (${output.code}): ${new TextDecoder().decode(output.stderr).slice(-2000)}`,
+      );
+    }
+    return text;
+  } finally {
+    await Deno.remove(log4j);
+  }
+}
+
+/**
+ * `ProducerPerformance` with the same guarantees qistream's producer uses: acks=all, idempotence, linger 5 ms.
+ * Parses "N records sent, R records/sec (...)".
+ */
+export async function producerPerformance(options: {
+  java: string;
+  classpath: string;
+  brokers: string;
+  topic: string;
+  records: number;
+  recordSize: number;
+}): Promise<PerfToolResult> {
+  const out = await runJava(options.java, options.classpath, "org.apache.kafka.tools.ProducerPerformance", [
+    "--topic",
+    options.topic,
+    "--num-records",
+    String(options.records),
+    "--record-size",
+    String(options.recordSize),
+    "--throughput",
+    "-1",
+    "--producer-props",
+    `bootstrap.servers=${options.brokers}`,
+    "acks=all",
+    "enable.idempotence=true",
+    "linger.ms=5",
+  ]);
+  const summary = out.trim().split("\n").filter((l) => l.includes("records sent")).at(-1) ?? "";
+  const match = summary.match(/records sent, ([\d.]+) records\/sec/);
+  if (!match) throw new Error(`Cannot read ProducerPerformance's summary from:\n${out.slice(-1000)}`);
+  return { recordsPerSecond: Number(match[1]), summary };
+}
+
+/**
+ * `ConsumerPerformance` reading `records` records of a topic from the beginning with a fresh group.
+ * Uses `fetch.nMsg.sec` (records/s once fetching started, the group join excluded).
+ */
+export async function consumerPerformance(options: {
+  java: string;
+  classpath: string;
+  brokers: string;
+  topic: string;
+  records: number;
+}): Promise<PerfToolResult> {
+  const out = await runJava(options.java, options.classpath, "org.apache.kafka.tools.ConsumerPerformance", [
+    "--bootstrap-server",
+    options.brokers,
+    "--topic",
+    options.topic,
+    "--messages",
+    String(options.records),
+    "--group",
+    `bench-java-${crypto.randomUUID().slice(0, 8)}`,
+    "--timeout",
+    "60000",
+  ]);
+  const lines = out.trim().split("\n");
+  const headerIndex = lines.findIndex((l) => l.startsWith("start.time"));
+  const header = lines[headerIndex]?.split(",").map((s) => s.trim()) ?? [];
+  const values = lines[headerIndex + 1]?.split(",").map((s) => s.trim()) ?? [];
+  const column = header.indexOf("fetch.nMsg.sec");
+  const rate = Number(values[column]);
+  if (column < 0 || !Number.isFinite(rate)) {
+    throw new Error(`Cannot read ConsumerPerformance's summary from:\n${out.slice(-1000)}`);
+  }
+  return {
+    recordsPerSecond: rate,
+    summary: `${values[header.indexOf("data.consumed.in.nMsg")]} records, ${rate} records/s (fetch)`,
+  };
+}
