@@ -5,11 +5,9 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "../core/mod.ts";
-import { EmbeddedConnector } from "../connector/embedded/mod.ts";
-import { KafkaConnector } from "../connector/kafka/kafka_connector.ts";
+import { describeConnector, openConnector } from "../connector/open_connector.ts";
 import {
   applyTopics,
   declaredTopics,
@@ -18,7 +16,6 @@ import {
   planTopics,
   TopicChangeRefusedError,
 } from "../connector/topics/mod.ts";
-import type { StreamConnector } from "../connector/types.ts";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
 
 const USAGE = `Usage: qistream topics <plan|apply> [--config PATH]
@@ -35,25 +32,6 @@ else the embedded log in the data directory (stop a running node first: the embe
 Options:
   -c, --config PATH  pipeline file (default: $QISTREAM_CONFIG, else pipeline.yaml)
   -h, --help         show this help`;
-
-/** Subdirectory of `node.dataDir` holding the embedded log. */
-const EMBEDDED_LOG_DIR = "log";
-
-/** The configured log's connector (to be replaced by the connector module's factory once it has one). */
-function connectorFor(config: Config): StreamConnector {
-  const kafka = config.connections.kafka;
-  if (kafka) {
-    return new KafkaConnector({
-      brokers: kafka.brokers,
-      clientId: kafka.clientId,
-      ssl: kafka.ssl,
-      sasl: kafka.sasl,
-      connectionTimeout: kafka.connectionTimeoutMs,
-      requestTimeout: kafka.requestTimeoutMs,
-    });
-  }
-  return new EmbeddedConnector({ dataDir: join(config.node.dataDir, EMBEDDED_LOG_DIR) });
-}
 
 /** `qistream topics`. */
 export const topicsCommand: Command = {
@@ -92,10 +70,8 @@ export const topicsCommand: Command = {
       return EXIT_USAGE;
     }
 
-    const connector = connectorFor(config);
-    const where = config.connections.kafka
-      ? `Kafka at ${config.connections.kafka.brokers.join(",")}`
-      : `the embedded log in ${join(config.node.dataDir, EMBEDDED_LOG_DIR)}`;
+    const connector = openConnector(config);
+    const where = describeConnector(config);
     try {
       await connector.connect();
       const plan = await planTopics(declaredTopics(config.topics), connector.admin);
