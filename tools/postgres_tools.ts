@@ -1,0 +1,191 @@
+/**
+ * The `postgres` tool set: `postgres.ensure_table`, `postgres.insert_rows`, `postgres.query`,
+ * `postgres.describe`.
+ *
+ * Read-only guarantee of `query` and `describe`: the statement runs through the extended protocol (one statement,
+ * never a multi-statement string) inside `BEGIN READ ONLY` with `SET LOCAL statement_timeout`, and the transaction
+ * is always rolled back, so even session settings it changes do not survive. Any write is refused by PostgreSQL
+ * itself. Results are read through a cursor and capped in rows and bytes.
+ *
+ * @module
+ */
+import type postgres from "postgres";
+import { z } from "zod";
+import { insertIsolating } from "./insert_isolating.ts";
+import { ensurePostgresTickTable, insertPostgresTicks, postgresRowError } from "./postgres_tick_table.ts";
+import { type CappedRows, DEFAULT_QUERY_CAPS, jsonRow, type QueryCaps, RowCollector } from "./query_caps.ts";
+import { TABLE_KINDS, tableNameSchema, validateTickRows } from "./tick_row.ts";
+import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
+
+/** Dependencies of the PostgreSQL tools. */
+export interface PostgresToolsDeps {
+  /** Client used by `ensure_table` and `insert_rows`. */
+  sql: postgres.Sql;
+  /**
+   * Client used by `query` and `describe`; defaults to `sql`. Give it a role with only SELECT grants in
+   * production: a read-only transaction refuses writes, but functions such as `pg_read_file` or
+   * `pg_terminate_backend` are still callable by a superuser.
+   */
+  readSql?: postgres.Sql;
+  /** Query caps; defaults in `DEFAULT_QUERY_CAPS`. */
+  caps?: Partial<QueryCaps>;
+}
+
+/** Most rows one `insert_rows` call accepts. */
+export const MAX_INSERT_ROWS = 50_000;
+
+class Rollback {
+  constructor(readonly value: unknown) {}
+}
+
+/**
+ * Runs `fn` in a read-only transaction with a statement timeout, and rolls it back.
+ *
+ * @param sql The client.
+ * @param timeoutMs Statement timeout.
+ * @param fn The work.
+ * @returns What `fn` returned.
+ */
+export async function readOnly<T>(
+  sql: postgres.Sql,
+  timeoutMs: number,
+  fn: (tx: postgres.TransactionSql) => Promise<T>,
+): Promise<T> {
+  try {
+    await sql.begin("read only", async (tx) => {
+      // A SELECT (not SET LOCAL) so that a snapshot is taken: after it, `SET TRANSACTION READ WRITE` is refused.
+      await tx`SELECT set_config('statement_timeout', ${String(Math.max(1, Math.floor(timeoutMs)))}, true)`;
+      throw new Rollback(await fn(tx));
+    });
+  } catch (e) {
+    if (e instanceof Rollback) return e.value as T;
+    throw e;
+  }
+  throw new Error("unreachable: the read-only transaction was not rolled back");
+}
+
+const paramSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+/**
+ * Builds the PostgreSQL tool definitions.
+ *
+ * @param deps Clients and caps.
+ * @returns The four tools.
+ */
+export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
+  const caps: QueryCaps = { ...DEFAULT_QUERY_CAPS, ...deps.caps };
+  const readSql = deps.readSql ?? deps.sql;
+  return [
+    defineTool({
+      name: "postgres.ensure_table",
+      title: "Create a PostgreSQL table (idempotent)",
+      description:
+        "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kind `tick`: " +
+        "market ticks (symbol, source, exchange, ts, price, bid, ask, volume) with primary key (symbol, source, ts); " +
+        "a TimescaleDB hypertable on ts when the timescaledb extension is available, otherwise a plain table with an " +
+        "index on ts. No arbitrary DDL is accepted. Returns {table, kind, created, hypertable}.",
+      inputSchema: z.object({ kind: z.enum(TABLE_KINDS).describe("Table kind"), table: tableNameSchema }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      handler: ({ table }) => ensurePostgresTickTable(deps.sql, table),
+    }),
+    defineTool({
+      name: "postgres.insert_rows",
+      title: "Insert rows into PostgreSQL (idempotent)",
+      description: "Inserts a batch of rows into a table made by postgres.ensure_table, in one statement. " +
+        "Idempotent on the natural key (symbol, source, ts): rows already present are counted as duplicates, " +
+        "never written twice. Rows for kind `tick`: {symbol, source, exchange?, ts (integer ms since epoch), price, " +
+        "bid?, ask?, volume?}. Rows that fail validation or that the database refuses are reported in `errors` " +
+        "({index, stage, error}) while the other rows are written (a refused batch is bisected to isolate the bad " +
+        "rows). Returns {inserted, duplicates, errors, statements}.",
+      inputSchema: z.object({
+        kind: z.enum(TABLE_KINDS).default("tick").describe("Table kind"),
+        table: tableNameSchema,
+        rows: z.array(z.record(z.string(), z.unknown())).max(MAX_INSERT_ROWS).describe("Rows to insert"),
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      handler: async ({ table, rows }) => {
+        const { valid, errors } = validateTickRows(rows);
+        const written = await insertIsolating(
+          valid,
+          (part) => insertPostgresTicks(deps.sql, table, part),
+          postgresRowError,
+        );
+        const accepted = valid.length - written.errors.length;
+        return {
+          inserted: written.inserted,
+          duplicates: accepted - written.inserted,
+          errors: [...errors, ...written.errors].sort((a, b) => a.index - b.index),
+          statements: written.statements,
+        };
+      },
+    }),
+    defineTool({
+      name: "postgres.query",
+      title: "Query PostgreSQL (read-only)",
+      description:
+        "Runs one SQL statement in a READ ONLY transaction (always rolled back) with a statement " +
+        `timeout of ${caps.timeoutMs} ms; any write fails in the database. Use $1, $2, ... with \`params\`. ` +
+        `Returns at most ${caps.maxRows} rows and ${caps.maxBytes} bytes of JSON: {rows, rowCount, bytes, ` +
+        "truncated, truncatedBy}; truncated is true when rows were left out. Timestamps come back as ISO strings.",
+      inputSchema: z.object({
+        sql: z.string().min(1).max(100_000).describe(
+          "One SQL statement, e.g. SELECT ... FROM ticks WHERE ...",
+        ),
+        params: z.array(paramSchema).max(1000).default([]).describe("Values of $1, $2, ..."),
+        maxRows: z.number().int().min(1).max(caps.maxRows).optional().describe("Fewer rows than the cap"),
+      }),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      handler: ({ sql: text, params, maxRows }): Promise<CappedRows> =>
+        readOnly(readSql, caps.timeoutMs, async (tx) => {
+          const collector = new RowCollector({ maxRows: maxRows ?? caps.maxRows, maxBytes: caps.maxBytes });
+          const query = tx.unsafe(text, params as never[], { prepare: false, simple: false } as never);
+          outer: for await (const rows of query.cursor(100)) {
+            for (const row of rows) if (!collector.add(jsonRow(row as Record<string, unknown>))) break outer;
+          }
+          return collector.result();
+        }),
+    }),
+    defineTool({
+      name: "postgres.describe",
+      title: "Describe PostgreSQL tables",
+      description:
+        "Without `table`: lists the tables of the current schema with estimated row counts. With " +
+        "`table`: its columns (name, type, nullable), primary key and estimated row count. Read-only.",
+      inputSchema: z.object({ table: z.string().min(1).max(63).optional().describe("Table name") }),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      handler: ({ table }) =>
+        readOnly(readSql, caps.timeoutMs, async (tx) => {
+          if (table === undefined) {
+            const tables = await tx`
+              SELECT c.relname AS table, greatest(c.reltuples, 0)::bigint::text AS estimated_rows
+              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+              ORDER BY c.relname`;
+            return { tables: tables.map((t) => ({ ...t, estimated_rows: Number(t.estimated_rows) })) };
+          }
+          const columns = await tx`
+            SELECT column_name AS name, data_type AS type, is_nullable = 'YES' AS nullable
+            FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = ${table}
+            ORDER BY ordinal_position`;
+          if (columns.length === 0) {
+            throw new RangeError(`Cannot describe table "${table}": it does not exist`);
+          }
+          const key = await tx`
+            SELECT a.attname AS name
+            FROM pg_index i
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+            WHERE i.indrelid = to_regclass(${`"${table}"`}) AND i.indisprimary
+            ORDER BY array_position(i.indkey, a.attnum)`;
+          const [est] = await tx`
+            SELECT greatest(reltuples, 0)::bigint::text AS n FROM pg_class WHERE oid = to_regclass(${`"${table}"`})`;
+          return {
+            table,
+            columns: columns.map((c) => ({ ...c })),
+            primaryKey: key.map((k) => k.name as string),
+            estimatedRows: Number(est?.n ?? 0),
+          };
+        }),
+    }),
+  ];
+}
