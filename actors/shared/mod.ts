@@ -6,6 +6,7 @@
  * @module
  */
 export { abortableSleep } from "./abortable_sleep.ts";
+export { fetchJson, type FetchJsonOptions, type JsonResponse } from "./fetch_json.ts";
 export { backoffDelay, type BackoffOptions } from "./backoff_delay.ts";
 export { isRetriable, retry, type RetryOptions } from "./retry.ts";
 export {

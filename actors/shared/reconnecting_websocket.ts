@@ -44,6 +44,8 @@ export interface ReconnectingWebSocketOptions {
   onStatus?(status: SocketStatus): void;
   /** Reconnect backoff. */
   backoff?: BackoffOptions;
+  /** No reconnect waits less than this (after jitter). Default 0. */
+  minDelayMs?: number;
   /** Close and reconnect when no {@link SocketSession.beat} came for this long. Off when absent. */
   silenceTimeoutMs?: number;
   /** Sends `keepalive.message` every `keepalive.intervalMs` while open. */
@@ -78,7 +80,7 @@ export async function runReconnectingWebSocket(options: ReconnectingWebSocketOpt
     else options.breaker?.recordFailure(new Error(outcome.reason));
     let delayMs = backoffDelay(attempt, options.backoff, options.random);
     const open = options.breaker?.remainingOpenMs ?? 0;
-    if (open > delayMs) delayMs = open;
+    delayMs = Math.max(delayMs, open, options.minDelayMs ?? 0);
     attempt++;
     options.onStatus?.({ type: "waiting", delayMs, attempt });
     try {
