@@ -14,7 +14,7 @@ import { z } from "zod";
 import { insertIsolating } from "./insert_isolating.ts";
 import { ensurePostgresTickTable, insertPostgresTicks, postgresRowError } from "./postgres_tick_table.ts";
 import { type CappedRows, DEFAULT_QUERY_CAPS, jsonRow, type QueryCaps, RowCollector } from "./query_caps.ts";
-import { TABLE_KINDS, tableNameSchema, validateTickRows } from "./tick_row.ts";
+import { TABLE_KINDS, tableIdentifierSchema, tableNameSchema, validateTickRows } from "./tick_row.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
 /** Dependencies of the PostgreSQL tools. */
@@ -151,7 +151,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
       description:
         "Without `table`: lists the tables of the current schema with estimated row counts. With " +
         "`table`: its columns (name, type, nullable), primary key and estimated row count. Read-only.",
-      inputSchema: z.object({ table: z.string().min(1).max(63).optional().describe("Table name") }),
+      inputSchema: z.object({ table: tableIdentifierSchema.optional() }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       handler: ({ table }) =>
         readOnly(readSql, caps.timeoutMs, async (tx) => {

@@ -64,6 +64,14 @@ export function validateTickRows(rows: readonly unknown[]): { valid: IndexedRow[
   return { valid, errors };
 }
 
-/** Zod schema of a table name: a plain lowercase SQL identifier (quoted by the tools anyway). */
-export const tableNameSchema = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a lowercase identifier")
-  .default("ticks").describe("Table name (lowercase identifier); default ticks");
+/** Zod schema of a table identifier: a plain lowercase SQL identifier (quoted by the tools anyway). */
+export const tableIdentifierSchema = z.string().regex(
+  /^[a-z_][a-z0-9_]{0,62}$/,
+  "expected a lowercase identifier",
+)
+  .describe("Table name (lowercase identifier)");
+
+/** {@linkcode tableIdentifierSchema} defaulting to `ticks`. */
+export const tableNameSchema = tableIdentifierSchema.default("ticks").describe(
+  "Table name (lowercase identifier); default ticks",
+);

@@ -1,0 +1,222 @@
+/**
+ * The `clickhouse` tool set: `clickhouse.ensure_table`, `clickhouse.insert_rows`, `clickhouse.query`,
+ * `clickhouse.describe`.
+ *
+ * Read-only guarantee of `query` and `describe`: every statement is sent with the query-level setting
+ * `readonly=1` (set last, after the result limits), so ClickHouse refuses any write, DDL or `SET`; the HTTP
+ * interface refuses multi-statements. The server caps the result (`max_result_rows`, `max_result_bytes`,
+ * `result_overflow_mode=break`, `max_execution_time`), and the tool reads the result as a stream and stops at the
+ * row and JSON-byte caps, saying so in `truncated`.
+ *
+ * @module
+ */
+import type { ClickHouseClient } from "@clickhouse/client";
+import { z } from "zod";
+import {
+  clickHouseRowError,
+  ensureClickHouseTickTable,
+  insertClickHouseTicks,
+  tableExists,
+} from "./clickhouse_tick_table.ts";
+import { insertIsolating } from "./insert_isolating.ts";
+import { type CappedRows, DEFAULT_QUERY_CAPS, type QueryCaps, RowCollector } from "./query_caps.ts";
+import { TABLE_KINDS, tableIdentifierSchema, tableNameSchema, validateTickRows } from "./tick_row.ts";
+import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
+
+/** Dependencies of the ClickHouse tools. */
+export interface ClickHouseToolsDeps {
+  /** Client used by `ensure_table` and `insert_rows`. */
+  client: ClickHouseClient;
+  /** Client used by `query` and `describe` (ideally a read-only user); defaults to `client`. */
+  readClient?: ClickHouseClient;
+  /** Query caps; defaults in `DEFAULT_QUERY_CAPS`. */
+  caps?: Partial<QueryCaps>;
+}
+
+/** Most rows one `insert_rows` call accepts. */
+export const MAX_CLICKHOUSE_INSERT_ROWS = 50_000;
+
+/**
+ * Query-level settings that make a ClickHouse query read-only and bounded. `readonly` comes last: once it is
+ * applied, the server refuses to change any other setting.
+ *
+ * @param caps The caps.
+ * @returns `clickhouse_settings` for the client.
+ */
+export function readOnlySettings(caps: QueryCaps): Record<string, string | number> {
+  return {
+    max_result_rows: String(caps.maxRows + 1),
+    max_result_bytes: String(caps.maxBytes * 4 + (1 << 20)),
+    result_overflow_mode: "break",
+    max_execution_time: Math.max(1, Math.ceil(caps.timeoutMs / 1000)),
+    readonly: "1",
+  };
+}
+
+/**
+ * Runs one read-only query and collects capped rows. The statement is sent unchanged (`exec`, with the
+ * `default_format=JSONEachRow` setting instead of an appended FORMAT clause), so whatever it is, the server parses
+ * and refuses it; a statement with its own FORMAT clause is not supported.
+ *
+ * @param client The client.
+ * @param query One statement.
+ * @param caps Caps.
+ * @param params Query parameters (`{name:Type}` placeholders; ClickHouse 19.11+).
+ * @returns The capped rows.
+ */
+export async function readOnlyQuery(
+  client: ClickHouseClient,
+  query: string,
+  caps: QueryCaps,
+  params?: Record<string, unknown>,
+): Promise<CappedRows> {
+  const { stream } = await client.exec({
+    query,
+    clickhouse_settings: { default_format: "JSONEachRow", ...readOnlySettings(caps) } as never,
+    ...(params && Object.keys(params).length ? { query_params: params } : {}),
+  });
+  const collector = new RowCollector(caps);
+  const decoder = new TextDecoder();
+  let pending = "";
+  const take = (line: string): boolean => {
+    if (line.trim() === "") return true;
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      throw new Error(`ClickHouse query failed while streaming: ${line.slice(0, 500)}`);
+    }
+    return collector.add(row);
+  };
+  let full = false;
+  try {
+    outer: for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+      pending += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (!take(line)) {
+          full = true;
+          break outer;
+        }
+      }
+    }
+    if (!full) take(pending + decoder.decode());
+  } finally {
+    stream.destroy();
+  }
+  return collector.result();
+}
+
+/**
+ * Builds the ClickHouse tool definitions.
+ *
+ * @param deps Clients and caps.
+ * @returns The four tools.
+ */
+export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] {
+  const caps: QueryCaps = { ...DEFAULT_QUERY_CAPS, ...deps.caps };
+  const readClient = deps.readClient ?? deps.client;
+  return [
+    defineTool({
+      name: "clickhouse.ensure_table",
+      title: "Create a ClickHouse table (idempotent)",
+      description:
+        "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kind `tick`: " +
+        "market ticks (symbol, source, exchange, ts UInt64 epoch ms, price, bid, ask, volume) in a " +
+        "ReplacingMergeTree ordered by (symbol, source, ts), so duplicates of the natural key collapse. No " +
+        "arbitrary DDL is accepted. Returns {table, kind, created, engine}.",
+      inputSchema: z.object({ kind: z.enum(TABLE_KINDS).describe("Table kind"), table: tableNameSchema }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      handler: ({ table }) => ensureClickHouseTickTable(deps.client, table),
+    }),
+    defineTool({
+      name: "clickhouse.insert_rows",
+      title: "Insert rows into ClickHouse (idempotent)",
+      description: "Inserts a batch of rows into a table made by clickhouse.ensure_table, in one INSERT " +
+        "(JSONEachRow). Idempotent on the natural key (symbol, source, ts): the engine collapses duplicates in " +
+        "the background, so `written` counts rows sent, not new rows (query with FINAL for exact counts). Rows for " +
+        "kind `tick`: {symbol, source, exchange?, ts (integer ms since epoch, >= 0), price, bid?, ask?, volume?}. " +
+        "Rows that fail validation or that the database refuses are reported in `errors` ({index, stage, " +
+        "error}) while the other rows are written (a refused batch is bisected). Returns {written, errors, " +
+        "statements}.",
+      inputSchema: z.object({
+        kind: z.enum(TABLE_KINDS).default("tick").describe("Table kind"),
+        table: tableNameSchema,
+        rows: z.array(z.record(z.string(), z.unknown())).max(MAX_CLICKHOUSE_INSERT_ROWS).describe("Rows"),
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      handler: async ({ table, rows }) => {
+        const { valid, errors } = validateTickRows(rows);
+        const written = await insertIsolating(
+          valid,
+          (part) => insertClickHouseTicks(deps.client, table, part),
+          clickHouseRowError,
+        );
+        return {
+          written: written.inserted,
+          errors: [...errors, ...written.errors].sort((a, b) => a.index - b.index),
+          statements: written.statements,
+        };
+      },
+    }),
+    defineTool({
+      name: "clickhouse.query",
+      title: "Query ClickHouse (read-only)",
+      description:
+        "Runs one SQL statement with readonly=1 (any write, DDL or SET fails in the database) and " +
+        `max_execution_time ${Math.ceil(caps.timeoutMs / 1000)} s. Optional \`params\` fill {name:Type} ` +
+        `placeholders (ClickHouse 19.11+). Returns at most ${caps.maxRows} rows and ${caps.maxBytes} bytes of ` +
+        "JSON: {rows, rowCount, bytes, truncated, truncatedBy}. UInt64/Int64 values come back as strings; tick " +
+        "`ts` is epoch ms (toDateTime(intDiv(ts, 1000)) for a time).",
+      inputSchema: z.object({
+        sql: z.string().min(1).max(100_000).describe(
+          "One statement, e.g. SELECT ... FROM ticks FINAL WHERE ...",
+        ),
+        params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional()
+          .describe("Values of {name:Type} placeholders"),
+        maxRows: z.number().int().min(1).max(caps.maxRows).optional().describe("Fewer rows than the cap"),
+      }),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      handler: ({ sql, params, maxRows }) =>
+        readOnlyQuery(readClient, sql, { ...caps, maxRows: maxRows ?? caps.maxRows }, params),
+    }),
+    defineTool({
+      name: "clickhouse.describe",
+      title: "Describe ClickHouse tables",
+      description:
+        "Without `table`: lists the tables of the current database with their engines. With `table`: " +
+        "its columns (name, type), full engine clause (ORDER BY is the dedup key) and row count. Read-only.",
+      inputSchema: z.object({ table: tableIdentifierSchema.optional() }),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      handler: async ({ table }) => {
+        if (table === undefined) {
+          const r = await readOnlyQuery(
+            readClient,
+            "SELECT name AS table, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name",
+            caps,
+          );
+          return { tables: r.rows, truncated: r.truncated };
+        }
+        if (!(await tableExists(readClient, table))) {
+          throw new RangeError(`Cannot describe table "${table}": it does not exist`);
+        }
+        const columns = await readOnlyQuery(readClient, `DESCRIBE TABLE \`${table}\``, caps);
+        const meta = await readOnlyQuery(
+          readClient,
+          `SELECT engine, engine_full FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`,
+          caps,
+        );
+        const count = await readOnlyQuery(readClient, `SELECT count() AS n FROM \`${table}\``, caps);
+        return {
+          table,
+          columns: columns.rows.map((c) => ({ name: c.name, type: c.type })),
+          engine: meta.rows[0]?.engine,
+          engineFull: meta.rows[0]?.engine_full,
+          rows: Number(count.rows[0]?.n ?? 0),
+        };
+      },
+    }),
+  ];
+}
