@@ -138,6 +138,8 @@ export class KafkaPublisher {
     if (this.#sending || this.#queue.length === 0) return;
     this.#sending = this.#drain().finally(() => {
       this.#sending = null;
+      // A call queued after the drain's last check (while this callback was pending) starts its own round.
+      if (this.#queue.length > 0) this.#schedule();
     });
   }
 

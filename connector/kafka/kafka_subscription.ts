@@ -270,7 +270,9 @@ export class KafkaSubscription implements Subscription {
       const failures = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, failures);
       await sleep(Math.min(100 * 2 ** (failures - 1), MAX_FAILURE_DELAY_MS), this.#abort.signal);
-      return; // not resolved: delivered again
+      // Deliver the same batch again: fetch from its first offset (with autoCommit off, seek commits nothing).
+      if (current()) this.#consumer.seek({ topic, partition, offset: records[0]!.offset });
+      return;
     }
     this.#failures.delete(key);
     const last = records[records.length - 1]!;
