@@ -1,0 +1,10 @@
+/**
+ * The stream connector: the one door between qistream and the durable log. Re-exports the contract
+ * (`types.ts`), its typed errors, its metrics and the implementations.
+ *
+ * @module
+ */
+export type * from "./types.ts";
+export * from "./errors.ts";
+export { connectorMetrics, type ConnectorMetrics } from "./connector_metrics.ts";
+export * from "./kafka/mod.ts";
