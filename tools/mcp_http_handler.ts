@@ -1,0 +1,152 @@
+/**
+ * Streamable HTTP at `/mcp` for MCP clients outside the process, on the SDK's web-standard transport
+ * (`WebStandardStreamableHTTPServerTransport`, `Request` → `Response`, so it mounts on `Deno.serve` through
+ * core's HTTP server).
+ *
+ * Every request is checked in this order:
+ * 1. DNS-rebinding protection: the `Host` header must be in `allowedHosts` (when configured), and an `Origin`
+ *    header, when present, must be in `allowedOrigins` — or, when that list is not configured, be the request's
+ *    own origin. Otherwise 403.
+ * 2. `Authorization: Bearer <token>` must match a configured token (compared in constant time). Otherwise 401
+ *    with `WWW-Authenticate: Bearer realm="qistream"` (and `error="invalid_token"` for a wrong token). With no
+ *    tokens configured, every request gets 401.
+ * 3. The token's role gives the allow-list (`DEFAULT_ROLES` unless `roles` is given); the caller is
+ *    `http:<token name>`.
+ *
+ * The server is stateless (no `Mcp-Session-Id`): each POST gets a fresh MCP server bound to its caller, and JSON
+ * responses (no SSE). GET and DELETE answer 405, which the SDK client accepts.
+ *
+ * @module
+ */
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { DEFAULT_ROLES, rolePatterns } from "./tool_access.ts";
+import type { AnyToolDefinition } from "./tool_definition.ts";
+import { createToolServer } from "./tool_server.ts";
+
+/** One bearer token (the `mcp.tokens` entries of the configuration). */
+export interface McpToken {
+  /** Who holds it; the caller becomes `http:<name>` in logs and metrics. */
+  name: string;
+  /** The secret. */
+  token: string;
+  /** Role, mapped to tool patterns by `roles`. */
+  role: string;
+}
+
+/** Options of {@linkcode createMcpHttpHandler}. */
+export interface McpHttpOptions {
+  /** The tool catalogue. */
+  tools: readonly AnyToolDefinition[];
+  /** Accepted tokens. */
+  tokens: readonly McpToken[];
+  /** Role → tool patterns; {@linkcode DEFAULT_ROLES} by default. */
+  roles?: Readonly<Record<string, readonly string[]>>;
+  /** Accepted `Host` header values (`host` or `host:port`); any host when absent. */
+  allowedHosts?: readonly string[];
+  /** Accepted `Origin` values (e.g. `https://console.example.com`); same-origin only when absent. */
+  allowedOrigins?: readonly string[];
+}
+
+const encoder = new TextEncoder();
+
+function jsonRpcError(status: number, code: number, message: string, headers: HeadersInit = {}): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+function hostname(hostHeader: string): string {
+  if (hostHeader.startsWith("[")) return hostHeader.slice(0, hostHeader.indexOf("]") + 1);
+  const colon = hostHeader.lastIndexOf(":");
+  return colon >= 0 ? hostHeader.slice(0, colon) : hostHeader;
+}
+
+/**
+ * Creates the `/mcp` handler.
+ *
+ * @param options Tools, tokens, roles and the Host/Origin allow-lists.
+ * @returns A handler to mount on core's HTTP server.
+ *
+ * @example
+ * ```ts
+ * const http = startHttpServer({ host: "127.0.0.1", port: 8080 });
+ * http.mount("/mcp", createMcpHttpHandler({ tools, tokens: config.mcp.tokens }));
+ * ```
+ */
+export function createMcpHttpHandler(options: McpHttpOptions): (request: Request) => Promise<Response> {
+  const roles = options.roles ?? DEFAULT_ROLES;
+  const hosts = options.allowedHosts?.map((h) => h.toLowerCase());
+  const origins = options.allowedOrigins;
+
+  const authenticate = (request: Request): McpToken | "missing" | "invalid" => {
+    const header = request.headers.get("authorization");
+    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!m) return "missing";
+    let found: McpToken | undefined;
+    for (const t of options.tokens) if (safeEqual(t.token, m[1]!) && !found) found = t;
+    return found ?? "invalid";
+  };
+
+  return async (request) => {
+    const host = (request.headers.get("host") ?? new URL(request.url).host).toLowerCase();
+    if (hosts && !hosts.includes(host) && !hosts.includes(hostname(host))) {
+      return jsonRpcError(403, -32000, `Forbidden: host "${host}" is not allowed`);
+    }
+    const origin = request.headers.get("origin");
+    if (origin !== null) {
+      let allowed: boolean;
+      if (origins) allowed = origins.includes(origin);
+      else {
+        try {
+          allowed = new URL(origin).host.toLowerCase() === host;
+        } catch {
+          allowed = false;
+        }
+      }
+      if (!allowed) return jsonRpcError(403, -32000, `Forbidden: origin "${origin}" is not allowed`);
+    }
+
+    const auth = authenticate(request);
+    if (auth === "missing" || auth === "invalid") {
+      const challenge = auth === "missing"
+        ? 'Bearer realm="qistream"'
+        : 'Bearer realm="qistream", error="invalid_token", error_description="unknown bearer token"';
+      return jsonRpcError(401, -32001, "Unauthorized: a valid bearer token is required", {
+        "www-authenticate": challenge,
+      });
+    }
+
+    if (request.method !== "POST") {
+      return jsonRpcError(405, -32000, "Method not allowed: this server is stateless, use POST", {
+        allow: "POST",
+      });
+    }
+
+    const server = createToolServer({
+      caller: `http:${auth.name}`,
+      allow: rolePatterns(auth.role, roles),
+      tools: options.tools,
+    });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
+    await server.connect(transport);
+    try {
+      return await transport.handleRequest(request, {
+        authInfo: { token: auth.token, clientId: auth.name, scopes: [auth.role] },
+      });
+    } finally {
+      await server.close();
+    }
+  };
+}
