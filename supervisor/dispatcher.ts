@@ -1,0 +1,661 @@
+/**
+ * Partition-keyed dispatch with commit-after-ack: the main-thread bridge between one consuming agent's consumer
+ * group and its N actor instances.
+ *
+ * - **Stable ownership.** Each partition is routed to exactly one instance ({@linkcode assignPartition}), the same
+ *   across restarts of that instance, so per-key order holds.
+ * - **Bounded memory.** Batches go to an instance only while its handle has credit. A partition whose next batch
+ *   cannot be sent (window full, owner restarting, retry backoff) is paused at the connector and resumed when it
+ *   drains, so at most one fetched batch per partition waits in the dispatcher.
+ * - **Commit after ack.** Offsets are committed per partition up to the contiguous prefix of acked batches
+ *   ({@linkcode OffsetTracker}), never past an unacked one.
+ * - **Redelivery.** When an actor exits, its unacked batches go back to the front of their partitions' queues, in
+ *   offset order, and are sent to the next incarnation ({@linkcode Dispatcher.attach}, called from `onStarted`).
+ * - **Revocation.** A revoked partition's queued and in-flight batches are dropped without commit; the connector
+ *   starts a newly assigned partition at its committed offset.
+ * - **Poison records.** A batch that fails `maxAttempts` times (handler failures, or crashes while it was the
+ *   oldest batch in its actor) is split in halves, recursively; a single record that still fails goes to the
+ *   dead-letter topic with its error (stage `handler`) and its partition moves on. A record the `decode` hook
+ *   rejects goes there at stage `decode` without reaching an actor.
+ *
+ * Order caveat: batches of one partition are pipelined (up to the credit window), so when a batch fails, later
+ * batches of its partition already in flight are not recalled; its retries run before any batch not yet sent.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { AgentBatch } from "../actors/runtime/agent_batch.ts";
+import { sendToDeadLetter } from "../connector/dead_letter.ts";
+import type {
+  ConsumedRecord,
+  PartitionBatch,
+  StreamConnector,
+  Subscription,
+  TopicPartition,
+} from "../connector/types.ts";
+import { ActorExitedError } from "./actor_exited_error.ts";
+import { BatchFailedError } from "./batch_failed_error.ts";
+import { actorChild, type ActorChildOptions } from "./actor_child.ts";
+import type { ActorHandle } from "./actor_handle.ts";
+import type { ChildSpec, ExitReason } from "./child_spec.ts";
+import { dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
+import { OffsetTracker } from "./offset_tracker.ts";
+import { assignPartition } from "./partition_assignment.ts";
+
+/** Header carrying the correlation id from source to sink. */
+export const CORRELATION_HEADER = "correlation-id";
+
+/** Options of {@linkcode Dispatcher}. */
+export interface DispatcherOptions {
+  connector: StreamConnector;
+  /** Agent name: the dead letters' `dlq.agent` and the metrics' `agent` label. */
+  agent: string;
+  /** Consumer group (default: the agent name). */
+  group?: string;
+  topics: string[];
+  /** Instance ids, in a fixed order; each is attached with {@linkcode Dispatcher.attach}. */
+  instances: readonly string[];
+  /** Where poison and undecodable records go. */
+  deadLetterTopic: string;
+  /** Start partitions without a committed offset at the earliest offset (default `false`: latest). */
+  fromBeginning?: boolean;
+  /** Most records per batch sent to an actor; larger fetched batches are cut (default 500). */
+  maxBatchRecords?: number;
+  /** Tries of a batch before it is split, and of a single record before it is dead-lettered (default 3). */
+  maxAttempts?: number;
+  /** Delay before a retry: `minMs * 2^(attempt-1)`, capped at `maxMs` (default 20 ms, 2000 ms). */
+  retryBackoff?: { minMs?: number; maxMs?: number };
+  /**
+   * Runs on the main thread before dispatch (e.g. Avro validation with `AvroSerde.decode`); its result replaces
+   * the record. A throw sends the record to the dead-letter topic at stage `decode`.
+   */
+  decode?: (record: ConsumedRecord) => ConsumedRecord | Promise<ConsumedRecord>;
+}
+
+/** Counters of one dispatcher since it started. */
+export interface DispatcherStats {
+  batchesAcked: number;
+  recordsAcked: number;
+  /** Batches sent again after their actor exited. */
+  redeliveredBatches: number;
+  redeliveredRecords: number;
+  /** Batches sent again after a handler failure. */
+  retries: number;
+  /** Batches split to isolate failing records. */
+  splits: number;
+  deadLetters: number;
+  commits: number;
+  /** Times a partition was paused at the connector. */
+  pauses: number;
+  /** Largest number of batches in flight over all instances at once. */
+  maxInflight: number;
+  /** In-flight or queued batches dropped because their partition was revoked. */
+  droppedOnRevoke: number;
+}
+
+/** One partition in {@linkcode DispatcherSnapshot}. */
+export interface PartitionNode {
+  topic: string;
+  partition: number;
+  owner: string;
+  /** Batches sent to the owner and not yet acked. */
+  inflight: number;
+  /** Batches waiting to be sent (retries and batches beyond the window). */
+  queued: number;
+  paused: boolean;
+  /** Last offset committed by this dispatcher (the connector stores it + 1), if any. */
+  committed: string | null;
+}
+
+/** The dispatcher's live state, for the introspection JSON. */
+export interface DispatcherSnapshot {
+  type: "dispatcher";
+  agent: string;
+  group: string;
+  topics: string[];
+  instances: { id: string; running: boolean; inflight: number; creditWindow: number | null }[];
+  partitions: PartitionNode[];
+  stats: DispatcherStats;
+}
+
+interface Unit {
+  key: string;
+  records: ConsumedRecord[];
+  from: string;
+  to: string;
+  correlationId: string;
+  /** Tries so far (inherited by the halves of a split). */
+  attempts: number;
+  /** Split (or dead-letter) once `attempts` reaches it. */
+  budget: number;
+  notBefore: number;
+  sentTo?: ActorHandle;
+  postSeq: number;
+  lastError?: unknown;
+}
+
+interface PartitionState {
+  key: string;
+  tp: TopicPartition;
+  owner: Instance;
+  pending: Unit[];
+  inflight: Unit[];
+  tracker: OffsetTracker;
+  paused: boolean;
+  committed: string | null;
+  committing: boolean;
+  dropped: boolean;
+}
+
+interface Instance {
+  id: string;
+  handle?: ActorHandle;
+  off: (() => void)[];
+  partitions: Set<PartitionState>;
+}
+
+const log = getLogger(["qistream", "dispatcher"]);
+const tpKey = (topic: string, partition: number) => `${topic}/${partition}`;
+
+/**
+ * Routes one consuming agent's partitions to its actor instances and commits what they acked.
+ *
+ * @example
+ * ```ts
+ * const dispatcher = new Dispatcher({
+ *   connector, agent: "sink", topics: ["market.ticks"], instances: ["sink-0", "sink-1"],
+ *   deadLetterTopic: "market.dead-letter",
+ * });
+ * const root = await Supervisor.start({
+ *   id: "root", intensity: 10, periodMs: 5000,
+ *   children: dispatcher.children({ module: new URL("./sink.ts", import.meta.url), creditWindow: 4 }),
+ * });
+ * await dispatcher.start();
+ * // ...
+ * await dispatcher.close(); // drain, commit, leave the group
+ * await root.stop();
+ * ```
+ */
+export class Dispatcher {
+  readonly agent: string;
+  readonly group: string;
+  readonly deadLetterTopic: string;
+  #opts: DispatcherOptions;
+  #instances = new Map<string, Instance>();
+  #order: string[];
+  #partitions = new Map<string, PartitionState>();
+  #sub: Subscription | undefined;
+  #postSeq = 0;
+  #batchSeq = 0;
+  #closing = false;
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #work = new Set<Promise<unknown>>();
+  #maxBatch: number;
+  #maxAttempts: number;
+  #backoff: { minMs: number; maxMs: number };
+  #stats: DispatcherStats = {
+    batchesAcked: 0,
+    recordsAcked: 0,
+    redeliveredBatches: 0,
+    redeliveredRecords: 0,
+    retries: 0,
+    splits: 0,
+    deadLetters: 0,
+    commits: 0,
+    pauses: 0,
+    maxInflight: 0,
+    droppedOnRevoke: 0,
+  };
+
+  /**
+   * @throws {RangeError} When there are no instances, an id repeats, or a numeric option is out of range.
+   * @throws {TypeError} When the dead-letter topic or the topics are missing.
+   */
+  constructor(options: DispatcherOptions) {
+    if (options.instances.length === 0) {
+      throw new RangeError("Cannot create a dispatcher: instances is empty, expected at least one id");
+    }
+    if (new Set(options.instances).size !== options.instances.length) {
+      throw new RangeError(
+        `Cannot create a dispatcher: instance ids repeat in ${options.instances.join(",")}`,
+      );
+    }
+    if (options.topics.length === 0) throw new TypeError("Cannot create a dispatcher: topics is empty");
+    if (!options.deadLetterTopic) throw new TypeError("Cannot create a dispatcher: deadLetterTopic is empty");
+    this.#opts = options;
+    this.agent = options.agent;
+    this.group = options.group ?? options.agent;
+    this.deadLetterTopic = options.deadLetterTopic;
+    this.#order = [...options.instances];
+    for (const id of this.#order) this.#instances.set(id, { id, off: [], partitions: new Set() });
+    this.#maxBatch = positiveInt("maxBatchRecords", options.maxBatchRecords ?? 500);
+    this.#maxAttempts = positiveInt("maxAttempts", options.maxAttempts ?? 3);
+    this.#backoff = { minMs: options.retryBackoff?.minMs ?? 20, maxMs: options.retryBackoff?.maxMs ?? 2000 };
+  }
+
+  /**
+   * Child specs of the instances, each attaching its every incarnation to this dispatcher. Put them in a
+   * supervisor; `publish` defaults to the dispatcher's connector.
+   *
+   * @param opts Actor options shared by all instances.
+   * @returns One `actorChild` per instance id.
+   */
+  children(opts: Omit<ActorChildOptions, "id" | "onStarted">): ChildSpec[] {
+    const publish = opts.publish ?? ((topic, records) => this.#opts.connector.publish(topic, records));
+    return this.#order.map((id) =>
+      actorChild({ ...opts, id, publish, onStarted: (handle) => this.attach(id, handle) })
+    );
+  }
+
+  /**
+   * Makes `handle` the current incarnation of instance `id`: its partitions' unacked batches are redelivered to
+   * it, in order, then new ones follow.
+   *
+   * @throws {RangeError} When `id` is not one of the instances.
+   */
+  attach(id: string, handle: ActorHandle): void {
+    const inst = this.#instances.get(id);
+    if (!inst) throw new RangeError(`Cannot attach: ${id} is not an instance of ${this.agent}`);
+    for (const off of inst.off.splice(0)) off();
+    inst.handle = handle;
+    inst.off.push(
+      handle.on("credit", () => this.#pump(inst)),
+      handle.on("exit", (reason) => this.#onExit(inst, handle, reason)),
+    );
+    if (handle.state !== "running") return this.#onExit(inst, handle, { kind: "killed" });
+    this.#pump(inst);
+  }
+
+  /** Joins the consumer group; batches flow to attached instances from then on. */
+  async start(): Promise<void> {
+    if (this.#sub) return;
+    this.#sub = await this.#opts.connector.subscribe({
+      group: this.group,
+      topics: this.#opts.topics,
+      fromBeginning: this.#opts.fromBeginning,
+      onBatch: (batch) => this.#onBatch(batch),
+      onAssigned: (partitions) => {
+        for (const tp of partitions) this.#partition(tp);
+      },
+      onRevoked: (partitions) => this.#onRevoked(partitions),
+    });
+    for (const p of this.#partitions.values()) if (p.paused) this.#sub.pause([p.tp]);
+  }
+
+  /**
+   * Stops taking new batches, waits up to `drainMs` for in-flight and queued ones to be acked, commits, and
+   * leaves the group (the connector commits what was marked processed).
+   */
+  async close(drainMs = 5000): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const all = [...this.#partitions.values()];
+    this.#sub?.pause(all.map((p) => p.tp));
+    const deadline = Date.now() + drainMs;
+    while (Date.now() < deadline && all.some((p) => p.inflight.length + p.pending.length > 0)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    while (this.#work.size > 0 || all.some((p) => p.committing)) {
+      await Promise.allSettled([...this.#work]);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    for (const inst of this.#instances.values()) for (const off of inst.off.splice(0)) off();
+    await this.#sub?.close();
+  }
+
+  /** The current incarnation of instance `id`, if one is attached and has not exited. */
+  handle(id: string): ActorHandle | undefined {
+    return this.#instances.get(id)?.handle;
+  }
+
+  /** Counters since start. */
+  get stats(): DispatcherStats {
+    return { ...this.#stats };
+  }
+
+  /** The live state: instances, and per partition its owner, in-flight and queued batches, committed offset. */
+  snapshot(): DispatcherSnapshot {
+    return {
+      type: "dispatcher",
+      agent: this.agent,
+      group: this.group,
+      topics: [...this.#opts.topics],
+      instances: this.#order.map((id) => {
+        const h = this.#instances.get(id)!.handle;
+        return {
+          id,
+          running: h?.state === "running",
+          inflight: h?.inflight ?? 0,
+          creditWindow: h?.creditWindow ?? null,
+        };
+      }),
+      partitions: [...this.#partitions.values()]
+        .sort((a, b) => a.tp.topic.localeCompare(b.tp.topic) || a.tp.partition - b.tp.partition)
+        .map((p) => ({
+          topic: p.tp.topic,
+          partition: p.tp.partition,
+          owner: p.owner.id,
+          inflight: p.inflight.length,
+          queued: p.pending.length,
+          paused: p.paused,
+          committed: p.committed,
+        })),
+      stats: this.stats,
+    };
+  }
+
+  #partition(tp: TopicPartition): PartitionState {
+    const key = tpKey(tp.topic, tp.partition);
+    let p = this.#partitions.get(key);
+    if (!p) {
+      const owner = this.#instances.get(assignPartition(tp, this.#order))!;
+      p = {
+        key,
+        tp: { topic: tp.topic, partition: tp.partition },
+        owner,
+        pending: [],
+        inflight: [],
+        tracker: new OffsetTracker(),
+        paused: false,
+        committed: null,
+        committing: false,
+        dropped: false,
+      };
+      this.#partitions.set(key, p);
+      owner.partitions.add(p);
+    }
+    return p;
+  }
+
+  async #onBatch(batch: PartitionBatch): Promise<void> {
+    if (this.#closing || batch.records.length === 0) return;
+    const p = this.#partition(batch);
+    let run: ConsumedRecord[] = [];
+    const flush = () => {
+      for (let i = 0; i < run.length; i += this.#maxBatch) this.#enqueue(p, run.slice(i, i + this.#maxBatch));
+      run = [];
+    };
+    for (const record of batch.records) {
+      if (!this.#opts.decode) {
+        run.push(record);
+        continue;
+      }
+      try {
+        run.push(await this.#opts.decode(record));
+      } catch (error) {
+        flush();
+        p.tracker.track(record.offset, record.offset);
+        this.#deadLetter(p, record, "decode", error, 1);
+      }
+    }
+    flush();
+    this.#pump(p.owner);
+  }
+
+  #enqueue(p: PartitionState, records: ConsumedRecord[]): void {
+    if (records.length === 0) return;
+    const from = records[0]!.offset, to = records.at(-1)!.offset;
+    p.tracker.track(from, to);
+    p.pending.push({
+      key: p.key,
+      records,
+      from,
+      to,
+      correlationId: records[0]!.headers[CORRELATION_HEADER] ?? crypto.randomUUID(),
+      attempts: 0,
+      budget: this.#maxAttempts,
+      notBefore: 0,
+      postSeq: 0,
+    });
+  }
+
+  /** Sends queued batches of the instance's partitions within its credit, round robin; pauses what must wait. */
+  #pump(inst: Instance): void {
+    const handle = inst.handle;
+    if (handle && handle.state === "running" && !this.#closing) {
+      const now = Date.now();
+      let progressed = true;
+      while (progressed && handle.hasCredit()) {
+        progressed = false;
+        for (const p of inst.partitions) {
+          if (!handle.hasCredit()) break;
+          const u = p.pending[0];
+          if (!u || u.notBefore > now) continue;
+          p.pending.shift();
+          this.#send(p, u, handle);
+          progressed = true;
+        }
+      }
+      let inflight = 0;
+      for (const i of this.#instances.values()) inflight += i.handle?.inflight ?? 0;
+      if (inflight > this.#stats.maxInflight) this.#stats.maxInflight = inflight;
+    }
+    for (const p of inst.partitions) this.#flowControl(p);
+  }
+
+  #flowControl(p: PartitionState): void {
+    const wait = p.pending.length > 0;
+    if (wait === p.paused || p.dropped) return;
+    p.paused = wait;
+    if (wait) this.#stats.pauses++;
+    if (!this.#sub || this.#closing) return;
+    if (wait) this.#sub.pause([p.tp]);
+    else this.#sub.resume([p.tp]);
+  }
+
+  #send(p: PartitionState, u: Unit, handle: ActorHandle): void {
+    u.sentTo = handle;
+    u.postSeq = ++this.#postSeq;
+    p.inflight.push(u);
+    const batch: AgentBatch = {
+      id: `${u.key}@${u.from}-${u.to}#${++this.#batchSeq}`,
+      correlationId: u.correlationId,
+      records: u.records,
+    };
+    handle.send(batch).then(
+      () => this.#onAck(p, u, handle),
+      (error) => this.#onFail(p, u, handle, error),
+    );
+  }
+
+  #onAck(p: PartitionState, u: Unit, handle: ActorHandle): void {
+    if (u.sentTo !== handle || p.dropped) return;
+    u.sentTo = undefined;
+    p.inflight.splice(p.inflight.indexOf(u), 1);
+    this.#stats.batchesAcked++;
+    this.#stats.recordsAcked += u.records.length;
+    p.tracker.ack(u.from, u.to);
+    this.#commit(p);
+    this.#pump(p.owner);
+  }
+
+  #onFail(p: PartitionState, u: Unit, handle: ActorHandle, error: unknown): void {
+    if (u.sentTo !== handle || p.dropped) return; // an exit already took it back (see #onExit)
+    u.sentTo = undefined;
+    p.inflight.splice(p.inflight.indexOf(u), 1);
+    if (error instanceof ActorExitedError) {
+      // Exited before its exit event was seen (cannot normally happen): redeliver.
+      this.#countRedelivery(u);
+      p.pending.unshift(u);
+    } else {
+      u.attempts++;
+      u.lastError = error;
+      p.pending.unshift(...this.#afterFailure(p, u));
+    }
+    this.#pump(p.owner);
+  }
+
+  /**
+   * What replaces a failed unit at the front of its partition's queue: itself after a backoff, its two halves
+   * once its tries are used up, or nothing once its single record went to the dead-letter topic.
+   */
+  #afterFailure(p: PartitionState, u: Unit): Unit[] {
+    if (u.attempts < u.budget) {
+      this.#stats.retries++;
+      dispatcherRedeliveries().inc({ agent: this.agent, reason: "retry" });
+      const delay = Math.min(this.#backoff.minMs * 2 ** (u.attempts - 1), this.#backoff.maxMs);
+      u.notBefore = Date.now() + delay;
+      const t = setTimeout(() => {
+        this.#timers.delete(t);
+        this.#pump(p.owner);
+      }, delay);
+      this.#timers.add(t);
+      return [u];
+    }
+    if (u.records.length === 1) {
+      this.#deadLetter(p, u.records[0]!, "handler", handlerError(u.lastError), u.attempts);
+      return [];
+    }
+    this.#stats.splits++;
+    const mid = Math.ceil(u.records.length / 2);
+    return [u.records.slice(0, mid), u.records.slice(mid)].map((records): Unit => ({
+      ...u,
+      records,
+      from: records[0]!.offset,
+      to: records.at(-1)!.offset,
+      budget: u.attempts + (records.length === 1 ? this.#maxAttempts : 1),
+      notBefore: 0,
+      sentTo: undefined,
+    }));
+  }
+
+  #onExit(inst: Instance, handle: ActorHandle, reason: ExitReason): void {
+    if (inst.handle === handle) {
+      inst.handle = undefined;
+      for (const off of inst.off.splice(0)) off();
+    }
+    let suspect: Unit | undefined;
+    for (const p of inst.partitions) {
+      for (const u of p.inflight) {
+        if (u.sentTo === handle && (!suspect || u.postSeq < suspect.postSeq)) suspect = u;
+      }
+    }
+    // The oldest posted batch is the one the Worker was running: a crash counts as its failed attempt.
+    if (reason.kind !== "crashed") suspect = undefined;
+    for (const p of inst.partitions) {
+      const units = p.inflight.filter((u) => u.sentTo === handle);
+      if (units.length === 0) continue;
+      p.inflight = p.inflight.filter((u) => u.sentTo !== handle);
+      units.sort((a, b) => (BigInt(a.from) < BigInt(b.from) ? -1 : 1));
+      const back: Unit[] = [];
+      for (const u of units) {
+        u.sentTo = undefined;
+        this.#countRedelivery(u);
+        if (u === suspect && reason.kind === "crashed") {
+          u.attempts++;
+          u.lastError = reason.error;
+          back.push(...this.#afterFailure(p, u));
+        } else back.push(u);
+      }
+      p.pending.unshift(...back);
+    }
+    for (const p of inst.partitions) this.#flowControl(p);
+  }
+
+  #countRedelivery(u: Unit): void {
+    this.#stats.redeliveredBatches++;
+    this.#stats.redeliveredRecords += u.records.length;
+    dispatcherRedeliveries().inc({ agent: this.agent, reason: "crash" });
+  }
+
+  /** Writes a dead letter (retrying until the log acknowledges it), then acks the record's offset. */
+  #deadLetter(
+    p: PartitionState,
+    record: ConsumedRecord,
+    stage: string,
+    error: unknown,
+    attempts: number,
+  ): void {
+    const work = (async () => {
+      for (let attempt = 1; !p.dropped; attempt++) {
+        try {
+          await sendToDeadLetter(this.#opts.connector, this.deadLetterTopic, {
+            record,
+            stage,
+            error,
+            agent: this.agent,
+            attempts,
+          });
+          this.#stats.deadLetters++;
+          break;
+        } catch (e) {
+          log.error("dead letter to {topic} failed (attempt {attempt}): {error}", {
+            topic: this.deadLetterTopic,
+            attempt,
+            error: String(e),
+          });
+          if (this.#closing && attempt >= 3) return;
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
+        }
+      }
+      if (p.dropped) return;
+      p.tracker.ack(record.offset, record.offset);
+      this.#commit(p);
+      this.#pump(p.owner);
+    })();
+    this.#work.add(work);
+    void work.finally(() => this.#work.delete(work));
+  }
+
+  #commit(p: PartitionState): void {
+    if (p.committing || p.dropped || !this.#sub) return;
+    const offset = p.tracker.committable();
+    if (offset === undefined || (p.committed !== null && BigInt(offset) <= BigInt(p.committed))) return;
+    p.committing = true;
+    this.#sub.commit(p.tp.topic, p.tp.partition, offset).then(
+      () => {
+        p.committing = false;
+        if (p.dropped) return;
+        p.committed = offset;
+        this.#stats.commits++;
+        dispatcherCommits().inc({ agent: this.agent, topic: p.tp.topic });
+        this.#commit(p);
+      },
+      (error) => {
+        log.warn("commit of {partition} at {offset} failed: {error}", {
+          partition: p.key,
+          offset,
+          error: String(error),
+        });
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          p.committing = false;
+          this.#commit(p);
+        }, 200);
+        this.#timers.add(t);
+      },
+    );
+  }
+
+  #onRevoked(partitions: TopicPartition[]): void {
+    for (const tp of partitions) {
+      const p = this.#partitions.get(tpKey(tp.topic, tp.partition));
+      if (!p) continue;
+      p.dropped = true;
+      this.#stats.droppedOnRevoke += p.inflight.length + p.pending.length;
+      p.inflight = [];
+      p.pending = [];
+      this.#partitions.delete(p.key);
+      p.owner.partitions.delete(p);
+    }
+  }
+}
+
+/** The handler's own error class and message for the dead letter's headers (not the main-thread wrapper). */
+function handlerError(error: unknown): unknown {
+  if (!(error instanceof BatchFailedError)) return error;
+  const e = new Error(error.message, { cause: error });
+  e.name = error.remoteName;
+  return e;
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) {
+    throw new RangeError(
+      `Cannot create a dispatcher: ${name} must be an integer >= 1, current value is ${v}`,
+    );
+  }
+  return v;
+}
