@@ -54,7 +54,7 @@ export interface KafkaConnectorOptions {
   connectionTimeout?: number;
   /** Request timeout in ms; default 30 000. */
   requestTimeout?: number;
-  /** Backoff of the clients' retries and of `connect()`. */
+  /** Backoff of the clients' retries (`retries` at least 1: the idempotent producer needs them) and of `connect()`. */
   retry?: { initialRetryTime?: number; maxRetryTime?: number; retries?: number };
   /** Consumer session timeout in ms; default 30 000. A crashed member's partitions move after it. */
   sessionTimeout?: number;
@@ -124,7 +124,8 @@ export function resolveKafkaOptions(options: KafkaConnectorOptions): ResolvedKaf
     retry: {
       initialRetryTime: positive("retry.initialRetryTime", options.retry?.initialRetryTime ?? 300),
       maxRetryTime: positive("retry.maxRetryTime", options.retry?.maxRetryTime ?? 30_000),
-      retries: nonNegative("retry.retries", options.retry?.retries ?? 5),
+      // The idempotent producer refuses zero retries (a transient error would break its sequence).
+      retries: positive("retry.retries", options.retry?.retries ?? 5),
     },
     sessionTimeout: positive("sessionTimeout", options.sessionTimeout ?? 30_000),
     heartbeatInterval: positive("heartbeatInterval", options.heartbeatInterval ?? 3000),

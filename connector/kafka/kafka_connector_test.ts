@@ -1,0 +1,348 @@
+/**
+ * Kafka-specific behaviour against the real broker of the test services (`KAFKA_BROKERS`, and
+ * `KAFKA_SASL_BROKERS` with `KAFKA_SASL_USERNAME`/`KAFKA_SASL_PASSWORD` for SASL); skipped without them.
+ *
+ * kafkajs keeps sockets and timers whose release it does not await in disconnect(), so the op and resource
+ * sanitizers are off for broker tests; every test closes its connectors in `finally`.
+ */
+import assert from "node:assert/strict";
+import { Registry } from "prom-client";
+import type { ConnectorStatus, ConsumedRecord } from "../types.ts";
+import {
+  AuthenticationError,
+  ConnectionError,
+  ConnectorClosedError,
+  RecordTooLargeError,
+  TopicExistsError,
+  UnknownTopicError,
+} from "../errors.ts";
+import { waitFor } from "../contract/_wait.ts";
+import { KafkaConnector } from "./kafka_connector.ts";
+import type { KafkaConnectorOptions, KafkaSaslOptions } from "./kafka_options.ts";
+
+const brokers = Deno.env.get("KAFKA_BROKERS");
+const saslBrokers = Deno.env.get("KAFKA_SASL_BROKERS");
+const saslUser = Deno.env.get("KAFKA_SASL_USERNAME");
+const saslPassword = Deno.env.get("KAFKA_SASL_PASSWORD");
+const noKafka = !brokers;
+const skip = noKafka ? " (skipped: KAFKA_BROKERS is not set)" : "";
+const base = { sanitizeOps: false, sanitizeResources: false } as const;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function connector(options: Partial<KafkaConnectorOptions> = {}): KafkaConnector {
+  return new KafkaConnector({
+    brokers: (brokers ?? "127.0.0.1:9092").split(","),
+    clientId: "qistream-test",
+    heartbeatInterval: 500,
+    sessionTimeout: 10_000,
+    maxWaitTimeInMs: 200,
+    retry: { initialRetryTime: 100, retries: 5 },
+    ...options,
+  });
+}
+
+async function withTopic<T>(
+  c: KafkaConnector,
+  partitions: number,
+  fn: (topic: string) => Promise<T>,
+  config: Record<string, string> = {},
+): Promise<T> {
+  const topic = `kafka-test-${crypto.randomUUID().slice(0, 8)}`;
+  await c.admin.createTopics([{ name: topic, partitions, replicationFactor: 1, config }]);
+  try {
+    return await fn(topic);
+  } finally {
+    await c.admin.deleteTopics([topic]);
+  }
+}
+
+Deno.test({
+  ...base,
+  name: `kafka: connect emits connected; publish and partitionCount on an unknown topic fail fast${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const c = connector();
+    const statuses: ConnectorStatus[] = [];
+    c.onStatus((s) => statuses.push(s));
+    try {
+      await c.connect();
+      assert.deepEqual(statuses, [{ type: "connected" }]);
+      const started = Date.now();
+      const missing = `kafka-test-missing-${crypto.randomUUID().slice(0, 8)}`;
+      await assert.rejects(() => c.publish(missing, [{ key: "k", value: null }]), UnknownTopicError);
+      await assert.rejects(() => c.partitionCount(missing), UnknownTopicError);
+      assert.ok(Date.now() - started < 3000, "unknown topics are refused without kafkajs's long retries");
+      assert.deepEqual(await c.publish(missing, []), [], "an empty publish is a no-op");
+    } finally {
+      await c.close();
+    }
+    assert.equal(statuses.at(-1)?.type, "disconnected");
+    await assert.rejects(() => c.publish("any", [{ key: "k", value: null }]), ConnectorClosedError);
+  },
+});
+
+Deno.test({
+  ...base,
+  name: "kafka: connect to an unreachable broker retries with backoff, then throws ConnectionError",
+  fn: async () => {
+    const c = new KafkaConnector({
+      brokers: ["127.0.0.1:1"],
+      connectionTimeout: 500,
+      retry: { initialRetryTime: 100, maxRetryTime: 1500, retries: 1 },
+    });
+    const statuses: ConnectorStatus[] = [];
+    c.onStatus((s) => statuses.push(s));
+    try {
+      const error = await c.connect().then(() => null, (e) => e);
+      assert.ok(error instanceof ConnectionError, `expected ConnectionError, got ${error}`);
+      assert.equal(error.retriable, true);
+      assert.deepEqual(error.brokers, ["127.0.0.1:1"]);
+      const retries = statuses.filter((s) => s.type === "reconnecting");
+      assert.ok(retries.length >= 2, "a reconnecting status per retry");
+      assert.deepEqual(retries.slice(0, 2).map((s) => s.type === "reconnecting" && s.delayMs), [100, 200]);
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+for (const mechanism of ["plain", "scram-sha-256", "scram-sha-512"] as const) {
+  const ready = saslBrokers && saslUser && saslPassword;
+  Deno.test({
+    ...base,
+    name: `kafka: SASL ${mechanism} authenticates, publishes and consumes${
+      ready ? "" : " (skipped: KAFKA_SASL_BROKERS/USERNAME/PASSWORD not set)"
+    }`,
+    ignore: !ready,
+    fn: async () => {
+      const sasl: KafkaSaslOptions = { mechanism, username: saslUser!, password: saslPassword! };
+      const c = connector({ brokers: saslBrokers!.split(","), sasl });
+      try {
+        await withTopic(c, 1, async (topic) => {
+          const [ack] = await c.publish(topic, [{ key: "k", value: encoder.encode(mechanism) }]);
+          assert.equal(ack!.offset, "0");
+          const got: ConsumedRecord[] = [];
+          const sub = await c.subscribe({
+            group: `sasl-${crypto.randomUUID().slice(0, 8)}`,
+            topics: [topic],
+            fromBeginning: true,
+            onBatch: (b) => void got.push(...b.records),
+          });
+          try {
+            await waitFor(() => got.length === 1, 30_000, "the record over SASL");
+            assert.equal(decoder.decode(got[0]!.value!), mechanism);
+          } finally {
+            await sub.close();
+          }
+        });
+      } finally {
+        await c.close();
+      }
+    },
+  });
+}
+
+Deno.test({
+  ...base,
+  name: `kafka: wrong SASL credentials fail with AuthenticationError, without retrying${
+    saslBrokers ? "" : " (skipped: KAFKA_SASL_BROKERS not set)"
+  }`,
+  ignore: !saslBrokers,
+  fn: async () => {
+    const c = connector({
+      brokers: saslBrokers!.split(","),
+      sasl: { mechanism: "plain", username: saslUser ?? "qistream", password: "not-the-password" },
+    });
+    const statuses: ConnectorStatus[] = [];
+    c.onStatus((s) => statuses.push(s));
+    try {
+      const error = await c.connect().then(() => null, (e) => e);
+      assert.ok(error instanceof AuthenticationError, `expected AuthenticationError, got ${error}`);
+      assert.equal(error.retriable, false);
+      assert.ok(!String(error.message).includes("not-the-password"), "the password is not in the message");
+      assert.equal(statuses.filter((s) => s.type === "reconnecting").length, 0);
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  ...base,
+  name: `kafka: gzip-compressed batches round-trip keys, values, headers and tombstones${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const c = connector({ compression: "gzip" });
+    try {
+      await withTopic(c, 2, async (topic) => {
+        const value = encoder.encode("x".repeat(2000));
+        const acks = await c.publish(topic, [
+          { key: "a", value, headers: { "correlation-id": "c-1", schema: "trade-v1" } },
+          { key: encoder.encode("b"), value: null },
+        ]);
+        assert.equal(acks.length, 2);
+        const got: ConsumedRecord[] = [];
+        const sub = await c.subscribe({
+          group: `gzip-${crypto.randomUUID().slice(0, 8)}`,
+          topics: [topic],
+          fromBeginning: true,
+          onBatch: (b) => void got.push(...b.records),
+        });
+        try {
+          await waitFor(() => got.length === 2, 30_000, "both records");
+          const a = got.find((r) => decoder.decode(r.key!) === "a")!;
+          assert.deepEqual(a.value, value);
+          assert.deepEqual(a.headers, { "correlation-id": "c-1", schema: "trade-v1" });
+          const b = got.find((r) => decoder.decode(r.key!) === "b")!;
+          assert.equal(b.value, null, "a tombstone stays null");
+        } finally {
+          await sub.close();
+        }
+      });
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  ...base,
+  name:
+    `kafka: a record over the limit fails alone with RecordTooLargeError; calls batched with it succeed${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const c = connector({ linger: 50, maxRecordBytes: 10_000 });
+    try {
+      await withTopic(c, 1, async (topic) => {
+        const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+        // Over our own limit: refused before sending, with the sizes.
+        const local = await c.publish(topic, [{ key: "k", value: random(20_000) }]).then(
+          () => null,
+          (e) => e,
+        );
+        assert.ok(local instanceof RecordTooLargeError);
+        assert.equal(local.limit, 10_000);
+        assert.ok(local.size > 20_000);
+        // Under our limit but over the topic's max.message.bytes: the broker refuses the coalesced send, the
+        // calls are resent one by one, and only the offending one fails.
+        const [small1, big, small2] = await Promise.allSettled([
+          c.publish(topic, [{ key: "k", value: random(100) }]),
+          c.publish(topic, [{ key: "k", value: random(5000) }]),
+          c.publish(topic, [{ key: "k", value: random(100) }]),
+        ]);
+        assert.equal(small1.status, "fulfilled");
+        assert.equal(small2.status, "fulfilled");
+        assert.equal(big.status, "rejected");
+        assert.ok(big.status === "rejected" && big.reason instanceof RecordTooLargeError, String(big));
+        const [offsets] = await c.offsets(topic);
+        assert.equal(offsets!.high, "2", "exactly the two small records were written");
+      }, { "max.message.bytes": "2000" });
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  ...base,
+  name: `kafka: metrics count records and bytes in and out, produce latency and consumer lag${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const registry = new Registry();
+    const c = connector({ registry });
+    try {
+      await withTopic(c, 1, async (topic) => {
+        const records = Array.from(
+          { length: 10 },
+          (_, i) => ({ key: `k${i}`, value: encoder.encode("v".repeat(20)) }),
+        );
+        await c.publish(topic, records.slice(0, 4));
+        await c.publish(topic, records.slice(4));
+        const group = `metrics-${crypto.randomUUID().slice(0, 8)}`;
+        let got = 0;
+        const sub = await c.subscribe({
+          group,
+          topics: [topic],
+          fromBeginning: true,
+          onBatch: (b) => void (got += b.records.length),
+        });
+        try {
+          await waitFor(() => got === 10, 30_000, "the records");
+          const value = async (name: string, labels: Record<string, string>) => {
+            const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+            const values = (metric?.values ?? []) as {
+              labels: Record<string, string>;
+              value: number;
+              metricName?: string;
+            }[];
+            return values.find((v) =>
+              Object.entries(labels).every(([k, l]) => v.labels[k] === l) &&
+              (v.metricName === undefined || v.metricName === name || v.metricName === `${name}_count`)
+            )?.value;
+          };
+          const out = { connector: "kafka", topic };
+          assert.equal(await value("qistream_records_out_total", out), 10);
+          assert.equal(await value("qistream_bytes_out_total", out), 10 * (2 + 20));
+          assert.equal(await value("qistream_records_in_total", { ...out, group }), 10);
+          assert.equal(await value("qistream_bytes_in_total", { ...out, group }), 10 * (2 + 20));
+          const latency = (await registry.getMetricsAsJSON()).find((m) =>
+            m.name === "qistream_produce_latency_seconds"
+          );
+          const count = (latency?.values as { metricName?: string; value: number }[])
+            .find((v) => v.metricName === "qistream_produce_latency_seconds_count")?.value;
+          assert.equal(count, 2, "one latency observation per publish call");
+          assert.equal(await value("qistream_consumer_lag", { group, topic, partition: "0" }), 0);
+        } finally {
+          await sub.close();
+        }
+      });
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  ...base,
+  name: `kafka: topic admin creates, describes, alters configs, adds partitions and refuses fewer${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const c = connector();
+    try {
+      await c.connect();
+      await withTopic(c, 2, async (topic) => {
+        await assert.rejects(
+          () => c.admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1, config: {} }]),
+          TopicExistsError,
+        );
+        assert.ok((await c.admin.listTopics()).includes(topic));
+        assert.ok(
+          !(await c.admin.listTopics()).some((t) => t.startsWith("__")),
+          "internal topics are hidden",
+        );
+        let [d] = await c.admin.describeTopics([topic, "kafka-test-does-not-exist"]);
+        assert.deepEqual(d, {
+          name: topic,
+          partitions: 2,
+          replicationFactor: 1,
+          config: { "retention.ms": "3600000" },
+        });
+        await c.admin.alterTopicConfig(topic, { "cleanup.policy": "compact" });
+        [d] = await c.admin.describeTopics([topic]);
+        assert.deepEqual(
+          d!.config,
+          { "retention.ms": "3600000", "cleanup.policy": "compact" },
+          "others are kept",
+        );
+        await c.admin.createPartitions(topic, 5);
+        assert.equal(await c.partitionCount(topic), 5);
+        await assert.rejects(() => c.admin.createPartitions(topic, 3), RangeError);
+        assert.equal((await c.offsets(topic)).length, 5);
+      }, { "retention.ms": "3600000" });
+      await c.admin.deleteTopics(["kafka-test-does-not-exist"]); // unknown names are ignored
+    } finally {
+      await c.close();
+    }
+  },
+});
