@@ -332,3 +332,13 @@ Deno.test({
     }
   },
 });
+
+Deno.test("dispatcher refuses bad options with built-in errors", () => {
+  const connector = new EmbeddedConnector({ dataDir: "/nonexistent-never-opened" });
+  const base = { connector, agent: "a", topics: ["t"], instances: ["a-0"], deadLetterTopic: "dlq" };
+  assert.throws(() => new Dispatcher({ ...base, instances: [] }), RangeError);
+  assert.throws(() => new Dispatcher({ ...base, instances: ["x", "x"] }), RangeError);
+  assert.throws(() => new Dispatcher({ ...base, maxAttempts: 0 }), RangeError);
+  assert.throws(() => new Dispatcher({ ...base, deadLetterTopic: "" }), TypeError);
+  assert.throws(() => new Dispatcher(base).attach("nope", undefined as never), RangeError);
+});
