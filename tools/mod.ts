@@ -1,0 +1,71 @@
+/**
+ * MCP tools: the only door from agents to databases and side effects.
+ *
+ * - Tool sets (`postgres`, `clickhouse`, `stream`, `supervision`) are lists of {@linkcode ToolDefinition}s built
+ *   from their dependencies; {@linkcode toolCatalog} gathers the ones this process can offer.
+ * - {@linkcode createToolServer} makes one MCP server per connection, bound to one caller and its allow-list;
+ *   refusals are tool errors (`isError: true`, `structuredContent.error = "access_denied"`) counted in
+ *   `mcp_tool_denied_total{caller,tool}`; every call is timed in `mcp_tool_call_duration_seconds{tool,outcome}`.
+ * - Transports: {@linkcode serveActorTools} on an actor's MessagePort (the runtime's `tool_client` wire, or MCP
+ *   JSON-RPC over {@linkcode MessagePortTransport}), and {@linkcode createMcpHttpHandler} for `/mcp`.
+ *
+ * ```ts
+ * import { createMcpHttpHandler, serveActorTools, toolCatalog } from "./tools/mod.ts";
+ *
+ * const tools = toolCatalog({ postgres: { sql }, clickhouse: { client }, stream: { connector }, supervision });
+ * http.mount("/mcp", createMcpHttpHandler({ tools, tokens: config.mcp.tokens,
+ *   allowedHosts: config.mcp.allowedHosts, allowedOrigins: config.mcp.allowedOrigins }));
+ * const channel = new MessageChannel();
+ * await serveActorTools(channel.port1, { actorId: "pg-sink-0", allow: agent.tools, tools });
+ * // hand channel.port2 to the actor (ActorHandle.start({ toolPort: channel.port2, ... }))
+ * ```
+ *
+ * See docs/tools.md.
+ *
+ * @module
+ */
+export {
+  type AnyToolDefinition,
+  CORRELATION_META_KEY,
+  defineTool,
+  type ToolCallContext,
+  type ToolDefinition,
+  type ToolHints,
+} from "./tool_definition.ts";
+export { DEFAULT_ROLES, isToolAllowed, rolePatterns } from "./tool_access.ts";
+export { toolCallDuration, toolDenied } from "./tool_metrics.ts";
+export { createToolServer, type ToolServerOptions } from "./tool_server.ts";
+export { toolCatalog, type ToolCatalogDeps } from "./tool_catalog.ts";
+export { MAX_INSERT_ROWS, postgresTools, type PostgresToolsDeps, readOnly } from "./postgres_tools.ts";
+export { ensurePostgresTickTable, insertPostgresTicks, postgresRowError } from "./postgres_tick_table.ts";
+export {
+  clickHouseTools,
+  type ClickHouseToolsDeps,
+  MAX_CLICKHOUSE_INSERT_ROWS,
+  readOnlyQuery,
+  readOnlySettings,
+} from "./clickhouse_tools.ts";
+export {
+  clickHouseErrorCode,
+  clickHouseRowError,
+  clickHouseTickDdl,
+  ensureClickHouseTickTable,
+  insertClickHouseTicks,
+} from "./clickhouse_tick_table.ts";
+export { MAX_PUBLISH_RECORDS, streamTools, type StreamToolsDeps } from "./stream_tools.ts";
+export { type SupervisionControl, supervisionTools } from "./supervision_tools.ts";
+export {
+  type RowError,
+  TABLE_KINDS,
+  tableIdentifierSchema,
+  type TableKind,
+  tableNameSchema,
+  type TickRow,
+  tickRowSchema,
+  validateTickRows,
+} from "./tick_row.ts";
+export { insertIsolating } from "./insert_isolating.ts";
+export { type CappedRows, DEFAULT_QUERY_CAPS, type QueryCaps, RowCollector } from "./query_caps.ts";
+export { MessagePortTransport } from "./message_port_transport.ts";
+export { type ActorToolsConnection, type ActorToolsOptions, serveActorTools } from "./actor_tool_port.ts";
+export { createMcpHttpHandler, type McpHttpOptions, type McpToken } from "./mcp_http_handler.ts";
