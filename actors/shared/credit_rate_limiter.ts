@@ -1,6 +1,8 @@
 /**
- * A token bucket of API credits: `credits` per `windowMs` (e.g. Twelve Data's 8 per minute), refilled
- * continuously; callers wait until their cost is available.
+ * A per-window credit budget (e.g. Twelve Data's 8 credits per minute), kept as a sliding log of
+ * spends: no window of `windowMs` — whatever its alignment — ever holds more than `credits`, so the
+ * upstream's own fixed per-minute windows are never exceeded. Callers wait, in FIFO order, until their
+ * cost fits.
  *
  * @module
  */
@@ -8,7 +10,7 @@ import { abortableSleep } from "./abortable_sleep.ts";
 
 /** Options of {@link CreditRateLimiter}. */
 export interface CreditRateLimiterOptions {
-  /** Credits available per window (and bucket capacity). Default 8. */
+  /** Credits per window. Default 8. */
   credits?: number;
   /** Window length in ms. Default 60 000. */
   windowMs?: number;
@@ -29,8 +31,8 @@ export class CreditRateLimiter {
   readonly credits: number;
   readonly windowMs: number;
   readonly #now: () => number;
-  #available: number;
-  #last: number;
+  /** Spends inside the current window, oldest first. */
+  #spends: { at: number; cost: number }[] = [];
   #queue: Promise<void> = Promise.resolve();
 
   /** @throws {RangeError} when credits or windowMs is not positive */
@@ -48,22 +50,20 @@ export class CreditRateLimiter {
       );
     }
     this.#now = options.now ?? Date.now;
-    this.#available = this.credits;
-    this.#last = this.#now();
   }
 
   /** Credits available right now. */
   get available(): number {
-    this.#refill();
-    return this.#available;
+    this.#expire(this.#now());
+    return this.credits - this.#used();
   }
 
   /**
-   * Takes `cost` credits, waiting (in FIFO order) until they are available.
+   * Takes `cost` credits, waiting (in FIFO order) until they fit in the window.
    *
    * @param cost credits this request uses
    * @param signal aborts the wait
-   * @throws {RangeError} when `cost` exceeds the bucket
+   * @throws {RangeError} when `cost` exceeds the budget
    * @throws the signal's reason when aborted
    */
   acquire(cost = 1, signal?: AbortSignal): Promise<void> {
@@ -77,33 +77,43 @@ export class CreditRateLimiter {
     return turn;
   }
 
-  /**
-   * Empties the bucket, e.g. after the upstream answered 429 (its window is ahead of ours).
-   */
+  /** Marks the whole budget as spent now, e.g. after the upstream answered 429 (its count is ahead of ours). */
   drain(): void {
-    this.#refill();
-    this.#available = 0;
+    const now = this.#now();
+    this.#expire(now);
+    const left = this.credits - this.#used();
+    if (left > 0) this.#spends.push({ at: now, cost: left });
   }
 
   async #take(cost: number, signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
-      this.#refill();
-      if (this.#available >= cost) {
-        this.#available -= cost;
+      const now = this.#now();
+      this.#expire(now);
+      let free = this.credits - this.#used();
+      if (free >= cost) {
+        this.#spends.push({ at: now, cost });
         return;
       }
-      const waitMs = ((cost - this.#available) * this.windowMs) / this.credits;
-      await abortableSleep(Math.ceil(waitMs), signal);
+      let waitMs = this.windowMs;
+      for (const spend of this.#spends) {
+        free += spend.cost;
+        if (free >= cost) {
+          waitMs = spend.at + this.windowMs - now;
+          break;
+        }
+      }
+      await abortableSleep(Math.max(1, waitMs), signal);
     }
   }
 
-  #refill(): void {
-    const now = this.#now();
-    const elapsed = now - this.#last;
-    this.#last = now;
-    if (elapsed > 0) {
-      this.#available = Math.min(this.credits, this.#available + (elapsed * this.credits) / this.windowMs);
-    }
+  #expire(now: number): void {
+    while (this.#spends.length > 0 && this.#spends[0]!.at + this.windowMs <= now) this.#spends.shift();
+  }
+
+  #used(): number {
+    let used = 0;
+    for (const s of this.#spends) used += s.cost;
+    return used;
   }
 }
