@@ -45,6 +45,8 @@ export interface McpHttpOptions {
   allowedHosts?: readonly string[];
   /** Accepted `Origin` values (e.g. `https://console.example.com`); same-origin only when absent. */
   allowedOrigins?: readonly string[];
+  /** Largest request body in bytes (413 above it); default 16 MiB, room for a 50 000-row insert. */
+  maxRequestBytes?: number;
 }
 
 const encoder = new TextEncoder();
@@ -139,6 +141,7 @@ export function createMcpHttpHandler(options: McpHttpOptions): (request: Request
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
+      maxRequestBodySize: options.maxRequestBytes ?? 16 << 20,
     });
     await server.connect(transport);
     try {
