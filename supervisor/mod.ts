@@ -56,3 +56,14 @@ export { ActorExitedError } from "./actor_exited_error.ts";
 export { BatchFailedError } from "./batch_failed_error.ts";
 export { MailboxFullError } from "./mailbox_full_error.ts";
 export { SupervisorGaveUpError } from "./supervisor_gave_up_error.ts";
+export {
+  CORRELATION_HEADER,
+  Dispatcher,
+  type DispatcherOptions,
+  type DispatcherSnapshot,
+  type DispatcherStats,
+  type PartitionNode,
+} from "./dispatcher.ts";
+export { dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
+export { OffsetTracker } from "./offset_tracker.ts";
+export { assignPartition } from "./partition_assignment.ts";

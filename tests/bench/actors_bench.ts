@@ -33,15 +33,20 @@ export interface ActorsBenchOptions {
 const NOOP = new URL("./_noop_agent.ts", import.meta.url);
 const PARTITIONS = 4;
 const VALUE_BYTES = 200;
+const ROUNDS = 2;
 
 /** Runs the benchmark and returns the report. */
 export async function actorsBench(o: ActorsBenchOptions): Promise<string> {
-  o.progress(`raw postMessage: ${o.records} records to ${o.instances} Workers`);
-  const raw = await rawPostMessage(o);
-  o.progress("dispatch → actor → ack, in-memory source");
-  const synthetic = await dispatchSynthetic(o);
-  o.progress("dispatch → actor → ack, embedded log");
-  const embedded = await dispatchEmbedded(o);
+  // The machine is shared and noisy: each rate is measured in two rounds, interleaved, and the best kept.
+  let raw = 0, synthetic = 0, embedded = 0;
+  for (let round = 1; round <= ROUNDS; round++) {
+    o.progress(`round ${round}/${ROUNDS}: raw postMessage, ${o.records} records to ${o.instances} Workers`);
+    raw = Math.max(raw, await rawPostMessage(o));
+    o.progress(`round ${round}/${ROUNDS}: dispatch → actor → ack, in-memory source`);
+    synthetic = Math.max(synthetic, await dispatchSynthetic(o));
+    o.progress(`round ${round}/${ROUNDS}: dispatch → actor → ack, embedded log`);
+    embedded = Math.max(embedded, await dispatchEmbedded(o));
+  }
   o.progress(`restart time over ${o.crashes} crashes`);
   const restarts = await restartTimes(o);
   const baseline = { name: `raw postMessage round trip, same batches and window`, rate: raw };
@@ -54,7 +59,7 @@ export async function actorsBench(o: ActorsBenchOptions): Promise<string> {
   return [
     formatBenchTable(
       `actors: ${o.records} records of ${VALUE_BYTES} B, ${o.batch} per batch, ${o.instances} instances, ` +
-        `credit window ${o.creditWindow}, ${PARTITIONS} partitions`,
+        `credit window ${o.creditWindow}, ${PARTITIONS} partitions (best of ${ROUNDS} rounds)`,
       rows,
     ),
     "",
