@@ -8,6 +8,11 @@ import type { PartitionOffsets, TopicAdmin, TopicDescription } from "../types.ts
 import { TopicAdminError, TopicExistsError, UnknownTopicError } from "../errors.ts";
 import { connectErrorFrom, isConnectionFailure } from "./kafka_errors.ts";
 
+/** Attempts of a read (metadata, offsets, configs) that fails with a retriable broker error. */
+const READ_ATTEMPTS = 5;
+/** Admin operations that change the cluster: never retried blindly (a retry could act twice). */
+const WRITES = new Set(["createTopics", "createPartitions", "alterConfigs", "deleteTopics"]);
+
 /** Kafka's `ConfigSource.TOPIC_CONFIG`: a config set on the topic itself. */
 const TOPIC_CONFIG_SOURCE = 1;
 
@@ -186,22 +191,37 @@ export class KafkaAdmin implements TopicAdmin {
     return configs;
   }
 
+  /**
+   * Runs an admin call, mapping its errors. Reads are retried a few times on retriable broker errors, such as
+   * a partition whose leader is not elected yet right after a topic or partition was created; writes are not.
+   */
   async #run<T>(operation: string, topics: string[], fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
-      const type = (error as { type?: string }).type;
-      if (type === "UNKNOWN_TOPIC_OR_PARTITION" && topics.length === 1) {
-        throw new UnknownTopicError(topics[0]!, { cause: error });
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        const retriable = (error as { retriable?: boolean }).retriable === true &&
+          !isConnectionFailure(error);
+        if (WRITES.has(operation) || !retriable || attempt >= READ_ATTEMPTS) {
+          throw this.#mapError(operation, topics, error);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
       }
-      if (type === "TOPIC_ALREADY_EXISTS" && topics.length === 1) {
-        throw new TopicExistsError(topics[0]!, { cause: error });
-      }
-      if (isConnectionFailure(error)) throw connectErrorFrom(error, this.#brokers);
-      throw new TopicAdminError(operation, topics, {
-        cause: error,
-        retriable: (error as { retriable?: boolean }).retriable === true,
-      });
     }
+  }
+
+  #mapError(operation: string, topics: string[], error: unknown): Error {
+    const type = (error as { type?: string }).type;
+    if (type === "UNKNOWN_TOPIC_OR_PARTITION" && topics.length === 1) {
+      return new UnknownTopicError(topics[0]!, { cause: error });
+    }
+    if (type === "TOPIC_ALREADY_EXISTS" && topics.length === 1) {
+      return new TopicExistsError(topics[0]!, { cause: error });
+    }
+    if (isConnectionFailure(error)) return connectErrorFrom(error, this.#brokers);
+    return new TopicAdminError(operation, topics, {
+      cause: error,
+      retriable: (error as { retriable?: boolean }).retriable === true,
+    });
   }
 }

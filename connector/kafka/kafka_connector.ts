@@ -154,10 +154,19 @@ export class KafkaConnector implements StreamConnector {
     return await this.#publisher.publish(topic, records);
   }
 
-  /** Joins a consumer group; resolves once the member has joined and knows its first assignment. */
+  /**
+   * Joins a consumer group; resolves once the member has joined and knows its first assignment.
+   *
+   * @throws {UnknownTopicError} when a topic does not exist (topics are created through `admin`, never implicitly)
+   */
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.#closing) throw new ConnectorClosedError();
     await this.connect();
+    if (Array.isArray(options.topics)) {
+      const existing = new Set(await this.admin.listTopics());
+      const missing = options.topics.find((topic) => !existing.has(topic));
+      if (missing !== undefined) throw new UnknownTopicError(missing);
+    }
     const subscription: KafkaSubscription = new KafkaSubscription(
       this.#kafka,
       options,

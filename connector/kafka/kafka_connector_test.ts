@@ -59,7 +59,8 @@ async function withTopic<T>(
 
 Deno.test({
   ...base,
-  name: `kafka: connect emits connected; publish and partitionCount on an unknown topic fail fast${skip}`,
+  name:
+    `kafka: connect emits connected; publish, subscribe and partitionCount on an unknown topic fail fast${skip}`,
   ignore: noKafka,
   fn: async () => {
     const c = connector();
@@ -72,6 +73,10 @@ Deno.test({
       const missing = `kafka-test-missing-${crypto.randomUUID().slice(0, 8)}`;
       await assert.rejects(() => c.publish(missing, [{ key: "k", value: null }]), UnknownTopicError);
       await assert.rejects(() => c.partitionCount(missing), UnknownTopicError);
+      await assert.rejects(
+        () => c.subscribe({ group: "g", topics: [missing], onBatch: () => {} }),
+        UnknownTopicError,
+      );
       assert.ok(Date.now() - started < 3000, "unknown topics are refused without kafkajs's long retries");
       assert.deepEqual(await c.publish(missing, []), [], "an empty publish is a no-op");
     } finally {
@@ -341,6 +346,57 @@ Deno.test({
         assert.equal((await c.offsets(topic)).length, 5);
       }, { "retention.ms": "3600000" });
       await c.admin.deleteTopics(["kafka-test-does-not-exist"]); // unknown names are ignored
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  ...base,
+  name: `kafka: after a rebalance, commits for partitions the member lost are ignored${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const c = connector();
+    try {
+      await withTopic(c, 2, async (topic) => {
+        const group = `lost-${crypto.randomUUID().slice(0, 8)}`;
+        await c.publish(
+          topic,
+          [0, 1].flatMap((partition) =>
+            Array.from({ length: 5 }, (_, i) => ({ key: null, value: encoder.encode(`${i}`), partition }))
+          ),
+        );
+        let aGot = 0;
+        const revokedFromA: number[][] = [];
+        const a = await c.subscribe({
+          group,
+          topics: [topic],
+          fromBeginning: true,
+          onBatch: (b) => void (aGot += b.records.length), // processed, but not committed yet
+          onRevoked: (tps) => void revokedFromA.push(tps.map((tp) => tp.partition)),
+        });
+        const b = await c.subscribe({ group, topics: [topic], fromBeginning: true, onBatch: () => {} });
+        try {
+          await waitFor(() => aGot >= 10, 30_000, "A's first deliveries");
+          await waitFor(
+            () => a.assignments().length === 1 && b.assignments().length === 1,
+            30_000,
+            "one partition each",
+          );
+          const lost = b.assignments()[0]!.partition;
+          const kept = a.assignments()[0]!.partition;
+          assert.ok(revokedFromA.some((r) => r.includes(lost)), "A was told the partition was revoked");
+          await a.commit(topic, lost, "4"); // resolves, but is ignored
+          await a.commit(topic, kept, "4");
+          const offsets = new Map((await c.offsets(topic, group)).map((o) => [o.partition, o.committed]));
+          assert.equal(offsets.get(lost), undefined, "nothing committed for the lost partition");
+          assert.equal(offsets.get(kept), "5");
+        } finally {
+          await b.close();
+          await a.close();
+        }
+      });
     } finally {
       await c.close();
     }

@@ -42,7 +42,12 @@ export interface KafkaConnectorOptions {
   sasl?: KafkaSaslOptions;
   /** Producer compression; default `none`. */
   compression?: KafkaCompression;
-  /** How long publish calls are coalesced before one send, in ms; default 5. `0` sends on the next tick. */
+  /**
+   * How long the first publish call after an idle period waits for others before a send, in ms; default 0
+   * (the next macrotask). Calls arriving while a send is in flight always leave together in the next send, so
+   * batching under load does not need a linger; measured on the test broker, 0 gave the same throughput
+   * for 2000 concurrent single-record calls as 5 ms and a third of the latency for sequential calls.
+   */
   linger?: number;
   /** A send starts at once when this many records are waiting; default 1000. */
   batchRecords?: number;
@@ -115,7 +120,7 @@ export function resolveKafkaOptions(options: KafkaConnectorOptions): ResolvedKaf
     ssl: options.ssl,
     sasl: options.sasl,
     compression,
-    linger: nonNegative("linger", options.linger ?? 5),
+    linger: nonNegative("linger", options.linger ?? 0),
     batchRecords: positive("batchRecords", options.batchRecords ?? 1000),
     batchBytes: positive("batchBytes", options.batchBytes ?? 1024 * 1024),
     maxRecordBytes: positive("maxRecordBytes", options.maxRecordBytes ?? 1024 * 1024),

@@ -5,7 +5,7 @@ Deno.test("resolveKafkaOptions fills in the documented defaults", () => {
   const o = resolveKafkaOptions({ brokers: ["127.0.0.1:9092"] });
   assert.equal(o.clientId, "qistream");
   assert.equal(o.compression, "none");
-  assert.equal(o.linger, 5);
+  assert.equal(o.linger, 0);
   assert.equal(o.batchRecords, 1000);
   assert.equal(o.maxRecordBytes, 1024 * 1024);
   assert.deepEqual(o.retry, { initialRetryTime: 300, maxRetryTime: 30_000, retries: 5 });

@@ -1,8 +1,9 @@
 /**
  * The Kafka connector's producer side: an idempotent kafkajs producer (acks=all) behind a linger batcher.
  *
- * Concurrent `publish` calls are coalesced: the first call after an idle period waits `linger` ms (or until
- * `batchRecords`/`batchBytes` are queued), then everything queued goes out in one `sendBatch`. While a send is in
+ * Concurrent `publish` calls are coalesced: the first call after an idle period waits `linger` ms (default 0:
+ * the next macrotask; or until `batchRecords`/`batchBytes` are queued), then everything queued goes out in one
+ * `sendBatch`. While a send is in
  * flight, new calls queue and leave together as soon as it completes. Each call still resolves only when its
  * own records are acknowledged, with the partition and offset of each. If a coalesced send fails for a reason
  * that may belong to one call (a record too large, an unknown topic), the calls are sent again one by one so
