@@ -176,6 +176,21 @@ export async function crashMidStream(
     const seen = new Set(out.map((r) => text(r.value)));
     assert.equal(seen.size, values.length, "every record reached the sink");
     for (const v of values) assert.ok(seen.has(v), `missing ${v}`);
+    // Per-key order: in sink order, each key's first occurrences of its sequence numbers increase
+    // (a redelivery may repeat a run of values; it never lets a later value overtake an earlier one).
+    const byPartition = Map.groupBy(out, (r) => r.partition);
+    for (const records of byPartition.values()) {
+      const last = new Map<string, number>();
+      const seenValue = new Set<string>();
+      for (const r of records.sort((a, b) => Number(BigInt(a.offset) - BigInt(b.offset)))) {
+        const value = text(r.value);
+        if (seenValue.has(value)) continue;
+        seenValue.add(value);
+        const [key, seq] = value.split(":") as [string, string];
+        assert.ok((last.get(key) ?? -1) < Number(seq), `order of ${key} at the sink`);
+        last.set(key, Number(seq));
+      }
+    }
     const { redeliveredRecords, redeliveredBatches } = p.dispatcher.stats;
     assert.ok(redeliveredBatches > 0, "the kills left unacked batches that were redelivered");
     assert.ok(

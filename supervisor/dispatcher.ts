@@ -283,8 +283,9 @@ export class Dispatcher {
   }
 
   /**
-   * Stops taking new batches, waits up to `drainMs` for in-flight and queued ones to be acked, commits, and
-   * leaves the group (the connector commits what was marked processed).
+   * Stops fetching and sending, waits up to `drainMs` for batches in flight to be acked, commits the acked
+   * prefix and leaves the group. Queued batches are not sent; they are delivered again after a restart. Call it
+   * from the root supervisor's `onGiveUp` before exiting, so what was processed is committed.
    */
   async close(drainMs = 5000): Promise<void> {
     if (this.#closing) return;
@@ -292,7 +293,7 @@ export class Dispatcher {
     const all = [...this.#partitions.values()];
     this.#sub?.pause(all.map((p) => p.tp));
     const deadline = Date.now() + drainMs;
-    while (Date.now() < deadline && all.some((p) => p.inflight.length + p.pending.length > 0)) {
+    while (Date.now() < deadline && all.some((p) => p.inflight.length > 0)) {
       await new Promise((r) => setTimeout(r, 10));
     }
     while (this.#work.size > 0 || all.some((p) => p.committing)) {
@@ -378,6 +379,7 @@ export class Dispatcher {
       run = [];
     };
     for (const record of batch.records) {
+      if (BigInt(record.offset) <= p.tracker.highest) continue; // delivered again: already tracked
       if (!this.#opts.decode) {
         run.push(record);
         continue;

@@ -70,7 +70,12 @@ export class OffsetTracker {
     return end < 0n ? undefined : end.toString();
   }
 
-  /** Number of unacked offsets ranges. */
+  /** The highest offset tracked so far (`-1` before the first). */
+  get highest(): bigint {
+    return this.#highest;
+  }
+
+  /** Number of unacked offset ranges. */
   get pendingRanges(): number {
     return this.#pending.length;
   }
