@@ -14,9 +14,9 @@
  * - **Revocation.** A revoked partition's queued and in-flight batches are dropped without commit; the connector
  *   starts a newly assigned partition at its committed offset.
  * - **Poison records.** A batch that fails `maxAttempts` times (handler failures, or crashes while it was the
- *   oldest batch in its actor) is split in halves, recursively; a single record that still fails goes to the
- *   dead-letter topic with its error (stage `handler`) and its partition moves on. A record the `decode` hook
- *   rejects goes there at stage `decode` without reaching an actor.
+ *   oldest batch in its actor) is split in halves, recursively ({@linkcode failureDecision}); a single record
+ *   that still fails goes to the dead-letter topic with its error (stage `handler`) and its partition moves on.
+ *   A record the `decode` hook rejects goes there at stage `decode` without reaching an actor.
  *
  * Order caveat: batches of one partition are pipelined (up to the credit window), so when a batch fails, later
  * batches of its partition already in flight are not recalled; its retries run before any batch not yet sent.
@@ -40,6 +40,7 @@ import type { ActorHandle } from "./actor_handle.ts";
 import type { ChildSpec, ExitReason } from "./child_spec.ts";
 import { dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
+import { failureDecision } from "./poison_policy.ts";
 import { assignPartition } from "./partition_assignment.ts";
 
 /** Header carrying the correlation id from source to sink. */
@@ -490,37 +491,38 @@ export class Dispatcher {
   }
 
   /**
-   * What replaces a failed unit at the front of its partition's queue: itself after a backoff, its two halves
-   * once its tries are used up, or nothing once its single record went to the dead-letter topic.
+   * What replaces a failed unit at the front of its partition's queue (see {@linkcode failureDecision}): itself
+   * after a backoff, its two halves, or nothing once its single record went to the dead-letter topic.
    */
   #afterFailure(p: PartitionState, u: Unit): Unit[] {
-    if (u.attempts < u.budget) {
-      this.#stats.retries++;
-      dispatcherRedeliveries().inc({ agent: this.agent, reason: "retry" });
-      const delay = Math.min(this.#backoff.minMs * 2 ** (u.attempts - 1), this.#backoff.maxMs);
-      u.notBefore = Date.now() + delay;
-      const t = setTimeout(() => {
-        this.#timers.delete(t);
-        this.#pump(p.owner);
-      }, delay);
-      this.#timers.add(t);
-      return [u];
+    const decision = failureDecision(u, { maxAttempts: this.#maxAttempts, backoff: this.#backoff });
+    switch (decision.action) {
+      case "retry": {
+        this.#stats.retries++;
+        dispatcherRedeliveries().inc({ agent: this.agent, reason: "retry" });
+        u.notBefore = Date.now() + decision.delayMs;
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          this.#pump(p.owner);
+        }, decision.delayMs);
+        this.#timers.add(t);
+        return [u];
+      }
+      case "dead_letter":
+        this.#deadLetter(p, decision.record, "handler", handlerError(u.lastError), u.attempts);
+        return [];
+      case "split":
+        this.#stats.splits++;
+        return decision.parts.map(({ records, budget }): Unit => ({
+          ...u,
+          records,
+          from: records[0]!.offset,
+          to: records.at(-1)!.offset,
+          budget,
+          notBefore: 0,
+          sentTo: undefined,
+        }));
     }
-    if (u.records.length === 1) {
-      this.#deadLetter(p, u.records[0]!, "handler", handlerError(u.lastError), u.attempts);
-      return [];
-    }
-    this.#stats.splits++;
-    const mid = Math.ceil(u.records.length / 2);
-    return [u.records.slice(0, mid), u.records.slice(mid)].map((records): Unit => ({
-      ...u,
-      records,
-      from: records[0]!.offset,
-      to: records.at(-1)!.offset,
-      budget: u.attempts + (records.length === 1 ? this.#maxAttempts : 1),
-      notBefore: 0,
-      sentTo: undefined,
-    }));
   }
 
   #onExit(inst: Instance, handle: ActorHandle, reason: ExitReason): void {

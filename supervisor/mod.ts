@@ -67,3 +67,4 @@ export {
 export { dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
 export { OffsetTracker } from "./offset_tracker.ts";
 export { assignPartition } from "./partition_assignment.ts";
+export { type FailureDecision, failureDecision, type PoisonPolicy } from "./poison_policy.ts";

@@ -1,0 +1,64 @@
+/**
+ * What to do with a batch that failed: retry it after a backoff, split it in halves to isolate the records that
+ * fail, or — a single record out of tries — send it to the dead-letter topic.
+ *
+ * A batch gets `maxAttempts` tries; then it is split; each half gets one more try (the failure is already
+ * established for the group), and a half of one record gets `maxAttempts` more. So one poison record among `n`
+ * costs `2 * maxAttempts + log2(n) - 1` tries of batches that hold it, and its batch-mates are processed once.
+ *
+ * @module
+ */
+
+/** The part of a failed batch the policy reads. */
+export interface FailedBatch<R> {
+  records: readonly R[];
+  /** Tries so far, this one included (inherited by the halves of a split). */
+  attempts: number;
+  /** Tries allowed before splitting (or dead-lettering). */
+  budget: number;
+}
+
+/** Policy settings. */
+export interface PoisonPolicy {
+  maxAttempts: number;
+  backoff: { minMs: number; maxMs: number };
+}
+
+/** The decision for a failed batch. */
+export type FailureDecision<R> =
+  | { action: "retry"; delayMs: number }
+  | { action: "split"; parts: { records: R[]; budget: number }[] }
+  | { action: "dead_letter"; record: R };
+
+/**
+ * Decides what happens to a failed batch.
+ *
+ * @param batch The failed batch.
+ * @param policy Tries and backoff.
+ * @returns Retry after `delayMs` (`minMs * 2^(attempts-1)`, capped), split into two parts with their budgets,
+ *   or dead-letter its only record.
+ * @example
+ * ```ts
+ * failureDecision({ records: [1, 2, 3], attempts: 3, budget: 3 }, { maxAttempts: 3, backoff: { minMs: 20, maxMs: 2000 } });
+ * // { action: "split", parts: [{ records: [1, 2], budget: 4 }, { records: [3], budget: 6 }] }
+ * ```
+ */
+export function failureDecision<R>(batch: FailedBatch<R>, policy: PoisonPolicy): FailureDecision<R> {
+  if (batch.records.length === 0) throw new RangeError("Cannot decide on a failed batch: it has no records");
+  if (batch.attempts < batch.budget) {
+    const delayMs = Math.min(
+      policy.backoff.minMs * 2 ** Math.max(0, batch.attempts - 1),
+      policy.backoff.maxMs,
+    );
+    return { action: "retry", delayMs };
+  }
+  if (batch.records.length === 1) return { action: "dead_letter", record: batch.records[0]! };
+  const mid = Math.ceil(batch.records.length / 2);
+  return {
+    action: "split",
+    parts: [batch.records.slice(0, mid), batch.records.slice(mid)].map((records) => ({
+      records,
+      budget: batch.attempts + (records.length === 1 ? policy.maxAttempts : 1),
+    })),
+  };
+}
