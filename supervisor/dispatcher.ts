@@ -1,25 +1,27 @@
 /**
- * Partition-keyed dispatch with commit-after-ack: the main-thread bridge between one consuming agent's consumer
- * group and its N actor instances.
+ * Partition-keyed dispatch with commit-after-ack: the main-thread bridge between one consuming agent's
+ * consumer group and its N actor instances.
  *
- * - **Stable ownership.** Each partition is routed to exactly one instance ({@linkcode assignPartition}), the same
- *   across restarts of that instance, so per-key order holds.
- * - **Bounded memory.** Batches go to an instance only while its handle has credit. A partition whose next batch
- *   cannot be sent (window full, owner restarting, retry backoff) is paused at the connector and resumed when it
- *   drains, so at most one fetched batch per partition waits in the dispatcher.
+ * - **Stable ownership.** Each partition is routed to exactly one instance ({@linkcode assignPartition}), the
+ *   same across restarts of that instance, so per-key order holds.
+ * - **Bounded memory.** Batches go to an instance only while its handle has credit. A partition whose next
+ *   batch cannot be sent (window full, owner restarting, retry backoff) is paused at the connector and
+ *   resumed when it drains, so at most one fetched batch per partition waits in the dispatcher.
  * - **Commit after ack.** Offsets are committed per partition up to the contiguous prefix of acked batches
  *   ({@linkcode OffsetTracker}), never past an unacked one.
- * - **Redelivery.** When an actor exits, its unacked batches go back to the front of their partitions' queues, in
- *   offset order, and are sent to the next incarnation ({@linkcode Dispatcher.attach}, called from `onStarted`).
- * - **Revocation.** A revoked partition's queued and in-flight batches are dropped without commit; the connector
- *   starts a newly assigned partition at its committed offset.
+ * - **Redelivery.** When an actor exits, its unacked batches go back to the front of their partitions'
+ *   queues, in offset order, and are sent to the next incarnation ({@linkcode Dispatcher.attach}, called from
+ *   `onStarted`).
+ * - **Revocation.** A revoked partition's queued and in-flight batches are dropped without commit; the
+ *   connector starts a newly assigned partition at its committed offset.
  * - **Poison records.** A batch that fails `maxAttempts` times (handler failures, or crashes while it was the
  *   oldest batch in its actor) is split in halves, recursively ({@linkcode failureDecision}); a single record
- *   that still fails goes to the dead-letter topic with its error (stage `handler`) and its partition moves on.
- *   A record the `decode` hook rejects goes there at stage `decode` without reaching an actor.
+ *   that still fails goes to the dead-letter topic with its error (stage `handler`) and its partition moves
+ *   on. A record the `decode` hook rejects goes there at stage `decode` without reaching an actor.
  *
- * Order caveat: batches of one partition are pipelined (up to the credit window), so when a batch fails, later
- * batches of its partition already in flight are not recalled; its retries run before any batch not yet sent.
+ * Order caveat: batches of one partition are pipelined (up to the credit window), so when a batch fails,
+ * later batches of its partition already in flight are not recalled; its retries run before any batch not yet
+ * sent.
  *
  * @module
  */
@@ -67,8 +69,8 @@ export interface DispatcherOptions {
   /** Delay before a retry: `minMs * 2^(attempt-1)`, capped at `maxMs` (default 20 ms, 2000 ms). */
   retryBackoff?: { minMs?: number; maxMs?: number };
   /**
-   * Runs on the main thread before dispatch (e.g. Avro validation with `AvroSerde.decode`); its result replaces
-   * the record. A throw sends the record to the dead-letter topic at stage `decode`.
+   * Runs on the main thread before dispatch (e.g. Avro validation with `AvroSerde.decode`); its result
+   * replaces the record. A throw sends the record to the dead-letter topic at stage `decode`.
    */
   decode?: (record: ConsumedRecord) => ConsumedRecord | Promise<ConsumedRecord>;
 }
@@ -249,8 +251,8 @@ export class Dispatcher {
   }
 
   /**
-   * Makes `handle` the current incarnation of instance `id`: its partitions' unacked batches are redelivered to
-   * it, in order, then new ones follow.
+   * Makes `handle` the current incarnation of instance `id`: its partitions' unacked batches are redelivered
+   * to it, in order, then new ones follow.
    *
    * @throws {RangeError} When `id` is not one of the instances.
    */
@@ -285,8 +287,8 @@ export class Dispatcher {
 
   /**
    * Stops fetching and sending, waits up to `drainMs` for batches in flight to be acked, commits the acked
-   * prefix and leaves the group. Queued batches are not sent; they are delivered again after a restart. Call it
-   * from the root supervisor's `onGiveUp` before exiting, so what was processed is committed.
+   * prefix and leaves the group. Queued batches are not sent; they are delivered again after a restart. Call
+   * it from the root supervisor's `onGiveUp` before exiting, so what was processed is committed.
    */
   async close(drainMs = 5000): Promise<void> {
     if (this.#closing) return;
@@ -317,7 +319,7 @@ export class Dispatcher {
     return { ...this.#stats };
   }
 
-  /** The live state: instances, and per partition its owner, in-flight and queued batches, committed offset. */
+  /** Live state: instances and per partition its owner, in-flight and queued batches and committed offset. */
   snapshot(): DispatcherSnapshot {
     return {
       type: "dispatcher",
@@ -414,7 +416,7 @@ export class Dispatcher {
     });
   }
 
-  /** Sends queued batches of the instance's partitions within its credit, round robin; pauses what must wait. */
+  /** Sends the instance's queued batches within its credit, round robin; pauses partitions that must wait. */
   #pump(inst: Instance): void {
     const handle = inst.handle;
     if (handle && handle.state === "running" && !this.#closing) {
@@ -491,8 +493,8 @@ export class Dispatcher {
   }
 
   /**
-   * What replaces a failed unit at the front of its partition's queue (see {@linkcode failureDecision}): itself
-   * after a backoff, its two halves, or nothing once its single record went to the dead-letter topic.
+   * What replaces a failed unit at the front of its partition's queue (see {@linkcode failureDecision}):
+   * itself after a backoff, its two halves, or nothing once its single record went to the dead-letter topic.
    */
   #afterFailure(p: PartitionState, u: Unit): Unit[] {
     const decision = failureDecision(u, { maxAttempts: this.#maxAttempts, backoff: this.#backoff });

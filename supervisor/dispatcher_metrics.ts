@@ -1,7 +1,7 @@
 /**
- * The dispatcher's metric families, in the process registry (core/metrics.ts). In-flight batches per actor are
- * `actor_inflight_batches` (set by the actor handle); dead letters are `qistream_dead_letters_total` (counted by
- * the dead-letter helper).
+ * The dispatcher's metric families, in the process registry (core/metrics.ts). In-flight batches per actor
+ * are `actor_inflight_batches` (set by the actor handle); dead letters are `qistream_dead_letters_total`
+ * (counted by the dead-letter helper).
  *
  * @module
  */
@@ -15,11 +15,10 @@ export const dispatcherCommits = () =>
     labelNames: ["agent", "topic"],
   });
 
-/** `dispatcher_redeliveries_total{agent,reason}`: batches sent again (`crash` of the actor, `retry` after a failure). */
+/** `dispatcher_redeliveries_total{agent,reason}`: batches sent again (reason `crash` or `retry`). */
 export const dispatcherRedeliveries = () =>
   counter({
     name: "dispatcher_redeliveries_total",
-    help:
-      "Batches sent again to an actor, by reason (crash: unacked when the actor died; retry: after a failure)",
+    help: "Batches sent again to an actor (crash: unacked when the actor died; retry: after a failure)",
     labelNames: ["agent", "reason"],
   });

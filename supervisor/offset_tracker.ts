@@ -1,9 +1,10 @@
 /**
  * Per-partition ack tracking: which offsets may be committed.
  *
- * Ranges of offsets are tracked in delivery order and acked in any order (and in pieces, when a batch is split);
- * the committable offset is the end of the contiguous prefix of acked ranges — never past an unacked offset.
- * Gaps between tracked ranges (compacted or transactional offsets the log never delivered) do not block it.
+ * Ranges of offsets are tracked in delivery order and acked in any order (and in pieces, when a batch is
+ * split); the committable offset is the end of the contiguous prefix of acked ranges — never past an unacked
+ * offset. Gaps between tracked ranges (compacted or transactional offsets the log never delivered) do not
+ * block it.
  *
  * @module
  */

@@ -1,10 +1,11 @@
 /**
- * What to do with a batch that failed: retry it after a backoff, split it in halves to isolate the records that
- * fail, or — a single record out of tries — send it to the dead-letter topic.
+ * What to do with a batch that failed: retry it after a backoff, split it in halves to isolate the records
+ * that fail, or — a single record out of tries — send it to the dead-letter topic.
  *
  * A batch gets `maxAttempts` tries; then it is split; each half gets one more try (the failure is already
- * established for the group), and a half of one record gets `maxAttempts` more. So one poison record among `n`
- * costs `2 * maxAttempts + log2(n) - 1` tries of batches that hold it, and its batch-mates are processed once.
+ * established for the group), and a half of one record gets `maxAttempts` more. So one poison record among
+ * `n` costs `2 * maxAttempts + log2(n) - 1` tries of batches that hold it, and its batch-mates are processed
+ * once.
  *
  * @module
  */
@@ -39,7 +40,8 @@ export type FailureDecision<R> =
  *   or dead-letter its only record.
  * @example
  * ```ts
- * failureDecision({ records: [1, 2, 3], attempts: 3, budget: 3 }, { maxAttempts: 3, backoff: { minMs: 20, maxMs: 2000 } });
+ * const policy = { maxAttempts: 3, backoff: { minMs: 20, maxMs: 2000 } };
+ * failureDecision({ records: [1, 2, 3], attempts: 3, budget: 3 }, policy);
  * // { action: "split", parts: [{ records: [1, 2], budget: 4 }, { records: [3], budget: 6 }] }
  * ```
  */

@@ -10,7 +10,7 @@ Deno.test("a failed batch is retried with a doubling, capped backoff within its 
   assert.deepEqual(delays.map((d) => d.action === "retry" && d.delayMs), [20, 40, 80, 100]);
 });
 
-Deno.test("one poison record among 16 is isolated with bounded tries; every batch-mate is processed once", () => {
+Deno.test("one poison record among 16 is isolated in bounded tries; batch-mates processed once", () => {
   const poison = 11;
   const processed: number[] = [];
   const dead: { record: number; tries: number }[] = [];

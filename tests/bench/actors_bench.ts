@@ -1,7 +1,7 @@
 /**
  * `deno task bench actors`: records per second through dispatch → actor → ack (the dispatcher fed by an
- * in-memory source, and by the embedded log), beside raw `postMessage` round trips to plain Workers with the same
- * batches and the same window, measured in the same run; and restart time from a crash to the next batch
+ * in-memory source, and by the embedded log), beside raw `postMessage` round trips to plain Workers with the
+ * same batches and the same window, measured in the same run; and restart time from a crash to the next batch
  * processed (median and p99).
  *
  * @module
@@ -234,8 +234,8 @@ async function dispatchEmbedded(o: ActorsBenchOptions): Promise<number> {
 }
 
 /**
- * Kills the running incarnation (as a crash does: the Worker is gone, its batches unacked) and times until the
- * next incarnation acks a batch — supervisor restart (backoff 0), Worker start, redelivery, processing.
+ * Kills the running incarnation (as a crash does: the Worker is gone, its batches unacked) and times until
+ * the next incarnation acks a batch — supervisor restart (backoff 0), Worker start, redelivery, processing.
  */
 async function restartTimes(o: ActorsBenchOptions): Promise<number[]> {
   const { connector } = syntheticSource({
