@@ -71,6 +71,8 @@ export class KafkaSubscription implements Subscription {
   #closed = false;
   #abort = new AbortController();
   #started = false;
+  /** Consecutive consumer crashes since the last successful join (the `reconnecting` attempt number). */
+  #crashes = 0;
 
   constructor(
     kafka: Kafka,
@@ -110,8 +112,14 @@ export class KafkaSubscription implements Subscription {
       const error = event.payload.error;
       this.#emit({ type: "error", error, group: this.group });
       if (event.payload.restart && !this.#closing) {
+        this.#crashes++;
         this.#metrics?.reconnects.inc({ connector: "kafka" });
-        this.#emit({ type: "reconnecting", attempt: 1, delayMs: config.retry.initialRetryTime });
+        const retryTime = (error as { retryTime?: number }).retryTime;
+        this.#emit({
+          type: "reconnecting",
+          attempt: this.#crashes,
+          delayMs: typeof retryTime === "number" ? retryTime : config.retry.initialRetryTime,
+        });
       }
     });
   }
@@ -176,7 +184,10 @@ export class KafkaSubscription implements Subscription {
     this.#consumer.resume(byTopic(partitions));
   }
 
-  /** Stops delivery, waits for batches being handled, commits what was marked, then leaves the group. */
+  /**
+   * Stops delivery, waits for batches being handled, commits what was marked, then leaves the group.
+   * Do not await it from inside `onBatch`: it waits for that very batch to finish.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -216,6 +227,7 @@ export class KafkaSubscription implements Subscription {
   }
 
   #onJoin(memberAssignment: Record<string, number[]>): void {
+    this.#crashes = 0;
     const previous = this.assignments();
     const next: TopicPartition[] = [];
     for (const [topic, partitions] of Object.entries(memberAssignment)) {
