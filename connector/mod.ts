@@ -6,5 +6,5 @@
  */
 export type * from "./types.ts";
 export * from "./errors.ts";
-export { connectorMetrics, type ConnectorMetrics } from "./connector_metrics.ts";
+export { type ConnectorMetrics, connectorMetrics } from "./connector_metrics.ts";
 export * from "./kafka/mod.ts";
