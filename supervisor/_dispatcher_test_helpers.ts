@@ -237,3 +237,66 @@ export function recordingCommits(connector: StreamConnector, calls: CommitCall[]
     },
   });
 }
+
+/**
+ * The backpressure scenario shared by the embedded and Kafka tests: for 3 s a producer offers ~10 000 records/s
+ * to 2 partitions while 2 instances (window 2) take 20 ms per 10-record batch. Checks that batches in flight
+ * never exceed window × instances, that the partitions were paused, that at most `maxQueued` batches waited
+ * per partition (one fetch), and that the heap stayed flat while the backlog piled up in the log.
+ */
+export async function fastProducer(
+  connector: StreamConnector,
+  names: { in: string; out: string; dlq: string; group: string },
+  maxQueued: number,
+  assert: { ok(v: unknown, m?: string): void },
+): Promise<void> {
+  await createTopics(connector, { [names.in]: 2, [names.out]: 2, [names.dlq]: 1 });
+  const creditWindow = 2, instances = 2;
+  const p = await startPipeline({
+    connector,
+    agent: names.group,
+    topics: [names.in],
+    deadLetterTopic: names.dlq,
+    fromBeginning: true,
+    instances,
+    creditWindow,
+    out: names.out,
+    maxBatchRecords: 10,
+    delayMs: 20, // ≤ 500 records/s per instance
+  });
+  try {
+    let produced = 0, maxHandles = 0, queued = 0, sawPaused = false;
+    const pad = "x".repeat(200);
+    const heap0 = Deno.memoryUsage().heapUsed;
+    let heapMax = heap0;
+    const sampler = setInterval(() => {
+      const snap = p.dispatcher.snapshot();
+      maxHandles = Math.max(maxHandles, snap.instances.reduce((n, i) => n + i.inflight, 0));
+      for (const part of snap.partitions) {
+        queued = Math.max(queued, part.queued);
+        sawPaused ||= part.paused;
+      }
+      heapMax = Math.max(heapMax, Deno.memoryUsage().heapUsed);
+    }, 5);
+    const start = Date.now();
+    while (Date.now() - start < 3000) { // ~10 000 records/s offered
+      await publishSeq(connector, names.in, 200, { keys: 20, value: (i) => `${produced + i}:${pad}` });
+      produced += 200;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    clearInterval(sampler);
+    const { recordsAcked, maxInflight, pauses } = p.dispatcher.stats;
+    assert.ok(produced >= 5 * recordsAcked, `produced ${produced}, consumed ${recordsAcked}`);
+    assert.ok(maxInflight <= creditWindow * instances, `max in flight ${maxInflight}`);
+    assert.ok(maxHandles <= creditWindow * instances, `max in flight (sampled) ${maxHandles}`);
+    assert.ok(pauses > 0 && sawPaused, "the partitions were paused");
+    assert.ok(queued <= maxQueued, `batches waiting per partition ${queued} (one fetch at most)`);
+    const growthMb = (heapMax - heap0) / 2 ** 20;
+    assert.ok(
+      growthMb < 64,
+      `heap grew ${growthMb.toFixed(1)} MiB while ${produced} records piled up in the log`,
+    );
+  } finally {
+    await p.stop();
+  }
+}
