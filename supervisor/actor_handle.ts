@@ -20,7 +20,8 @@ import type {
   ToWorker,
 } from "../actors/runtime/actor_protocol.ts";
 import { serializeError } from "../actors/runtime/actor_protocol.ts";
-import type { OutgoingRecord, PublishedRecord } from "../connector/types.ts";
+import type { PublishedRecord } from "../connector/types.ts";
+import type { AgentRecord } from "../actors/runtime/agent_record.ts";
 import type { Child, ExitReason, Shutdown } from "./child_spec.ts";
 import type { SupervisorEvent } from "./supervisor_event.ts";
 import type { ActorNode, LastError } from "./tree_node.ts";
@@ -44,7 +45,7 @@ const RUNTIME_URL = new URL("../actors/runtime/worker_runtime.ts", import.meta.u
 /** Publishes records for an actor; resolves when the log acknowledged them. */
 export type PublishFn = (
   topic: string,
-  records: OutgoingRecord[],
+  records: AgentRecord[],
   from: { actor: string; agent: string },
 ) => Promise<PublishedRecord[]>;
 
@@ -438,7 +439,7 @@ export class ActorHandle implements Child {
     }
   }
 
-  async #publish(id: number, topic: string, records: OutgoingRecord[]): Promise<void> {
+  async #publish(id: number, topic: string, records: AgentRecord[]): Promise<void> {
     let reply: ToWorker;
     try {
       if (!this.#opts.publish) throw new Error("no publisher is wired to this actor");

@@ -86,7 +86,7 @@ Deno.test("an actor reaches its declared loopback host and Deno refuses any othe
       path: "t/fetcher",
       module: FETCHER,
       publish: (topic, records) => {
-        statuses.push(new TextDecoder().decode(records[0]!.value!));
+        statuses.push(new TextDecoder().decode(records[0]!.value as Uint8Array));
         return Promise.resolve([{ topic, partition: 0, offset: "0" }]);
       },
     });

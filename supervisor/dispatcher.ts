@@ -27,6 +27,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { AgentBatch } from "../actors/runtime/agent_batch.ts";
+import { bytesRecords } from "../actors/runtime/agent_record.ts";
 import { sendToDeadLetter } from "../connector/dead_letter.ts";
 import type {
   ConsumedRecord,
@@ -69,10 +70,11 @@ export interface DispatcherOptions {
   /** Delay before a retry: `minMs * 2^(attempt-1)`, capped at `maxMs` (default 20 ms, 2000 ms). */
   retryBackoff?: { minMs?: number; maxMs?: number };
   /**
-   * Runs on the main thread before dispatch (e.g. Avro validation with `AvroSerde.decode`); its result
-   * replaces the record. A throw sends the record to the dead-letter topic at stage `decode`.
+   * Runs on the main thread before dispatch (e.g. `AvroSerde.decode`); the actor receives its result as the
+   * record's value, while dead letters keep the original bytes. A throw sends the record to the dead-letter
+   * topic at stage `decode`.
    */
-  decode?: (record: ConsumedRecord) => ConsumedRecord | Promise<ConsumedRecord>;
+  decode?: (record: ConsumedRecord) => unknown;
 }
 
 /** Counters of one dispatcher since it started. */
@@ -188,6 +190,8 @@ export class Dispatcher {
   #order: string[];
   #partitions = new Map<string, PartitionState>();
   #sub: Subscription | undefined;
+  /** Decoded values of records held in queues, keyed by the raw record (whose bytes dead letters keep). */
+  #decoded = new WeakMap<ConsumedRecord, unknown>();
   #postSeq = 0;
   #batchSeq = 0;
   #closing = false;
@@ -244,7 +248,8 @@ export class Dispatcher {
    * @returns One `actorChild` per instance id.
    */
   children(opts: Omit<ActorChildOptions, "id" | "onStarted">): ChildSpec[] {
-    const publish = opts.publish ?? ((topic, records) => this.#opts.connector.publish(topic, records));
+    const publish = opts.publish ??
+      ((topic, records) => this.#opts.connector.publish(topic, bytesRecords(topic, records)));
     return this.#order.map((id) =>
       actorChild({ ...opts, id, publish, onStarted: (handle) => this.attach(id, handle) })
     );
@@ -388,7 +393,8 @@ export class Dispatcher {
         continue;
       }
       try {
-        run.push(await this.#opts.decode(record));
+        this.#decoded.set(record, await this.#opts.decode(record));
+        run.push(record);
       } catch (error) {
         flush();
         p.tracker.track(record.offset, record.offset);
@@ -457,7 +463,7 @@ export class Dispatcher {
     const batch: AgentBatch = {
       id: `${u.key}@${u.from}-${u.to}#${++this.#batchSeq}`,
       correlationId: u.correlationId,
-      records: u.records,
+      records: u.records.map((r) => this.#decoded.has(r) ? { ...r, value: this.#decoded.get(r) } : r),
     };
     handle.send(batch).then(
       () => this.#onAck(p, u, handle),

@@ -199,7 +199,7 @@ Deno.test({
       fromBeginning: true,
       instances: 1,
       out: "out",
-      decode: (r) => (JSON.parse(text(r.value)), r),
+      decode: (r) => (JSON.parse(text(r.value)), r.value),
     });
     try {
       await allCommitted(connector, "in", "decoder");

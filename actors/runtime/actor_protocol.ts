@@ -7,7 +7,8 @@
  * @module
  */
 import type { AgentBatch } from "./agent_batch.ts";
-import type { OutgoingRecord, PublishedRecord } from "../../connector/types.ts";
+import type { PublishedRecord } from "../../connector/types.ts";
+import type { AgentRecord } from "./agent_record.ts";
 
 /** An error flattened for structured clone. */
 export interface SerializedError {
@@ -60,7 +61,7 @@ export type FromWorker =
   | { type: "fail"; batchId: string; durationMs: number; error: SerializedError; metrics: MetricSample[] }
   | { type: "pong"; id: number; batchesStarted: number; queued: number }
   | { type: "config_result"; id: number; error?: SerializedError }
-  | { type: "publish"; id: number; topic: string; records: OutgoingRecord[] }
+  | { type: "publish"; id: number; topic: string; records: AgentRecord[] }
   | { type: "metrics"; metrics: MetricSample[] }
   | { type: "log"; record: LogSample }
   | { type: "crash"; reason: "uncaught_error" | "unhandled_rejection" | "run_failed"; error: SerializedError }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ConsumedRecord } from "../../connector/types.ts";
+import type { DeliveredRecord } from "./agent_record.ts";
 
 /** A batch of records handed to `receive()`; acked or failed as a whole. */
 export interface AgentBatch {
@@ -11,5 +11,5 @@ export interface AgentBatch {
   id: string;
   /** Carried into logs and tool calls; defaults to the first record's `correlation-id` header. */
   correlationId?: string;
-  records: ConsumedRecord[];
+  records: DeliveredRecord[];
 }

@@ -4,7 +4,8 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { OutgoingRecord, PublishedRecord } from "../../connector/types.ts";
+import type { PublishedRecord } from "../../connector/types.ts";
+import type { AgentRecord } from "./agent_record.ts";
 import type { ToolClient } from "./tool_client.ts";
 import type { AgentMetrics } from "./agent_metrics.ts";
 
@@ -21,7 +22,7 @@ export interface AgentContext<C = unknown> {
    *
    * @throws {PublishError} When the main thread reports a failure.
    */
-  publish(topic: string, records: OutgoingRecord[]): Promise<PublishedRecord[]>;
+  publish(topic: string, records: AgentRecord[]): Promise<PublishedRecord[]>;
   /** MCP tool calls, restricted to the spec's `tools`. */
   readonly tools: ToolClient;
   /** LogTape logger carrying `actorId` and the batch's `correlationId`. */

@@ -4,7 +4,7 @@ import { ActorExitedError, ActorHandle, BatchFailedError } from "../../superviso
 import { registry } from "../../core/metrics.ts";
 import { makeBatch } from "../../tests/agents/batch.ts";
 import { serveToolPort } from "./mod.ts";
-import type { OutgoingRecord } from "../../connector/types.ts";
+import type { AgentRecord } from "./agent_record.ts";
 
 const ECHO = new URL("../../tests/agents/echo.ts", import.meta.url);
 const CRASHING = new URL("../../tests/agents/crashing.ts", import.meta.url);
@@ -81,7 +81,7 @@ Deno.test("a config message is validated and applied before the next batch", asy
 });
 
 Deno.test("ctx.publish is an RPC answered by the main thread; a publish failure fails the batch", async () => {
-  const published: [string, OutgoingRecord[]][] = [];
+  const published: [string, AgentRecord[]][] = [];
   let fail = false;
   const a = await ActorHandle.start({
     path: "t/echo",
@@ -96,7 +96,7 @@ Deno.test("ctx.publish is an RPC answered by the main thread; a publish failure 
   await a.send(makeBatch("b1", ["a", "b"]));
   assert.equal(published.length, 1);
   assert.equal(published[0]?.[0], "out");
-  assert.deepEqual(published[0]?.[1].map((r) => new TextDecoder().decode(r.value!)), ["a", "b"]);
+  assert.deepEqual(published[0]?.[1].map((r) => new TextDecoder().decode(r.value as Uint8Array)), ["a", "b"]);
   fail = true;
   const err = await a.send(makeBatch("b2")).catch((e) => e);
   assert.ok(err instanceof BatchFailedError);
@@ -161,8 +161,8 @@ Deno.test("agent metrics and logs reach the main thread's registry and LogTape w
 Deno.test("a source's run() ends in a normal exit when it returns and a crash when it rejects", async () => {
   const TICKER = new URL("../../tests/agents/ticker.ts", import.meta.url);
   const ticks: string[] = [];
-  const publish = (topic: string, records: OutgoingRecord[]) => {
-    ticks.push(new TextDecoder().decode(records[0]!.value!));
+  const publish = (topic: string, records: AgentRecord[]) => {
+    ticks.push(new TextDecoder().decode(records[0]!.value as Uint8Array));
     return Promise.resolve([{ topic, partition: 0, offset: String(ticks.length - 1) }]);
   };
   const done = await ActorHandle.start({ path: "t/ticker", module: TICKER, config: { count: 3 }, publish });

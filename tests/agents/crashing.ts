@@ -18,7 +18,7 @@ export const spec: AgentSpec<z.infer<typeof Config>> = { name: "crashing", confi
 /** Fails per the records' values. */
 export async function receive(batch: AgentBatch, _ctx: AgentContext): Promise<void> {
   for (const r of batch.records) {
-    const v = new TextDecoder().decode(r.value ?? new Uint8Array());
+    const v = new TextDecoder().decode((r.value as Uint8Array | null) ?? new Uint8Array());
     if (v === "throw") throw new RangeError(`bad record ${r.offset}`);
     if (v === "uncaught") {
       setTimeout(() => {

@@ -1,6 +1,7 @@
 /**
  * Test sink for the dispatcher: republishes every record it handles (same key, value and headers, plus the
- * actor id) to `config.out`, so a test can count what reached the sink end to end. A record whose value is
+ * actor id) to `config.out`, so a test can count what reached the sink end to end. A value the dispatcher
+ * decoded (a plain value, not bytes) is republished as its JSON. A record whose value is
  * `poison` fails its batch (a `RangeError`); one whose value is `crash` crashes the Worker (an uncaught error).
  * `config.delayMs` makes each batch slow.
  *
@@ -17,8 +18,9 @@ export const spec: AgentSpec<Config> = { name: "dispatch-sink", config: Config, 
 
 /** Republishes the batch to `config.out` after `config.delayMs`; fails on `poison`, crashes on `crash`. */
 export async function receive(batch: AgentBatch, ctx: AgentContext<Config>): Promise<void> {
-  for (const r of batch.records) {
-    const v = new TextDecoder().decode(r.value ?? new Uint8Array());
+  const values = batch.records.map((r) => asBytes(r.value));
+  for (const [i, r] of batch.records.entries()) {
+    const v = new TextDecoder().decode(values[i]!);
     if (v === "poison") throw new RangeError(`poison record at offset ${r.offset}`);
     if (v === "crash") {
       setTimeout(() => {
@@ -30,6 +32,16 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<Config>): Pro
   if (ctx.config.delayMs > 0) await new Promise((r) => setTimeout(r, ctx.config.delayMs));
   await ctx.publish(
     ctx.config.out,
-    batch.records.map((r) => ({ key: r.key, value: r.value, headers: { ...r.headers, actor: ctx.actorId } })),
+    batch.records.map((r, i) => ({
+      key: r.key,
+      value: values[i]!,
+      headers: { ...r.headers, actor: ctx.actorId },
+    })),
   );
+}
+
+/** Bytes as they are; a value decoded on the main thread (a plain value) as its JSON. */
+function asBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  return new TextEncoder().encode(value === null || value === undefined ? "" : JSON.stringify(value));
 }

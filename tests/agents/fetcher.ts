@@ -18,7 +18,7 @@ export const spec: AgentSpec = {
 /** Fetches every record's URL; a refused fetch fails the batch with Deno's error. */
 export async function receive(batch: AgentBatch, ctx: AgentContext): Promise<void> {
   for (const r of batch.records) {
-    const url = new TextDecoder().decode(r.value ?? new Uint8Array());
+    const url = new TextDecoder().decode((r.value as Uint8Array | null) ?? new Uint8Array());
     const res = await fetch(url, { signal: ctx.signal });
     await ctx.publish("fetch.status", [{ key: url, value: new TextEncoder().encode(String(res.status)) }]);
   }

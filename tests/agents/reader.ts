@@ -11,6 +11,6 @@ export const spec: AgentSpec = { name: "reader" };
 /** Reads each record's path; Deno refuses. */
 export async function receive(batch: AgentBatch): Promise<void> {
   for (const r of batch.records) {
-    await Deno.readTextFile(new TextDecoder().decode(r.value ?? new Uint8Array()));
+    await Deno.readTextFile(new TextDecoder().decode((r.value as Uint8Array | null) ?? new Uint8Array()));
   }
 }
