@@ -1,9 +1,9 @@
 /**
  * Test sink for the dispatcher: republishes every record it handles (same key, value and headers, plus the
  * actor id) to `config.out`, so a test can count what reached the sink end to end. A value the dispatcher
- * decoded (a plain value, not bytes) is republished as its JSON. A record whose value is
- * `poison` fails its batch (a `RangeError`); one whose value is `crash` crashes the Worker (an uncaught error).
- * `config.delayMs` makes each batch slow.
+ * decoded (a plain value, not bytes) is republished as its JSON. A record whose value is `poison` fails its
+ * batch (a `RangeError`); one whose value is `crash` crashes the Worker (an uncaught error). `config.delayMs`
+ * makes each batch slow.
  *
  * @module
  */
