@@ -503,7 +503,8 @@ export class Dispatcher {
    * itself after a backoff, its two halves, or nothing once its single record went to the dead-letter topic.
    */
   #afterFailure(p: PartitionState, u: Unit): Unit[] {
-    const decision = failureDecision(u, { maxAttempts: this.#maxAttempts, backoff: this.#backoff });
+    const retriable = !(u.lastError instanceof BatchFailedError) || u.lastError.retriable;
+    const decision = failureDecision({ ...u, retriable }, { maxAttempts: this.#maxAttempts, backoff: this.#backoff });
     switch (decision.action) {
       case "retry": {
         this.#stats.retries++;

@@ -17,6 +17,11 @@ export interface FailedBatch<R> {
   attempts: number;
   /** Tries allowed before splitting (or dead-lettering). */
   budget: number;
+  /**
+   * `false` when the last failure said retrying cannot help (the handler's error had `retriable: false`, e.g.
+   * a row the database refuses): the batch is split, or its single record dead-lettered, without retries.
+   */
+  retriable?: boolean;
 }
 
 /** Policy settings. */
@@ -47,7 +52,7 @@ export type FailureDecision<R> =
  */
 export function failureDecision<R>(batch: FailedBatch<R>, policy: PoisonPolicy): FailureDecision<R> {
   if (batch.records.length === 0) throw new RangeError("Cannot decide on a failed batch: it has no records");
-  if (batch.attempts < batch.budget) {
+  if (batch.attempts < batch.budget && batch.retriable !== false) {
     const delayMs = Math.min(
       policy.backoff.minMs * 2 ** Math.max(0, batch.attempts - 1),
       policy.backoff.maxMs,

@@ -45,3 +45,12 @@ Deno.test("a failed single record is dead-lettered once out of tries", () => {
   });
   assert.throws(() => failureDecision({ records: [], attempts: 1, budget: 1 }, policy), RangeError);
 });
+
+Deno.test("a non-retriable failure splits at once, and its single record is dead-lettered without retries", () => {
+  const batch = { records: [1, 2, 3, 4], attempts: 1, budget: 3, retriable: false };
+  const split = failureDecision(batch, policy);
+  assert.equal(split.action, "split");
+  const single = failureDecision({ records: [3], attempts: 1, budget: 4, retriable: false }, policy);
+  assert.deepEqual(single, { action: "dead_letter", record: 3 });
+  assert.equal(failureDecision({ ...batch, retriable: true }, policy).action, "retry");
+});
