@@ -12,7 +12,7 @@
  */
 import { getLogger as getLogTapeLogger } from "@logtape/logtape";
 import type { AgentBatch } from "../actors/runtime/agent_batch.ts";
-import { type AgentSpec, assertAgentModule } from "../actors/runtime/agent_spec.ts";
+import { type AgentPermissions, type AgentSpec, assertAgentModule } from "../actors/runtime/agent_spec.ts";
 import type {
   FromWorker,
   MetricSample,
@@ -26,7 +26,7 @@ import type { Child, ExitReason, Shutdown } from "./child_spec.ts";
 import type { SupervisorEvent } from "./supervisor_event.ts";
 import type { ActorNode, LastError } from "./tree_node.ts";
 import { SUPERVISOR_DEFAULTS } from "./supervisor_defaults.ts";
-import { type WorkerPermissions, workerPermissions } from "./actor_permissions.ts";
+import { mergePermissions, type WorkerPermissions, workerPermissions } from "./actor_permissions.ts";
 import { ActorExitedError } from "./actor_exited_error.ts";
 import { ActorCrashError } from "./actor_crash_error.ts";
 import { BatchFailedError } from "./batch_failed_error.ts";
@@ -63,6 +63,8 @@ export interface ActorHandleOptions {
   mailboxCapacity?: number;
   /** Time allowed to load and initialise (default 10 s). */
   startTimeoutMs?: number;
+  /** Permissions granted beyond the spec's own (from the pipeline file); the Worker gets the union. */
+  grants?: AgentPermissions;
   /** Backs `ctx.publish`; without it publishing fails. */
   publish?: PublishFn;
   /** The Worker's end of the tool channel; transferred to the Worker. */
@@ -126,7 +128,7 @@ export class ActorHandle implements Child {
       "mailboxCapacity",
       opts.mailboxCapacity ?? SUPERVISOR_DEFAULTS.mailboxCapacity,
     );
-    this.permissions = workerPermissions(spec.permissions);
+    this.permissions = workerPermissions(mergePermissions(spec.permissions, opts.grants));
     this.exited = new Promise((r) => (this.#resolveExit = r));
     const moduleUrl = new URL(opts.module).href;
     const bootstrap = `import { serveAgent } from ${JSON.stringify(RUNTIME_URL)};\n` +

@@ -45,3 +45,18 @@ export function workerPermissions(declared: AgentPermissions = {}): WorkerPermis
     import: false,
   };
 }
+
+/**
+ * The union of permission lists: the agent's own spec and what the operator grants it in the pipeline file
+ * (e.g. the API host of a configured base URL, or a replay file).
+ */
+export function mergePermissions(...sets: (AgentPermissions | undefined)[]): AgentPermissions {
+  const merged: Record<string, string[]> = {};
+  for (const set of sets) {
+    for (const [kind, list] of Object.entries(set ?? {})) {
+      if (!list || list.length === 0) continue;
+      merged[kind] = [...new Set([...(merged[kind] ?? []), ...list])];
+    }
+  }
+  return merged as AgentPermissions;
+}

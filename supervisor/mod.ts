@@ -42,7 +42,7 @@ export type { SupervisorEvent } from "./supervisor_event.ts";
 export type { ActorNode, LastError, PendingNode, SupervisorNode, TreeNode } from "./tree_node.ts";
 export { type ActorEvents, ActorHandle, type ActorHandleOptions, type PublishFn } from "./actor_handle.ts";
 export { actorChild, type ActorChildOptions } from "./actor_child.ts";
-export { type WorkerPermissions, workerPermissions } from "./actor_permissions.ts";
+export { mergePermissions, type WorkerPermissions, workerPermissions } from "./actor_permissions.ts";
 export {
   actorBatchDuration,
   actorFailures,
