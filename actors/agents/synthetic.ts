@@ -1,0 +1,83 @@
+/**
+ * The synthetic market agent: a seeded geometric Brownian motion per symbol ({@linkcode SyntheticMarket}),
+ * published keyed by symbol to `topics.tick`. The default source and the benchmark load. It needs no
+ * permissions at all, and it cannot fail on its own: it stops when the actor stops (after publishing what is
+ * pending) or after `maxTicks`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { AgentContext } from "../runtime/agent_context.ts";
+import type { AgentSpec } from "../runtime/agent_spec.ts";
+import { SyntheticMarket } from "../sources/synthetic_market.ts";
+import { publishingFields, SourceOutput } from "./_source_agent.ts";
+
+const symbolSchema = z.union([
+  z.string().min(1),
+  z.object({
+    symbol: z.string().min(1),
+    price: z.number().positive(),
+    drift: z.number().optional(),
+    volatility: z.number().min(0).optional(),
+  }),
+]);
+
+/** Config of the synthetic agent. */
+export const SyntheticConfig = z.object({
+  ...publishingFields,
+  /** Instruments: names (known start prices, else 100) or `{symbol, price, drift?, volatility?}`. */
+  symbols: z.array(symbolSchema).min(1).default(["BTC-USD", "ETH-USD", "AAPL", "EUR-USD"]),
+  /** Random seed. */
+  seed: z.number().int().default(42),
+  /** Ticks per second over all symbols; 0 = as fast as publishing allows. */
+  ratePerSecond: z.number().min(0).default(10),
+  /** Annualised drift μ. */
+  drift: z.number().default(0.05),
+  /** Annualised volatility σ. */
+  volatility: z.number().min(0).default(0.6),
+  /** Bid/ask spread, basis points. */
+  spreadBps: z.number().min(0).default(2),
+  /** First tick's timestamp (ms); default when the actor starts. */
+  startTs: z.number().int().optional(),
+  /** Stop (a normal exit) after this many ticks; default never. */
+  maxTicks: z.number().int().min(0).optional(),
+});
+
+/** The validated config. */
+export type SyntheticConfig = z.infer<typeof SyntheticConfig>;
+
+/** The synthetic agent's spec: no permissions. */
+export const spec: AgentSpec<SyntheticConfig> = {
+  name: "synthetic",
+  summary: "Seeded geometric Brownian motion per symbol, published to market.ticks",
+  config: SyntheticConfig,
+  tools: [],
+  permissions: {},
+};
+
+/**
+ * Generates and publishes ticks until the actor stops or `maxTicks` were published.
+ *
+ * @param ctx the agent context
+ */
+export async function run(ctx: AgentContext<SyntheticConfig>): Promise<void> {
+  const c = ctx.config;
+  const out = new SourceOutput(ctx, c, "synthetic");
+  const market = new SyntheticMarket({
+    symbols: c.symbols.map((s) => typeof s === "string" ? s : { ...s }),
+    seed: c.seed,
+    ratePerSecond: c.ratePerSecond,
+    drift: c.drift,
+    volatility: c.volatility,
+    spreadBps: c.spreadBps,
+    ...(c.startTs !== undefined ? { startTs: c.startTs } : {}),
+    ...(c.maxTicks !== undefined ? { maxTicks: c.maxTicks } : {}),
+    metrics: ctx.metrics,
+  });
+  ctx.log.info("synthetic market: {symbols} symbols at {rate} ticks/s (seed {seed})", {
+    symbols: c.symbols.length,
+    rate: c.ratePerSecond === 0 ? "unpaced" : c.ratePerSecond,
+    seed: c.seed,
+  });
+  await out.run((signal) => market.run((r) => out.record(r), signal));
+}

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { ActorHandle } from "../../supervisor/actor_handle.ts";
+import type { AgentRecord } from "../runtime/agent_record.ts";
+import type { Tick } from "../sources/market_record.ts";
+
+const MODULE = new URL("./synthetic.ts", import.meta.url);
+
+/** A publish function that records what it gets, per topic. */
+function recorder() {
+  const got: { topic: string; records: AgentRecord[] }[] = [];
+  const publish = (topic: string, records: AgentRecord[]) => {
+    got.push({ topic, records });
+    return Promise.resolve(records.map((_, i) => ({ topic, partition: 0, offset: String(i) })));
+  };
+  const records = (topic: string) => got.filter((g) => g.topic === topic).flatMap((g) => g.records);
+  return { got, publish, records };
+}
+
+Deno.test("synthetic publishes maxTicks ticks keyed by symbol with headers, then exits normally", async () => {
+  const rec = recorder();
+  const a = await ActorHandle.start({
+    path: "t/synthetic",
+    module: MODULE,
+    config: { ratePerSecond: 0, maxTicks: 1000, seed: 7, symbols: ["BTC-USD", "AAPL"], batchSize: 100 },
+    publish: rec.publish,
+  });
+  assert.deepEqual(a.permissions.net, false);
+  assert.deepEqual(await a.exited, { kind: "normal" });
+  const ticks = rec.records("market.ticks");
+  assert.equal(ticks.length, 1000);
+  assert.ok(rec.got.every((g) => g.records.length <= 100), "batches hold at most batchSize records");
+  const first = ticks[0]!;
+  const tick = first.value as Tick;
+  assert.equal(first.key, tick.symbol);
+  assert.equal(tick.source, "synthetic");
+  for (const field of ["symbol", "source", "exchange", "ts", "price", "bid", "ask", "volume"]) {
+    assert.ok(field in tick, `field ${field}`);
+  }
+  assert.ok(tick.bid! < tick.price && tick.price < tick.ask!);
+  assert.deepEqual(new Set(ticks.map((t) => t.key)), new Set(["BTC-USD", "AAPL"]));
+  assert.equal(first.headers?.source, "synthetic");
+  assert.match(first.headers?.["correlation-id"] ?? "", /^[0-9a-f-]{36}$/);
+  assert.equal(new Set(ticks.map((t) => t.headers?.["correlation-id"])).size, 1000, "one id per tick");
+});
+
+Deno.test("synthetic stops on stop and publishes what it had pending first", async () => {
+  const rec = recorder();
+  const a = await ActorHandle.start({
+    path: "t/synthetic",
+    module: MODULE,
+    config: { ratePerSecond: 200, batchSize: 10_000, lingerMs: 60_000 },
+    publish: rec.publish,
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(rec.got.length, 0, "nothing published yet: the batch is neither full nor lingered out");
+  await a.stop(2000);
+  assert.deepEqual(await a.exited, { kind: "shutdown" });
+  const n = rec.records("market.ticks").length;
+  assert.ok(n >= 30 && n <= 100, `flushed on stop: ${n} ticks`);
+});
