@@ -1,0 +1,76 @@
+/**
+ * The replay agent: publishes the ticks of a JSONL or CSV file ({@linkcode replayTicks}) keyed by symbol, at
+ * `speed`× the pace of their timestamps or as fast as publishing allows (`speed: 0`), then exits normally.
+ * For backtests and reproducible demos; the shipped sample (300 ticks) is the default file.
+ *
+ * Its Worker may read exactly the configured file: {@linkcode grants} computes that `read` permission from
+ * the config. A line that is not a valid tick goes to the dead-letter topic; the replay goes on.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import type { AgentContext } from "../runtime/agent_context.ts";
+import type { AgentPermissions, AgentSpec } from "../runtime/agent_spec.ts";
+import { replayTicks } from "../sources/tick_replay.ts";
+import { SAMPLE_TICKS_URL } from "../sources/mod.ts";
+import { publishingFields, SourceOutput } from "./_source_agent.ts";
+
+/** Path of the shipped sample file (300 ticks of the synthetic market). */
+export const SAMPLE_TICKS_PATH: string = fileURLToPath(SAMPLE_TICKS_URL);
+
+/** Config of the replay agent. */
+export const ReplayConfig = z.object({
+  ...publishingFields,
+  /** The file; `.csv` is read as CSV, anything else as JSON Lines. Default the shipped sample. */
+  path: z.string().min(1).default(SAMPLE_TICKS_PATH),
+  /** Speed over the records' timestamps (2 = twice as fast); 0 = as fast as possible. */
+  speed: z.number().min(0).default(1),
+  /** Keep each record's `source` instead of setting it to `replay`. */
+  keepSource: z.boolean().default(false),
+});
+
+/** The validated config. */
+export type ReplayConfig = z.infer<typeof ReplayConfig>;
+
+/** The replay agent's spec: no permissions of its own; {@linkcode grants} adds the file. */
+export const spec: AgentSpec<ReplayConfig> = {
+  name: "replay",
+  summary: "Replays a JSONL or CSV file of ticks at N× speed or as fast as possible",
+  config: ReplayConfig,
+  tools: [],
+  permissions: {},
+};
+
+/**
+ * The permissions this agent needs for a config: `read` of the replay file, nothing else.
+ *
+ * @param config the validated config
+ * @returns `{ read: [config.path] }`
+ */
+export function grants(config: ReplayConfig): AgentPermissions {
+  return { read: [config.path] };
+}
+
+/**
+ * Replays the file once, then returns (a normal exit); stops early when the actor stops.
+ *
+ * @param ctx the agent context
+ * @throws {Deno.errors.NotFound} when the file does not exist; `NotCapable` when it is not granted
+ */
+export async function run(ctx: AgentContext<ReplayConfig>): Promise<void> {
+  const c = ctx.config;
+  const out = new SourceOutput(ctx, c, "replay");
+  await out.run(async (signal) => {
+    const n = await replayTicks({
+      path: c.path,
+      speed: c.speed,
+      keepSource: c.keepSource,
+      onRecord: (r) => out.record(r),
+      onMalformed: (raw, error) => out.malformed("replay.file", raw, error),
+      metrics: ctx.metrics,
+      signal,
+    });
+    ctx.log.info("replayed {count} ticks from {path}", { count: n, path: c.path });
+  });
+}
