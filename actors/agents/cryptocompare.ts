@@ -1,0 +1,127 @@
+/**
+ * The CryptoCompare agent: an optional REST backfill of bars ({@linkcode CryptoCompareHistory}), then the
+ * streaming websocket ({@linkcode CryptoCompareStream}: trades, aggregate tickers, OHLC bars), published keyed
+ * by symbol to the topic of each record kind. Heartbeats, reconnects with backoff, resubscription and
+ * sequence gaps are the stream's business; malformed frames go to the dead-letter topic.
+ *
+ * Its Worker may reach exactly the hosts of the configured `url` and `wsUrl`: {@linkcode grants} computes
+ * that `net` permission from the config. A refused API key (REST 401 or stream TYPE 401) makes `run()`
+ * reject, so the supervisor sees a crash with the upstream's message.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { AgentContext } from "../runtime/agent_context.ts";
+import type { AgentPermissions, AgentSpec } from "../runtime/agent_spec.ts";
+import { CRYPTOCOMPARE_REST_URL, CryptoCompareHistory } from "../sources/cryptocompare_history.ts";
+import {
+  CRYPTOCOMPARE_WS_URL,
+  CryptoCompareStream,
+  DEFAULT_CRYPTOCOMPARE_SUBS,
+} from "../sources/cryptocompare_stream.ts";
+import { netHost, publishingFields, SourceOutput } from "./_source_agent.ts";
+
+const httpUrl = z.string().regex(/^https?:\/\/[^/]/, "expected an http(s) URL");
+const wsUrl = z.string().regex(/^wss?:\/\/[^/]/, "expected a ws(s) URL");
+
+/** Config of the CryptoCompare agent. */
+export const CryptoCompareConfig = z.object({
+  ...publishingFields,
+  /** API key (`${CRYPTOCOMPARE_API_KEY}`); empty means none. */
+  apiKey: z.string().optional().transform((v) => v || undefined),
+  /** REST base URL. */
+  url: httpUrl.default(CRYPTOCOMPARE_REST_URL),
+  /** Streaming URL. */
+  wsUrl: wsUrl.default(CRYPTOCOMPARE_WS_URL),
+  /** Stream subscriptions (`0~Coinbase~BTC~USD` trades, `5~CCCAGG~BTC~USD` index, `24~CCCAGG~BTC~USD~m` bars). */
+  subscriptions: z.array(z.string().min(1)).min(1).default(DEFAULT_CRYPTOCOMPARE_SUBS),
+  /** Run the stream (after the backfill). */
+  stream: z.boolean().default(true),
+  /** Expected heartbeat period; 2.5 periods of silence force a reconnect. */
+  heartbeatIntervalMs: z.number().int().min(10).default(30_000),
+  /** No reconnect waits less than this (CryptoCompare asks for 5 s). */
+  minReconnectMs: z.number().int().min(0).default(5000),
+  /** Bars to fetch over REST before streaming, per pair (published to `topics.bar`). */
+  backfill: z.object({
+    pairs: z.array(z.object({
+      fsym: z.string().min(1),
+      tsym: z.string().min(1),
+      unit: z.enum(["minute", "hour", "day"]).default("minute"),
+      exchange: z.string().min(1).optional(),
+      aggregate: z.number().int().min(1).optional(),
+    })).default([]),
+    bars: z.number().int().min(0).default(0),
+  }).prefault({}),
+  /** REST retries of retriable failures. */
+  retry: z.object({
+    attempts: z.number().int().min(1).default(4),
+    initialMs: z.number().int().min(0).default(500),
+  }).prefault({}),
+});
+
+/** The validated config. */
+export type CryptoCompareConfig = z.infer<typeof CryptoCompareConfig>;
+
+/** The CryptoCompare agent's spec: no permissions of its own; {@linkcode grants} adds the upstream hosts. */
+export const spec: AgentSpec<CryptoCompareConfig> = {
+  name: "cryptocompare",
+  summary: "CryptoCompare REST backfill and streaming websocket (trades, tickers, OHLC)",
+  config: CryptoCompareConfig as z.ZodType<CryptoCompareConfig>,
+  tools: [],
+  permissions: {},
+};
+
+/**
+ * The permissions this agent needs for a config: `net` to the REST and streaming hosts, nothing else.
+ *
+ * @param config the validated config
+ * @returns e.g. `{ net: ["min-api.cryptocompare.com:443", "streamer.cryptocompare.com:443"] }`
+ */
+export function grants(config: CryptoCompareConfig): AgentPermissions {
+  return { net: [...new Set([netHost(config.url), netHost(config.wsUrl)])] };
+}
+
+/**
+ * Backfills (when configured), then streams until the actor stops.
+ *
+ * @param ctx the agent context
+ * @throws {UpstreamError} `auth` when the API key is refused; the last error when a backfill gave up
+ */
+export async function run(ctx: AgentContext<CryptoCompareConfig>): Promise<void> {
+  const c = ctx.config;
+  const out = new SourceOutput(ctx, c, "cryptocompare");
+  const log = ctx.log;
+  await out.run(async (signal) => {
+    if (c.backfill.bars > 0 && c.backfill.pairs.length > 0) {
+      const history = new CryptoCompareHistory({
+        ...(c.apiKey ? { apiKey: c.apiKey } : {}),
+        baseUrl: c.url,
+        retry: c.retry,
+        metrics: ctx.metrics,
+        log,
+        onMalformed: (raw, error) => out.malformed("cryptocompare.rest", raw, error),
+      });
+      for (const pair of c.backfill.pairs) {
+        if (signal.aborted) return;
+        const correlationId = crypto.randomUUID();
+        await history.backfill(pair, c.backfill.bars, {
+          onRecord: (r) => out.record(r, correlationId),
+          signal,
+        });
+      }
+    }
+    if (!c.stream || signal.aborted) return;
+    const stream = new CryptoCompareStream({
+      ...(c.apiKey ? { apiKey: c.apiKey } : {}),
+      url: c.wsUrl,
+      subscriptions: c.subscriptions,
+      heartbeatIntervalMs: c.heartbeatIntervalMs,
+      minReconnectMs: c.minReconnectMs,
+      metrics: ctx.metrics,
+      log,
+      onRecord: (r) => out.push(r),
+      onMalformed: (raw, error) => out.malformed("cryptocompare.ws", raw, error),
+    });
+    await stream.run(signal);
+  });
+}
