@@ -52,6 +52,8 @@ const nodeSchema = z.object({
     port: int(0, 65535).default(8080),
   }).strict().prefault({}),
   shutdownTimeoutMs: int(0).default(10_000),
+  /** Where undecodable records, poison records and rows a database refuses go, with their error. */
+  deadLetterTopic: z.string().min(1).default("market.dead-letter"),
 }).strict();
 
 const tlsSchema = z.union([
@@ -118,6 +120,8 @@ const topicSchema = z.object({
   cleanupPolicy: z.enum(["delete", "compact"]).default("delete"),
   compression: z.enum(["none", "gzip", "snappy", "lz4", "zstd"]).default("none"),
   config: z.record(z.string(), z.string()).optional(),
+  /** Value schema: a folder of `schemas/` (e.g. `market.tick`); default from `schemas/subjects.yaml`. */
+  schema: z.string().min(1).optional(),
 }).strict();
 
 const agentSchema = z.object({

@@ -39,7 +39,14 @@ export { RestartIntensity } from "./restart_intensity.ts";
 export { type BackoffOptions, RestartBackoff } from "./restart_backoff.ts";
 export { SUPERVISOR_DEFAULTS } from "./supervisor_defaults.ts";
 export type { SupervisorEvent } from "./supervisor_event.ts";
-export type { ActorNode, LastError, PendingNode, SupervisorNode, TreeNode } from "./tree_node.ts";
+export type {
+  ActorNode,
+  DispatcherNode,
+  LastError,
+  PendingNode,
+  SupervisorNode,
+  TreeNode,
+} from "./tree_node.ts";
 export { type ActorEvents, ActorHandle, type ActorHandleOptions, type PublishFn } from "./actor_handle.ts";
 export { actorChild, type ActorChildOptions } from "./actor_child.ts";
 export { mergePermissions, type WorkerPermissions, workerPermissions } from "./actor_permissions.ts";
@@ -64,6 +71,7 @@ export {
   type DispatcherStats,
   type PartitionNode,
 } from "./dispatcher.ts";
+export { dispatcherChild } from "./dispatcher_child.ts";
 export { dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
 export { OffsetTracker } from "./offset_tracker.ts";
 export { assignPartition } from "./partition_assignment.ts";

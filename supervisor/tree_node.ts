@@ -1,3 +1,5 @@
+import type { DispatcherSnapshot } from "./dispatcher.ts";
+
 /**
  * The JSON shape of the live supervision tree (served by the HTTP API and the supervision MCP tools).
  *
@@ -60,4 +62,13 @@ export interface PendingNode {
 }
 
 /** Any node. */
-export type TreeNode = SupervisorNode | ActorNode | PendingNode;
+/** A dispatcher in the tree: its partitions, owners, in-flight batches and committed offsets. */
+export interface DispatcherNode extends DispatcherSnapshot {
+  id: string;
+  path: string;
+  state: "running" | "stopping" | "stopped";
+  restarts: number;
+  lastError?: LastError;
+}
+
+export type TreeNode = SupervisorNode | ActorNode | PendingNode | DispatcherNode;
