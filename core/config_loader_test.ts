@@ -238,10 +238,12 @@ Deno.test("the default pipeline.yaml loads; clickhouse-sink starts only with CLI
 
   const without = activeAgents(config);
   assert.deepEqual(without.start.map((a) => a.id), ["synthetic", "postgres-sink"]);
-  assert.deepEqual(without.skipped, [{
-    id: "clickhouse-sink",
-    reason: "requires connections.clickhouse, which is not configured",
-  }]);
+  assert.deepEqual(without.skipped, [
+    { id: "cryptocompare", reason: "requires connections.cryptocompare, which is not configured" },
+    { id: "twelvedata", reason: "requires connections.twelvedata, which is not configured" },
+    { id: "replay", reason: "enabled: false" },
+    { id: "clickhouse-sink", reason: "requires connections.clickhouse, which is not configured" },
+  ]);
 
   const withCh = await loadConfig({ path, env: envOf({ CLICKHOUSE_URL: "http://127.0.0.1:8123" }) });
   assert.deepEqual(activeAgents(withCh.config).start.map((a) => a.id), [
