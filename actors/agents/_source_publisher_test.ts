@@ -97,7 +97,10 @@ Deno.test("a failed publish is reported once and thrown by the next add and by f
 
 Deno.test("constructor refuses bad sizes", () => {
   assert.throws(() => new SourcePublisher({ publish: () => Promise.resolve(), batchSize: 0 }), RangeError);
-  assert.throws(() => new SourcePublisher({ publish: () => Promise.resolve(), maxInFlight: 1.5 }), RangeError);
+  assert.throws(
+    () => new SourcePublisher({ publish: () => Promise.resolve(), maxInFlight: 1.5 }),
+    RangeError,
+  );
 });
 
 Deno.test("in a Worker, an unpaced synthetic source is held back by a slow log", async () => {

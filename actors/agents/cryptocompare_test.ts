@@ -1,45 +1,16 @@
 import assert from "node:assert/strict";
 import { ActorHandle } from "../../supervisor/actor_handle.ts";
-import type { AgentRecord } from "../runtime/agent_record.ts";
 import type { Bar, Tick, Trade } from "../sources/market_record.ts";
 import { startFakeCryptoCompare } from "../../tests/fakes/cryptocompare_fake.ts";
-import { metricsText } from "../../core/metrics.ts";
+import { metric, type Recorder, recorder, waitFor } from "./_test_helpers.ts";
 import * as agent from "./cryptocompare.ts";
 
 const MODULE = new URL("./cryptocompare.ts", import.meta.url);
 const AGG = "5~CCCAGG~BTC~USD";
 const TRADES = "0~Coinbase~BTC~USD";
 
-function recorder() {
-  const got: { topic: string; records: AgentRecord[] }[] = [];
-  return {
-    records: (topic: string) => got.filter((g) => g.topic === topic).flatMap((g) => g.records),
-    publish: (topic: string, records: AgentRecord[]) => {
-      got.push({ topic, records });
-      return Promise.resolve([]);
-    },
-  };
-}
-
-/** The value of the sample of `name` whose labels include all of `labels`, from the process registry. */
-async function metric(name: string, labels: Record<string, string>): Promise<number | undefined> {
-  for (const line of (await metricsText()).split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(" ").at(-1));
-  }
-  return undefined;
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Starts the agent the way the pipeline does: grants computed from the validated config. */
-function start(path: string, config: Record<string, unknown>, publish: ReturnType<typeof recorder>["publish"]) {
+function start(path: string, config: Record<string, unknown>, publish: Recorder["publish"]) {
   return ActorHandle.start({
     path,
     module: MODULE,
@@ -54,7 +25,9 @@ Deno.test("grants are exactly the REST and stream hosts of the config; real endp
     net: ["min-api.cryptocompare.com:443", "streamer.cryptocompare.com:443"],
   });
   assert.deepEqual(
-    agent.grants(agent.CryptoCompareConfig.parse({ url: "http://127.0.0.1:9/x", wsUrl: "ws://127.0.0.1:9/v2" })),
+    agent.grants(
+      agent.CryptoCompareConfig.parse({ url: "http://127.0.0.1:9/x", wsUrl: "ws://127.0.0.1:9/v2" }),
+    ),
     { net: ["127.0.0.1:9"] },
   );
   assert.deepEqual(agent.spec.permissions, {});
@@ -88,8 +61,10 @@ Deno.test("cryptocompare agent: backfill bars, stream ticks and trades keyed by 
     fake.ticker(AGG, { PRICE: 65_010 }); // a delta: only the changed field
     fake.trade(TRADES, { P: 65_005, Q: 0.1 });
     fake.sendRaw('{"TYPE":"0","M":"Coinbase","FSYM":"BTC","TSYM":"USD","P":"abc"}');
-    await waitFor(() => rec.records("ticks").length === 2 && rec.records("trades").length === 1 &&
-      rec.records("dlq").length === 1);
+    await waitFor(() =>
+      rec.records("ticks").length === 2 && rec.records("trades").length === 1 &&
+      rec.records("dlq").length === 1
+    );
     await a.stop(2000);
     assert.deepEqual(await a.exited, { kind: "shutdown" });
 
@@ -123,7 +98,10 @@ Deno.test("cryptocompare agent: backfill bars, stream ticks and trades keyed by 
     );
     assert.match(dead!.headers?.["dlq.error.message"] ?? "", /field P: expected number/);
     assert.equal(await metric("source_malformed_total", { actor: "t/cc" }), 1);
-    assert.equal(await metric("source_dead_letters_total", { actor: "t/cc", upstream: "cryptocompare.ws" }), 1);
+    assert.equal(
+      await metric("source_dead_letters_total", { actor: "t/cc", upstream: "cryptocompare.ws" }),
+      1,
+    );
   } finally {
     await fake.close();
   }
@@ -147,7 +125,11 @@ Deno.test("records of a kind without a topic are dropped and counted", async () 
     await a.stop(2000);
     assert.equal(rec.records("market.ticks").length, 0);
     assert.equal(
-      await metric("source_records_dropped_total", { actor: "t/cc-notopic", kind: "trade", reason: "no_topic" }),
+      await metric("source_records_dropped_total", {
+        actor: "t/cc-notopic",
+        kind: "trade",
+        reason: "no_topic",
+      }),
       2,
     );
   } finally {

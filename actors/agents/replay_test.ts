@@ -1,25 +1,14 @@
 import assert from "node:assert/strict";
 import { ActorHandle } from "../../supervisor/actor_handle.ts";
 import { ActorCrashError } from "../../supervisor/actor_crash_error.ts";
-import type { AgentRecord } from "../runtime/agent_record.ts";
+import { type Recorder, recorder } from "./_test_helpers.ts";
 import type { Tick } from "../sources/market_record.ts";
 import { ReplayConfig, SAMPLE_TICKS_PATH } from "./replay.ts";
 import * as replay from "./replay.ts";
 
 const MODULE = new URL("./replay.ts", import.meta.url);
 
-function recorder() {
-  const got: { topic: string; records: AgentRecord[] }[] = [];
-  return {
-    records: (topic: string) => got.filter((g) => g.topic === topic).flatMap((g) => g.records),
-    publish: (topic: string, records: AgentRecord[]) => {
-      got.push({ topic, records });
-      return Promise.resolve([]);
-    },
-  };
-}
-
-function start(config: Record<string, unknown>, publish: ReturnType<typeof recorder>["publish"], grantsFor?: string) {
+function start(config: Record<string, unknown>, publish: Recorder["publish"], grantsFor?: string) {
   const parsed = ReplayConfig.parse(config);
   return ActorHandle.start({
     path: "t/replay",

@@ -1,20 +1,9 @@
 import assert from "node:assert/strict";
 import { ActorHandle } from "../../supervisor/actor_handle.ts";
-import type { AgentRecord } from "../runtime/agent_record.ts";
+import { recorder } from "./_test_helpers.ts";
 import type { Tick } from "../sources/market_record.ts";
 
 const MODULE = new URL("./synthetic.ts", import.meta.url);
-
-/** A publish function that records what it gets, per topic. */
-function recorder() {
-  const got: { topic: string; records: AgentRecord[] }[] = [];
-  const publish = (topic: string, records: AgentRecord[]) => {
-    got.push({ topic, records });
-    return Promise.resolve(records.map((_, i) => ({ topic, partition: 0, offset: String(i) })));
-  };
-  const records = (topic: string) => got.filter((g) => g.topic === topic).flatMap((g) => g.records);
-  return { got, publish, records };
-}
 
 Deno.test("synthetic publishes maxTicks ticks keyed by symbol with headers, then exits normally", async () => {
   const rec = recorder();
@@ -28,7 +17,7 @@ Deno.test("synthetic publishes maxTicks ticks keyed by symbol with headers, then
   assert.deepEqual(await a.exited, { kind: "normal" });
   const ticks = rec.records("market.ticks");
   assert.equal(ticks.length, 1000);
-  assert.ok(rec.got.every((g) => g.records.length <= 100), "batches hold at most batchSize records");
+  assert.ok(rec.calls.every((g) => g.records.length <= 100), "batches hold at most batchSize records");
   const first = ticks[0]!;
   const tick = first.value as Tick;
   assert.equal(first.key, tick.symbol);
@@ -52,7 +41,7 @@ Deno.test("synthetic stops on stop and publishes what it had pending first", asy
     publish: rec.publish,
   });
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(rec.got.length, 0, "nothing published yet: the batch is neither full nor lingered out");
+  assert.equal(rec.calls.length, 0, "nothing published yet: the batch is neither full nor lingered out");
   await a.stop(2000);
   assert.deepEqual(await a.exited, { kind: "shutdown" });
   const n = rec.records("market.ticks").length;

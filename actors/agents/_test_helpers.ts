@@ -1,0 +1,64 @@
+/**
+ * Helpers for the source agents' tests: a `publish` function that records what it gets, a poller, and a
+ * reader of the process metrics registry (where a Worker's `ctx.metrics` land).
+ *
+ * @module
+ */
+import type { AgentRecord } from "../runtime/agent_record.ts";
+import type { PublishedRecord } from "../../connector/types.ts";
+import { metricsText } from "../../core/metrics.ts";
+
+/** What a recording publish function collected. */
+export interface Recorder {
+  /** Every publish call, in order. */
+  readonly calls: { topic: string; records: AgentRecord[] }[];
+  /** The records published to `topic`, in order. */
+  records(topic: string): AgentRecord[];
+  /** The publish function to hand to `ActorHandle.start`. */
+  publish(topic: string, records: AgentRecord[]): Promise<PublishedRecord[]>;
+}
+
+/**
+ * A publish function that records every call and acknowledges at once.
+ *
+ * @returns the recorder
+ */
+export function recorder(): Recorder {
+  const calls: { topic: string; records: AgentRecord[] }[] = [];
+  return {
+    calls,
+    records: (topic) => calls.filter((g) => g.topic === topic).flatMap((g) => g.records),
+    publish: (topic, records) => {
+      calls.push({ topic, records });
+      return Promise.resolve(records.map((_, i) => ({ topic, partition: 0, offset: String(i) })));
+    },
+  };
+}
+
+/**
+ * Polls `predicate` every 10 ms.
+ *
+ * @throws {Error} when it does not hold within `timeoutMs`
+ */
+export async function waitFor(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`Condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * The value of the first sample of `name` whose labels include all of `labels`, in the process registry.
+ *
+ * @returns the value, or undefined when there is no such sample
+ */
+export async function metric(name: string, labels: Record<string, string>): Promise<number | undefined> {
+  for (const line of (await metricsText()).split("\n")) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
+      return Number(line.split(" ").at(-1));
+    }
+  }
+  return undefined;
+}
