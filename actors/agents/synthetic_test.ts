@@ -47,3 +47,16 @@ Deno.test("synthetic stops on stop and publishes what it had pending first", asy
   const n = rec.records("market.ticks").length;
   assert.ok(n >= 30 && n <= 100, `flushed on stop: ${n} ticks`);
 });
+
+Deno.test("a publish the log refuses makes run() reject: the actor crashes with the publish error", async () => {
+  const a = await ActorHandle.start({
+    path: "t/synthetic-refused",
+    module: MODULE,
+    config: { ratePerSecond: 0, batchSize: 10 },
+    publish: () => Promise.reject(new Error("broker unreachable")),
+  });
+  const exit = await a.exited;
+  assert.ok(exit.kind === "crashed");
+  assert.equal(exit.reason, "run_failed");
+  assert.match(exit.error.message, /publishing to "market.ticks": broker unreachable/);
+});
