@@ -41,7 +41,7 @@ Deno.test("replay paces by the records' timestamps and stops early on stop", asy
   await a.stop(2000);
   assert.deepEqual(await a.exited, { kind: "shutdown" });
   const n = rec.records("market.ticks").length;
-  assert.ok(n >= 3 && n <= 8, `about 5 ticks in 0.5 s, got ${n}`);
+  assert.ok(n >= 2 && n <= 10, `about 5 ticks in 0.5 s, got ${n}`);
 });
 
 Deno.test("a malformed line goes to the dead-letter topic with its headers; the rest flows", async () => {
