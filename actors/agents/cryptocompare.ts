@@ -34,7 +34,10 @@ export const CryptoCompareConfig = z.object({
   /** Streaming URL. */
   wsUrl: wsUrl.default(CRYPTOCOMPARE_WS_URL),
   /** Stream subscriptions (`0~Coinbase~BTC~USD` trades, `5~CCCAGG~BTC~USD` index, `24~CCCAGG~BTC~USD~m` bars). */
-  subscriptions: z.array(z.string().min(1)).min(1).default(DEFAULT_CRYPTOCOMPARE_SUBS),
+  subscriptions: z.array(z.string().min(1)).min(1).optional(),
+  /** Shorthand when `subscriptions` is absent: pairs (`BTC-USD`) streamed as their aggregate index. */
+  pairs: z.array(z.string().regex(/^[A-Za-z0-9]+-[A-Za-z0-9]+$/, "expected BASE-QUOTE, e.g. BTC-USD")).min(1)
+    .optional(),
   /** Run the stream (after the backfill). */
   stream: z.boolean().default(true),
   /** Expected heartbeat period; 2.5 periods of silence force a reconnect. */
@@ -114,7 +117,7 @@ export async function run(ctx: AgentContext<CryptoCompareConfig>): Promise<void>
     const stream = new CryptoCompareStream({
       ...(c.apiKey ? { apiKey: c.apiKey } : {}),
       url: c.wsUrl,
-      subscriptions: c.subscriptions,
+      subscriptions: subscriptionsOf(c),
       heartbeatIntervalMs: c.heartbeatIntervalMs,
       minReconnectMs: c.minReconnectMs,
       metrics: ctx.metrics,
@@ -124,4 +127,21 @@ export async function run(ctx: AgentContext<CryptoCompareConfig>): Promise<void>
     });
     await stream.run(signal);
   });
+}
+
+/**
+ * The stream subscriptions of a config: `subscriptions`, else `5~CCCAGG~BASE~QUOTE` per pair, else the default.
+ *
+ * @param config the validated config
+ * @returns CryptoCompare subscription strings
+ */
+export function subscriptionsOf(config: Pick<CryptoCompareConfig, "subscriptions" | "pairs">): string[] {
+  if (config.subscriptions) return config.subscriptions;
+  if (config.pairs) {
+    return config.pairs.map((p) => {
+      const [base, quote] = p.toUpperCase().split("-");
+      return `5~CCCAGG~${base}~${quote}`;
+    });
+  }
+  return [...DEFAULT_CRYPTOCOMPARE_SUBS];
 }

@@ -32,6 +32,15 @@ Deno.test("grants are exactly the REST and stream hosts of the config; real endp
   );
   assert.deepEqual(agent.spec.permissions, {});
   assert.equal(agent.spec.name, "cryptocompare");
+  assert.deepEqual(
+    agent.subscriptionsOf(agent.CryptoCompareConfig.parse({ pairs: ["BTC-USD", "sol-eur"] })),
+    [
+      "5~CCCAGG~BTC~USD",
+      "5~CCCAGG~SOL~EUR",
+    ],
+  );
+  assert.deepEqual(agent.subscriptionsOf(agent.CryptoCompareConfig.parse({})), [AGG, "5~CCCAGG~ETH~USD"]);
+  assert.throws(() => agent.CryptoCompareConfig.parse({ pairs: ["BTCUSD"] }), /expected BASE-QUOTE/);
   const parsed = agent.CryptoCompareConfig.parse({ apiKey: "" });
   assert.equal(parsed.apiKey, undefined, "an empty key (unset variable) is no key");
   assert.equal(parsed.topics.tick, "market.ticks");
