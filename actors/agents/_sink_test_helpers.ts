@@ -1,0 +1,213 @@
+// Shared by the sink tests and `bench sinks`: a tick sink pipeline assembled like the main program does it
+// (connector -> Avro decode on the main thread -> dispatcher -> supervised Worker sinks -> per-actor MCP tool
+// port -> database), and the databases the tests write to.
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from "@clickhouse/client";
+import postgres from "postgres";
+import { AvroSerde } from "../../connector/avro/mod.ts";
+import { EmbeddedSchemaRegistry } from "../../connector/registry/mod.ts";
+import type { StreamConnector } from "../../connector/types.ts";
+import { Dispatcher, type DispatcherOptions } from "../../supervisor/dispatcher.ts";
+import { Supervisor } from "../../supervisor/supervisor.ts";
+import { type ActorToolsConnection, serveActorTools } from "../../tools/actor_tool_port.ts";
+import { clickHouseTools } from "../../tools/clickhouse_tools.ts";
+import { postgresTools } from "../../tools/postgres_tools.ts";
+import type { AnyToolDefinition } from "../../tools/tool_definition.ts";
+import type { TickDatabase } from "./_tick_sink.ts";
+
+/** The sink module of a database. */
+export const sinkModule = (database: TickDatabase): URL => new URL(`./${database}_sink.ts`, import.meta.url);
+
+/** A database the tests write to, with the tool set over it. */
+export interface TestDatabase {
+  database: TickDatabase;
+  tools: AnyToolDefinition[];
+  /** Rows in `table` (ClickHouse: after deduplication, `FINAL`). */
+  count(table: string): Promise<number>;
+  /** Rows in `table` whose natural key repeats (should be none). */
+  duplicates(table: string): Promise<number>;
+  drop(table: string): Promise<void>;
+  close(): Promise<void>;
+  /** The raw client, for baselines. */
+  client: postgres.Sql | ClickHouseClient;
+}
+
+/** PostgreSQL at `url` (`max` connections in the pool). */
+export function postgresDatabase(url: string, max = 4): TestDatabase {
+  const sql = postgres(url, { max, onnotice: () => {} });
+  return {
+    database: "postgres",
+    tools: postgresTools({ sql }),
+    client: sql,
+    async count(table) {
+      const [r] = await sql.unsafe(`SELECT count(*)::int AS n FROM "${table}"`);
+      return r!.n as number;
+    },
+    async duplicates(table) {
+      const [r] = await sql.unsafe(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM "${table}" GROUP BY symbol, source, ts HAVING count(*) > 1) d`,
+      );
+      return r!.n as number;
+    },
+    async drop(table) {
+      await sql.unsafe(`DROP TABLE IF EXISTS "${table}"`);
+    },
+    close: () => sql.end(),
+  };
+}
+
+/** ClickHouse at `url`. */
+export function clickhouseDatabase(url: string): TestDatabase {
+  const ch = createClient({ url, log: { level: ClickHouseLogLevel.OFF } });
+  const scalar = async (query: string) => {
+    const rs = await ch.query({ query, format: "JSONEachRow" });
+    const [r] = await rs.json<{ n: string | number }>();
+    return Number(r!.n);
+  };
+  return {
+    database: "clickhouse",
+    tools: clickHouseTools({ client: ch }),
+    client: ch,
+    count: (table) => scalar(`SELECT count() AS n FROM \`${table}\` FINAL`),
+    duplicates: (table) =>
+      scalar(
+        `SELECT count() AS n FROM (SELECT symbol, source, ts FROM \`${table}\` FINAL GROUP BY symbol, source, ts HAVING count() > 1)`,
+      ),
+    async drop(table) {
+      await ch.command({ query: `DROP TABLE IF EXISTS \`${table}\`` });
+    },
+    close: () => ch.close(),
+  };
+}
+
+const TICK_SCHEMA = new URL("../../schemas/market.tick/v1.avsc", import.meta.url);
+
+/** An Avro serde over a throwaway embedded registry with `market.tick` v1 registered for `topic`. */
+export async function tickSerde(dir: string, topic: string): Promise<AvroSerde> {
+  const registry = new EmbeddedSchemaRegistry({ path: `${dir}/schema-registry.json` });
+  await registry.register(`${topic}-value`, await Deno.readTextFile(TICK_SCHEMA));
+  return new AvroSerde({ registry });
+}
+
+/** A `market.tick` v1 value of about 200 bytes as JSON (about 60 as Avro). */
+export interface Tick {
+  symbol: string;
+  source: string;
+  exchange: string | null;
+  ts: number;
+  price: number;
+  bid: number | null;
+  ask: number | null;
+  volume: number | null;
+}
+
+/** `n` ticks with unique natural keys (20 symbols, one ms apart per symbol), starting at `from`. */
+export function ticks(n: number, from = 0): Tick[] {
+  return Array.from({ length: n }, (_, j) => {
+    const i = from + j;
+    const price = 100 + (i % 997) / 7;
+    return {
+      symbol: `SYM-${String(i % 20).padStart(2, "0")}`,
+      source: "synthetic",
+      exchange: "qistream-test",
+      ts: 1_700_000_000_000 + Math.floor(i / 20),
+      price,
+      bid: price - 0.01,
+      ask: price + 0.01,
+      volume: 1000 + i,
+    };
+  });
+}
+
+/** Publishes ticks Avro-encoded, keyed by symbol, `chunk` per call; returns how many. */
+export async function publishTicks(
+  connector: StreamConnector,
+  serde: AvroSerde,
+  topic: string,
+  rows: Tick[],
+  chunk = 500,
+): Promise<number> {
+  for (let i = 0; i < rows.length; i += chunk) {
+    const records = await Promise.all(
+      rows.slice(i, i + chunk).map(async (t, j) => ({
+        key: new TextEncoder().encode(t.symbol),
+        value: await serde.encode(topic, t),
+        headers: { "correlation-id": `tick-${i + j}` },
+      })),
+    );
+    await connector.publish(topic, records);
+  }
+  return rows.length;
+}
+
+/** A running sink pipeline. */
+export interface SinkPipeline {
+  dispatcher: Dispatcher;
+  root: Supervisor;
+  /** Tool connections served so far (one per actor incarnation). */
+  connections: ActorToolsConnection[];
+  stop(): Promise<void>;
+}
+
+/** Starts `instances` sink actors of `database` behind a dispatcher, each with its own tool port. */
+export async function startSinkPipeline(options: {
+  connector: StreamConnector;
+  database: TickDatabase;
+  tools: AnyToolDefinition[];
+  serde: AvroSerde;
+  topic: string;
+  deadLetterTopic: string;
+  group: string;
+  config: Record<string, unknown>;
+  instances?: number;
+  creditWindow?: number;
+  maxBatchRecords?: number;
+  dispatcher?: Partial<DispatcherOptions>;
+}): Promise<SinkPipeline> {
+  const { database, tools, serde, instances = 2, creditWindow = 4 } = options;
+  const ids = Array.from({ length: instances }, (_, i) => `${options.group}-${i}`);
+  const dispatcher = new Dispatcher({
+    connector: options.connector,
+    agent: options.group,
+    topics: [options.topic],
+    instances: ids,
+    deadLetterTopic: options.deadLetterTopic,
+    fromBeginning: true,
+    maxBatchRecords: options.maxBatchRecords ?? 500,
+    retryBackoff: { minMs: 5, maxMs: 50 },
+    decode: async (record) => (await serde.decode(record.value)).value,
+    ...options.dispatcher,
+  });
+  const module = sinkModule(database);
+  const { spec } = await import(module.href);
+  const connections: ActorToolsConnection[] = [];
+  const toolPort = (id: string) => () => {
+    const channel = new MessageChannel();
+    // serveActorTools starts listening after the server connects; the Worker's first calls wait in the port.
+    void serveActorTools(channel.port1, { actorId: id, allow: spec.tools, tools }).then((c) =>
+      connections.push(c)
+    );
+    return channel.port2;
+  };
+  const children = ids.map((id) =>
+    dispatcher.children({ module, config: options.config, creditWindow, toolPort: toolPort(id) })
+      .find((child) => child.id === id)!
+  );
+  const root = await Supervisor.start({
+    id: options.group,
+    intensity: 50,
+    periodMs: 5000,
+    backoff: { minMs: 1, maxMs: 20 },
+    children,
+  });
+  await dispatcher.start();
+  return {
+    dispatcher,
+    root,
+    connections,
+    async stop() {
+      await dispatcher.close(2000);
+      await root.stop();
+      await Promise.all(connections.map((c) => c.close()));
+    },
+  };
+}
