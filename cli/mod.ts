@@ -9,6 +9,7 @@ import type { Command } from "./command.ts";
 import { helpCommand } from "./help.ts";
 import { schemasCommand } from "./schemas.ts";
 import { startCommand } from "./start.ts";
+import { toolsCommand } from "./tools.ts";
 import { topicsCommand } from "./topics.ts";
 
 export { type Command, type CommandContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
@@ -20,5 +21,6 @@ export const COMMANDS: readonly Command[] = [
   topicsCommand,
   schemasCommand,
   benchCommand,
+  toolsCommand,
   helpCommand,
 ];

@@ -1,9 +1,8 @@
 /**
- * `qistream start`: loads the configuration, sets up logging and metrics, starts the HTTP server, and
- * runs until SIGINT/SIGTERM, then shuts down within `node.shutdownTimeoutMs`.
- *
- * The pipeline itself (connector, supervisor, agents) is not wired in yet: this is where it will start,
- * after the HTTP server and before waiting for a signal, registering its readiness checks on `http.readiness`.
+ * `qistream start`: loads the configuration, sets up logging and metrics, starts the HTTP server and the
+ * pipeline (connector, topics, schemas, databases, MCP tools, the supervision tree of agents), prints where to
+ * look, and runs until SIGINT/SIGTERM; then stops sources, drains and commits, stops consumers and closes
+ * connections within `node.shutdownTimeoutMs`. When the root supervisor gives up, it does the same and exits 1.
  *
  * @module
  */
@@ -18,6 +17,7 @@ import {
   setupLogging,
   startHttpServer,
 } from "../core/mod.ts";
+import { type RunningPipeline, startPipeline } from "../pipeline/mod.ts";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
 
 const USAGE = `Usage: qistream start [--config PATH]
@@ -83,6 +83,16 @@ export const startCommand: Command = {
     }
 
     const agents = activeAgents(config);
+    const gaveUp = new AbortController();
+    let pipeline: RunningPipeline;
+    try {
+      pipeline = await startPipeline({ config, http, onGiveUp: () => gaveUp.abort() });
+    } catch (e) {
+      console.error((e as Error).message);
+      log.error("start failed: {error}", { error: e });
+      await http.shutdown(config.node.shutdownTimeoutMs);
+      return e instanceof ConfigError ? EXIT_USAGE : EXIT_FAILURE;
+    }
     log.info("node {node} started with {file}", {
       node: config.node.name,
       file,
@@ -91,11 +101,20 @@ export const startCommand: Command = {
       skipped: agents.skipped,
     });
     console.log(
-      banner({ http, file, envOverrides, dataDir: config.node.dataDir, name: config.node.name, agents }),
+      banner({
+        http,
+        file,
+        envOverrides,
+        dataDir: config.node.dataDir,
+        name: config.node.name,
+        agents,
+        where: pipeline.where,
+      }),
     );
-    log.warn("the pipeline is not wired in yet: only the HTTP server is running");
 
-    const reason = await waitForStop(context.signal);
+    const reason = await waitForStop(
+      AbortSignal.any([gaveUp.signal, ...(context.signal ? [context.signal] : [])]),
+    );
     log.info("stopping on {reason}; waiting at most {timeoutMs} ms", {
       reason,
       timeoutMs: config.node.shutdownTimeoutMs,
@@ -105,9 +124,25 @@ export const startCommand: Command = {
       Deno.exit(130);
     };
     if (reason !== "abort") Deno.addSignalListener(reason as Deno.Signal, force);
-    const clean = await http.shutdown(config.node.shutdownTimeoutMs);
+    const deadline = AbortSignal.timeout(config.node.shutdownTimeoutMs);
+    const stopped = await Promise.race([
+      pipeline.stop().then(() => true),
+      new Promise<boolean>((resolve) => deadline.addEventListener("abort", () => resolve(false))),
+    ]);
+    if (!stopped) {
+      log.warn("the pipeline did not stop within {timeoutMs} ms", {
+        timeoutMs: config.node.shutdownTimeoutMs,
+      });
+    }
+    const clean = stopped && await http.shutdown(config.node.shutdownTimeoutMs);
     if (reason !== "abort") Deno.removeSignalListener(reason as Deno.Signal, force);
     log.info("node {node} stopped", { node: config.node.name, clean });
+    if (gaveUp.signal.aborted) {
+      console.error(
+        "The root supervisor gave up (agents kept failing): stopped after committing what was processed.",
+      );
+      return EXIT_FAILURE;
+    }
     return clean ? EXIT_OK : EXIT_FAILURE;
   },
 };
@@ -120,23 +155,30 @@ function banner(
     dataDir: string;
     name: string;
     agents: ReturnType<typeof activeAgents>;
+    where: RunningPipeline["where"];
   },
 ): string {
   const abs = (p: string) => (p.startsWith("/") ? p : `${Deno.cwd()}/${p.replace(/^\.\//, "")}`);
   const overrides = info.envOverrides.length > 0 ? ` (overridden by ${info.envOverrides.join(", ")})` : "";
-  const configured = info.agents.start.map((a) => a.id).join(", ") || "none";
   const skipped = info.agents.skipped.map((s) => `${s.id}: ${s.reason}`);
   return [
     `qistream node "${info.name}" is up`,
     `  config     ${abs(info.file)}${overrides}`,
     `  data dir   ${abs(info.dataDir)}`,
+    `  stream     ${info.where.log}`,
+    `  schemas    ${info.where.registry}`,
+    ...(info.where.postgres ? [`  postgres   ${info.where.postgres}`] : []),
+    ...(info.where.clickhouse ? [`  clickhouse ${info.where.clickhouse}`] : []),
+    `  agents     ${info.where.agents.join(", ") || "none"}`,
+    ...skipped.map((s) => `  skipped    ${s}`),
     `  metrics    ${info.http.url}/metrics`,
     `  liveness   ${info.http.url}/healthz`,
     `  readiness  ${info.http.url}/readyz`,
-    `  MCP        ${info.http.url}/mcp (not served yet)`,
-    `  agents     ${configured} (configured, not started yet)`,
-    ...skipped.map((s) => `  skipped    ${s}`),
-    "Only the HTTP server is running: the pipeline is not wired in yet.",
+    `  tree       ${info.http.url}/api/tree`,
+    `  MCP        ${info.http.url}/mcp (Streamable HTTP; bearer token ${
+      info.where.mcpTokenFile ? `in ${info.where.mcpTokenFile}, role reader` : "from mcp.tokens"
+    })`,
+    `  try        deno task tools call postgres.query '{"sql":"SELECT count(*) FROM market_ticks"}'`,
     "Press Ctrl-C (or send SIGTERM) to stop.",
   ].join("\n");
 }

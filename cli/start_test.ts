@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const PIPELINE = new URL("../pipeline.yaml", import.meta.url).pathname;
 
 /** Spawns `deno run main.ts <args>` with piped output. */
 function spawn(args: string[], env: Record<string, string> = {}) {
@@ -27,12 +26,24 @@ async function readUntil(reader: ReadableStreamDefaultReader<string>, marker: st
   return text;
 }
 
+/** A pipeline with the synthetic source only (no sinks), on the embedded log. */
+const SOURCE_ONLY = `
+topics:
+  market.ticks: { partitions: 2 }
+  market.dead-letter: { partitions: 1 }
+agents:
+  synthetic: { kind: synthetic, publish: [market.ticks], config: { ratePerSecond: 20 } }
+`;
+
 Deno.test("`main.ts start` prints where to look, serves them, and exits 0 on SIGTERM in time", async () => {
   const dataDir = await Deno.makeTempDir();
-  const child = spawn(["start", "--config", PIPELINE], {
+  const config = `${dataDir}/pipeline.yaml`;
+  await Deno.writeTextFile(config, SOURCE_ONLY);
+  const child = spawn(["start", "--config", config], {
     QISTREAM_HTTP_PORT: "0",
     QISTREAM_DATA_DIR: `${dataDir}/d`,
-    DATABASE_URL: "postgres://app:sup3rsecret@db.example:5432/q",
+    // Nothing listens on port 1: the node starts, but /readyz says PostgreSQL is not reachable.
+    DATABASE_URL: "postgres://app:sup3rsecret@127.0.0.1:1/q",
   });
   const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const stderrText = new Response(child.stderr).text();
@@ -44,15 +55,21 @@ Deno.test("`main.ts start` prints where to look, serves them, and exits 0 on SIG
     assert.match(banner, new RegExp(`readiness\\s+${metricsUrl}/readyz`));
     assert.match(banner, new RegExp(`MCP\\s+${metricsUrl}/mcp`));
     assert.match(banner, new RegExp(`data dir\\s+${dataDir}/d`));
-    assert.match(banner, new RegExp(`config\\s+${PIPELINE}`));
-    assert.match(banner, /Only the HTTP server is running/);
+    assert.match(banner, new RegExp(`config\\s+${config}`));
+    assert.match(banner, /stream\s+the embedded log in/);
+    assert.match(banner, /agents\s+synthetic \(synthetic ×1\)/);
+    assert.match(banner, /postgres\s+postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/q/);
     assert.ok((await Deno.stat(`${dataDir}/d`)).isDirectory, "data dir created");
 
     const health = await fetch(`${metricsUrl}/healthz`);
     assert.deepEqual(await health.json(), { status: "ok" });
     const ready = await fetch(`${metricsUrl}/readyz`);
-    assert.equal(ready.status, 200);
-    await ready.body?.cancel();
+    assert.equal(ready.status, 503);
+    const report = await ready.json();
+    assert.deepEqual(report.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]), [
+      ["stream", true],
+      ["postgres", false],
+    ]);
     const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
     assert.match(metrics, /process_resident_memory_bytes/);
 

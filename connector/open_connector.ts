@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import type { Config } from "../core/config_schema.ts";
+import { registry } from "../core/metrics.ts";
 import { EmbeddedConnector } from "./embedded/mod.ts";
 import { KafkaConnector } from "./kafka/kafka_connector.ts";
 import type { StreamConnector } from "./types.ts";
@@ -35,7 +36,7 @@ export function openConnector(config: Pick<Config, "connections" | "node">): Str
       requestTimeout: kafka.requestTimeoutMs,
     });
   }
-  return new EmbeddedConnector({ dataDir: join(config.node.dataDir, EMBEDDED_LOG_DIR) });
+  return new EmbeddedConnector({ dataDir: join(config.node.dataDir, EMBEDDED_LOG_DIR), registry });
 }
 
 /** Where the configured log is, for people: `Kafka at host:port` or `the embedded log in data/log`. */

@@ -132,6 +132,20 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Loa
   return { config, file, envOverrides: overridden.applied };
 }
 
+/**
+ * Config problems from a zod validation of one part of the file (e.g. an agent's own `config`, validated by the
+ * agent's schema at start), with paths prefixed by where that part sits in the file.
+ *
+ * @example
+ * ```ts
+ * const parsed = spec.config.safeParse(raw);
+ * if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error.issues, ["agents", id, "config"]));
+ * ```
+ */
+export function zodProblems(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): ConfigProblem[] {
+  return issues.flatMap((issue) => describeIssue({ ...issue, path: [...prefix, ...issue.path] } as z.core.$ZodIssue));
+}
+
 /** Replaces `<secret>File: path` by `<secret>: <file contents, trimmed>`. */
 function resolveSecretFiles(
   value: unknown,

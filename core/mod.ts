@@ -23,6 +23,7 @@ export {
   parseConfig,
   type ParseConfigOptions,
   SECRET_FIELDS,
+  zodProblems,
 } from "./config_loader.ts";
 export { interpolateEnv, type InterpolationResult } from "./config_interpolate.ts";
 export { applyEnvOverrides, ENV_OVERRIDES, type EnvOverride } from "./config_env_overrides.ts";

@@ -1,0 +1,123 @@
+/**
+ * `qistream tools list|call`: an MCP client for a running node's `/mcp` endpoint, e.g. to see what the sinks
+ * wrote: `qistream tools call postgres.query '{"sql":"SELECT count(*) FROM market_ticks"}'`.
+ *
+ * @module
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../core/mod.ts";
+import { LOCAL_TOKEN_FILE } from "../pipeline/local_mcp_token.ts";
+import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
+
+const USAGE = `Usage: qistream tools list
+       qistream tools call NAME [ARGUMENTS_JSON]
+
+Calls the MCP tools of a running node (deno task start) over its /mcp endpoint.
+
+Options:
+  --url URL          MCP endpoint (default: http://<node.http.host>:<node.http.port>/mcp from the config)
+  --token TOKEN      bearer token (default: $QISTREAM_MCP_TOKEN, else <dataDir>/${LOCAL_TOKEN_FILE})
+  -c, --config PATH  pipeline file (default: $QISTREAM_CONFIG, else pipeline.yaml)
+  -h, --help         show this help
+
+Examples:
+  deno task tools list
+  deno task tools call postgres.query '{"sql":"SELECT symbol, count(*) FROM market_ticks GROUP BY 1"}'
+  deno task tools call stream.topic_stats '{"topic":"market.ticks","group":"qistream.postgres-sink"}'`;
+
+/** `qistream tools`. */
+export const toolsCommand: Command = {
+  name: "tools",
+  summary: "list or call the MCP tools of a running node",
+  usage: USAGE,
+  async run(args, context) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        options: {
+          url: { type: "string" },
+          token: { type: "string" },
+          config: { type: "string", short: "c" },
+          help: { type: "boolean", short: "h" },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (e) {
+      console.error(`${(e as Error).message}\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    const { values, positionals } = parsed;
+    const [action, name, json] = positionals;
+    if (values.help) {
+      console.log(USAGE);
+      return EXIT_OK;
+    }
+    if (action !== "list" && !(action === "call" && name)) {
+      console.error(USAGE);
+      return EXIT_USAGE;
+    }
+    let toolArgs: Record<string, unknown> = {};
+    if (json !== undefined) {
+      try {
+        toolArgs = JSON.parse(json);
+      } catch (e) {
+        console.error(`ARGUMENTS_JSON is not valid JSON: ${(e as Error).message}`);
+        return EXIT_USAGE;
+      }
+    }
+
+    let url = values.url;
+    let token = values.token ?? Deno.env.get("QISTREAM_MCP_TOKEN");
+    if (!url || !token) {
+      try {
+        const { config } = await loadConfig({ path: values.config ?? context.config });
+        const host = config.node.http.host === "0.0.0.0" ? "127.0.0.1" : config.node.http.host;
+        url ??= `http://${host}:${config.node.http.port}/mcp`;
+        token ??= (await Deno.readTextFile(join(config.node.dataDir, LOCAL_TOKEN_FILE)).catch(() =>
+          ""
+        )).trim() ||
+          undefined;
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        console.error(e.message);
+        return EXIT_USAGE;
+      }
+    }
+    if (!token) {
+      console.error(
+        "No MCP token: pass --token, set QISTREAM_MCP_TOKEN, or start the node once to create one.",
+      );
+      return EXIT_USAGE;
+    }
+
+    const client = new Client({ name: "qistream-cli", version: "0.1.0" });
+    const transport = new StreamableHTTPClientTransport(new URL(url), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    });
+    try {
+      await client.connect(transport);
+      if (action === "list") {
+        const { tools } = await client.listTools();
+        for (const tool of tools) {
+          console.log(`${tool.name.padEnd(28)} ${tool.title ?? tool.description ?? ""}`);
+        }
+        return EXIT_OK;
+      }
+      const result = await client.callTool({ name: name!, arguments: toolArgs });
+      const output = result.structuredContent ??
+        (result.content as { type: string; text?: string }[]).map((c) => c.text ?? "").join("\n");
+      console.log(typeof output === "string" ? output : JSON.stringify(output, null, 2));
+      return result.isError ? EXIT_FAILURE : EXIT_OK;
+    } catch (e) {
+      console.error(`MCP call to ${url} failed: ${(e as Error).message}`);
+      return EXIT_FAILURE;
+    } finally {
+      await client.close().catch(() => {});
+    }
+  },
+};

@@ -1,0 +1,349 @@
+/**
+ * Builds and runs the pipeline a configuration describes, on one node:
+ *
+ * 1. the stream connector (Kafka, or the embedded log) and the declared topics (created or grown);
+ * 2. the schema registry (or the embedded one) with the local schemas registered, and the Avro serde;
+ * 3. the databases the sinks write to (PostgreSQL — embedded when no URL is set — and ClickHouse);
+ * 4. the MCP tool servers: one connection per actor over a MessagePort, and `/mcp` over HTTP;
+ * 5. the supervision tree: per consuming agent a supervisor of its actors followed by its dispatcher, then
+ *    per source agent a supervisor of its actors. Stopping the root stops sources first, then each
+ *    dispatcher drains and commits, then the consumers stop.
+ *
+ * @module
+ */
+import type postgresClient from "postgres";
+import type { AgentModule, AgentPermissions } from "../actors/runtime/agent_spec.ts";
+import { AvroSerde } from "../connector/avro/mod.ts";
+import { describeConnector, openConnector } from "../connector/open_connector.ts";
+import { loadSchemaCatalog, openSchemaRegistry, registerCatalog } from "../connector/registry/mod.ts";
+import {
+  applyTopics,
+  declaredTopics,
+  formatTopicPlan,
+  planHasChanges,
+  planTopics,
+} from "../connector/topics/mod.ts";
+import type { ConsumedRecord, StreamConnector } from "../connector/types.ts";
+import { activeAgents } from "../core/config_active_agents.ts";
+import { ConfigError } from "../core/config_error.ts";
+import { zodProblems } from "../core/config_loader.ts";
+import type { AgentConfig, Config } from "../core/config_schema.ts";
+import type { HttpServer } from "../core/http_server.ts";
+import { getLogger } from "../core/log.ts";
+import {
+  actorChild,
+  ActorHandle,
+  type ChildSpec,
+  Dispatcher,
+  dispatcherChild,
+  type ExitReason,
+  mergePermissions,
+  oneForOne,
+  Supervisor,
+  supervisorChild,
+  type TreeNode,
+} from "../supervisor/mod.ts";
+import {
+  type ActorToolsConnection,
+  createMcpHttpHandler,
+  serveActorTools,
+  toolCatalog,
+} from "../tools/mod.ts";
+import { agentKind } from "./agent_kinds.ts";
+import { avroPublisher } from "./avro_publish.ts";
+import { localMcpToken } from "./local_mcp_token.ts";
+import { topicSchemas } from "./topic_schemas.ts";
+import { type Databases, openDatabases } from "./databases.ts";
+
+/** Options of {@linkcode startPipeline}. */
+export interface PipelineOptions {
+  config: Config;
+  /** The node's HTTP server: the pipeline mounts `/mcp` and `/api` and adds readiness checks. */
+  http: HttpServer;
+  /** Called once when the root supervisor gives up; the caller stops the pipeline and exits non-zero. */
+  onGiveUp?: (reason: ExitReason) => void;
+}
+
+/** A running pipeline. */
+export interface RunningPipeline {
+  readonly connector: StreamConnector;
+  /** Where things are, for the start banner. */
+  readonly where: {
+    log: string;
+    registry: string;
+    postgres?: string;
+    clickhouse?: string;
+    agents: string[];
+    /** The file holding the local MCP token, when the configuration declares no tokens. */
+    mcpTokenFile?: string;
+  };
+  /** The live supervision tree (supervisors, actors, dispatchers). */
+  tree(): TreeNode;
+  /** Stops sources, drains and commits, stops consumers, closes connections. */
+  stop(): Promise<void>;
+}
+
+/** The error a pipeline start fails with; its message names the part that failed. */
+export class PipelineStartError extends Error {
+  override name = "PipelineStartError";
+  constructor(readonly part: string, cause: unknown) {
+    super(`Cannot start the pipeline: ${part}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+  }
+}
+
+const log = getLogger("pipeline");
+
+async function step<T>(part: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw new PipelineStartError(part, error);
+  }
+}
+
+/** Starts the configured pipeline. On failure, whatever was started is stopped again before it throws. */
+export async function startPipeline(options: PipelineOptions): Promise<RunningPipeline> {
+  const { config, http } = options;
+  const cleanup: (() => unknown)[] = [];
+  const undo = async () => {
+    for (const fn of cleanup.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (error) {
+        log.warn("cleanup: {error}", { error });
+      }
+    }
+  };
+  try {
+    const connector = openConnector(config);
+    await step(`connecting to ${describeConnector(config)}`, () => connector.connect());
+    cleanup.push(() => connector.close());
+    let connected = true;
+    connector.onStatus((status) => {
+      if (status.type === "connected") connected = true;
+      if (status.type === "disconnected") connected = false;
+    });
+    const removeStreamCheck = http.readiness.add("stream", () => {
+      if (!connected) throw new Error(`${describeConnector(config)} is disconnected`);
+    });
+    cleanup.push(removeStreamCheck);
+
+    await step("declaring topics", async () => {
+      const plan = await planTopics(declaredTopics(config.topics), connector.admin);
+      if (planHasChanges(plan) || plan.changes.some((c) => c.kind === "refused")) {
+        log.info("topics: {plan}", { plan: formatTopicPlan(plan) });
+        await applyTopics(plan, connector.admin);
+      }
+    });
+
+    const registry = openSchemaRegistry(config.connections.schemaRegistry, config.node.dataDir);
+    await step(
+      "registering schemas",
+      async () => registerCatalog(topicSchemas(await loadSchemaCatalog(), config.topics), registry),
+    );
+    const serde = new AvroSerde({ registry });
+
+    const agents = activeAgents(config).start;
+    const databases: Databases = await step(
+      "opening databases",
+      () => openDatabases(config, agents.map((a) => a.agent.kind)),
+    );
+    cleanup.push(() => databases.close());
+    for (const [name, check] of Object.entries(databases.readiness)) {
+      const remove = http.readiness.add(name, check);
+      cleanup.push(remove);
+    }
+
+    const live: { root?: Supervisor } = {};
+    const dispatchers: Dispatcher[] = [];
+    const tools = toolCatalog({
+      postgres: databases.postgres ? { sql: databases.postgres as postgresClient.Sql } : undefined,
+      clickhouse: databases.clickhouse ? { client: databases.clickhouse } : undefined,
+      stream: { connector, publishTopics: Object.keys(config.topics) },
+      supervision: {
+        tree: () => live.root?.snapshot() ?? null,
+        restart: (actor) => restartActor(live.root, dispatchers, actor),
+      },
+    });
+    const local = config.mcp.tokens.length === 0 ? await localMcpToken(config.node.dataDir) : undefined;
+    const unmountMcp = http.mount(
+      "/mcp",
+      createMcpHttpHandler({
+        tools,
+        tokens: local ? [local] : config.mcp.tokens,
+        allowedHosts: config.mcp.allowedHosts,
+        allowedOrigins: config.mcp.allowedOrigins,
+      }),
+    );
+    cleanup.push(unmountMcp);
+    const unmountApi = http.mount("/api", (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/api/tree") return Response.json(live.root?.snapshot() ?? null);
+      return Response.json({ error: `no such endpoint: ${path} (try /api/tree)` }, { status: 404 });
+    });
+    cleanup.push(unmountApi);
+
+    const toolConnections = new Map<string, ActorToolsConnection>();
+    cleanup.push(async () => {
+      for (const connection of toolConnections.values()) await connection.close();
+    });
+    const toolPortFor = (actorId: string, allow: string[]) => () => {
+      const channel = new MessageChannel();
+      const previous = toolConnections.get(actorId);
+      previous?.close().catch(() => {});
+      serveActorTools(channel.port1, { actorId, allow, tools }).then(
+        (connection) => toolConnections.set(actorId, connection),
+        (error) => log.error("tool port of {actorId} failed: {error}", { actorId, error }),
+      );
+      return channel.port2;
+    };
+
+    const publish = avroPublisher(connector, serde);
+    const decode = async (record: ConsumedRecord) => {
+      if (record.value === null) throw new TypeError("Cannot decode a record with no value (a tombstone)");
+      return (await serde.decode(record.value)).value;
+    };
+
+    const consumers: ChildSpec[] = [];
+    const sources: ChildSpec[] = [];
+    for (const { id, agent } of agents) {
+      const kind = agentKind(id, agent.kind);
+      const module = await step(`loading agent ${id}`, () => loadAgentModule(kind.module));
+      const agentConfig = { ...kind.fromConnections?.(config.connections), ...agent.config };
+      const grants = agentGrants(id, module, agentConfig, agent);
+      const allow = agent.tools.length > 0 ? agent.tools : module.spec.tools ?? [];
+      const instances = Array.from({ length: agent.instances }, (_, i) => `${id}-${i}`);
+      const base = { module: kind.module, config: agentConfig, grants, publish, restart: agent.restart };
+      if (kind.role === "consumer") {
+        if (!agent.subscribe) {
+          throw new PipelineStartError(
+            `agents.${id}.subscribe`,
+            `a ${agent.kind} agent needs topics to read`,
+          );
+        }
+        const dispatcher = new Dispatcher({
+          connector,
+          agent: id,
+          group: agent.subscribe.group ?? `qistream.${id}`,
+          topics: agent.subscribe.topics,
+          instances,
+          deadLetterTopic: config.node.deadLetterTopic,
+          fromBeginning: agent.subscribe.fromBeginning,
+          maxBatchRecords: agent.batch.maxRecords,
+          decode,
+        });
+        dispatchers.push(dispatcher);
+        const actors = instances.map((actorId) =>
+          actorChild({
+            ...base,
+            id: actorId,
+            toolPort: allow.length > 0 ? toolPortFor(actorId, allow) : undefined,
+            onStarted: (handle) => dispatcher.attach(actorId, handle),
+          })
+        );
+        consumers.push(
+          supervisorChild({ id, strategy: oneForOne, intensity: 5, periodMs: 30_000, children: actors }),
+        );
+        consumers.push(dispatcherChild(`${id}.dispatcher`, dispatcher));
+      } else {
+        const actors = instances.map((actorId) =>
+          actorChild({
+            ...base,
+            id: actorId,
+            toolPort: allow.length > 0 ? toolPortFor(actorId, allow) : undefined,
+          })
+        );
+        sources.push(
+          supervisorChild({ id, strategy: oneForOne, intensity: 5, periodMs: 30_000, children: actors }),
+        );
+      }
+    }
+
+    const root = await step("starting agents", () =>
+      Supervisor.start({
+        id: "root",
+        strategy: oneForOne,
+        intensity: 3,
+        periodMs: 60_000,
+        children: [...consumers, ...sources],
+        onGiveUp: (reason) => {
+          log.error("the root supervisor gave up: {reason}", { reason });
+          options.onGiveUp?.(reason);
+        },
+      }));
+    live.root = root;
+    cleanup.push(() => root.stop());
+
+    const where = {
+      log: describeConnector(config),
+      registry: config.connections.schemaRegistry?.url ?? `embedded registry in ${config.node.dataDir}`,
+      postgres: databases.postgresWhere,
+      clickhouse: databases.clickhouseWhere,
+      agents: agents.map((a) => `${a.id} (${a.agent.kind} ×${a.agent.instances})`),
+      mcpTokenFile: local?.file,
+    };
+    let stopping: Promise<void> | undefined;
+    return {
+      connector,
+      where,
+      tree: () => root.snapshot(),
+      stop: () => stopping ??= undo(),
+    };
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}
+
+async function loadAgentModule(
+  url: URL,
+): Promise<AgentModule & { grants?: (config: never) => AgentPermissions }> {
+  const mod = await import(url.href);
+  if (typeof mod.spec !== "object" || mod.spec === null) {
+    throw new TypeError(`${url.pathname} exports no spec`);
+  }
+  return mod;
+}
+
+/**
+ * Validates the agent's config with its schema and returns the permissions it needs beyond its spec.
+ * @throws {ConfigError} with the path of each wrong field, e.g. `agents.synthetic.config.ratePerSecond`
+ */
+function agentGrants(
+  id: string,
+  module: AgentModule & { grants?: (config: never) => AgentPermissions },
+  raw: Record<string, unknown>,
+  agent: AgentConfig,
+): AgentPermissions {
+  const schema = module.spec.config;
+  let parsed: unknown = raw;
+  if (schema) {
+    const result = schema.safeParse(raw);
+    if (!result.success) {
+      throw new ConfigError("the pipeline file", zodProblems(result.error.issues, ["agents", id, "config"]));
+    }
+    parsed = result.data;
+  }
+  return mergePermissions(module.grants?.(parsed as never), agent.permissions);
+}
+
+/** Restarts one actor by killing its current incarnation; its supervisor starts a new one. */
+async function restartActor(
+  root: Supervisor | undefined,
+  dispatchers: Dispatcher[],
+  actor: string,
+): Promise<void> {
+  const handle = dispatchers.map((d) => d.handle(actor)).find(Boolean) ?? findActor(root, actor);
+  if (!handle) throw new RangeError(`No running actor "${actor}"`);
+  handle.kill();
+  await handle.exited;
+}
+
+function findActor(root: Supervisor | undefined, actor: string): ActorHandle | undefined {
+  const agentId = actor.replace(/-\d+$/, "");
+  const agentSupervisor = root?.child(agentId);
+  const child = agentSupervisor instanceof Supervisor ? agentSupervisor.child(actor) : undefined;
+  return child instanceof ActorHandle ? child : undefined;
+}
