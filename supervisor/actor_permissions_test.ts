@@ -25,7 +25,9 @@ Deno.test("every permission kind is stated; undeclared or empty lists are denied
 });
 
 Deno.test("granted permissions are merged with the spec's, without duplicates", () => {
-  const merged = mergePermissions({ net: ["a.example:443"], read: [] }, { net: ["a.example:443", "127.0.0.1:9"] });
+  const merged = mergePermissions({ net: ["a.example:443"], read: [] }, {
+    net: ["a.example:443", "127.0.0.1:9"],
+  });
   assert.deepEqual(merged, { net: ["a.example:443", "127.0.0.1:9"] });
   assert.equal(workerPermissions(merged).read, false);
 });

@@ -504,7 +504,10 @@ export class Dispatcher {
    */
   #afterFailure(p: PartitionState, u: Unit): Unit[] {
     const retriable = !(u.lastError instanceof BatchFailedError) || u.lastError.retriable;
-    const decision = failureDecision({ ...u, retriable }, { maxAttempts: this.#maxAttempts, backoff: this.#backoff });
+    const decision = failureDecision({ ...u, retriable }, {
+      maxAttempts: this.#maxAttempts,
+      backoff: this.#backoff,
+    });
     switch (decision.action) {
       case "retry": {
         this.#stats.retries++;
