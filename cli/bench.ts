@@ -1,7 +1,7 @@
 /**
  * `qistream bench <name>`: runs a benchmark and prints rates beside baselines measured in the same run, as
- * ratios. Benchmarks that need services take them from the environment (`KAFKA_BROKERS`, ...) or start the
- * test-services launcher and stop it afterwards; `actors` needs none.
+ * ratios. Benchmarks that need services take them from the environment (`KAFKA_BROKERS`, `DATABASE_URL`,
+ * `CLICKHOUSE_URL`, ...) or start the test-services launcher and stop it afterwards; `actors` needs none.
  *
  * @module
  */
@@ -15,22 +15,26 @@ Benchmarks (each prints its baseline, measured in the same run, and the ratio):
               beside Kafka's ProducerPerformance/ConsumerPerformance and a raw kafkajs loop
   actors      records/s through dispatch -> actor -> ack beside raw postMessage to a Worker,
               and restart time from a crash to the next batch processed (median, p99)
+  sinks       rows/s from a topic into PostgreSQL, embedded PostgreSQL and ClickHouse through the
+              sink actors and MCP tools, beside a plain bulk insert with the same client
 
 Options:
   --records N       records per measurement (default 200000)
-  --batch N         records per publish call (connector, default 500) or per batch (actors, default 100)
+  --batch N         records per publish call (connector, default 500) or per batch (actors, default 100;
+                    sinks, default 1000)
   --in-flight N     publish calls in flight (connector, default 8)
-  --instances N     actor instances (actors, default 2)
-  --window N        credit window per actor (actors, default 4)
+  --instances N     actor instances (actors, sinks, default 2)
+  --window N        credit window per actor (actors, sinks, default 4)
   --crashes N       crashes timed for the restart figures (actors, default 50)
 
 connector uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set; otherwise it starts the test services
-(deno task services) and stops them afterwards. actors needs no services.`;
+(deno task services) and stops them afterwards. actors needs no services. sinks uses DATABASE_URL and
+CLICKHOUSE_URL when both are set; otherwise it starts postgres and clickhouse the same way.`;
 
 /** `qistream bench`. */
 export const benchCommand: Command = {
   name: "bench",
-  summary: "run a benchmark beside its same-run baseline (connector, actors)",
+  summary: "run a benchmark beside its same-run baseline (connector, actors, sinks)",
   usage: USAGE,
   async run(args) {
     let parsed;
@@ -61,7 +65,7 @@ export const benchCommand: Command = {
     const [name] = positionals;
     const numbers = {
       records: Number(values.records),
-      batch: Number(values.batch ?? (name === "actors" ? "100" : "500")),
+      batch: Number(values.batch ?? ({ actors: "100", sinks: "1000" }[name ?? ""] ?? "500")),
       inFlight: Number(values["in-flight"]),
       instances: Number(values.instances),
       window: Number(values.window),
@@ -74,6 +78,7 @@ export const benchCommand: Command = {
       }
     }
     if (name === "actors") return await actorsBench(numbers);
+    if (name === "sinks") return await sinksBench(numbers);
     if (name !== "connector") {
       console.error(`Unknown benchmark "${name}".\n\n${USAGE}`);
       return EXIT_USAGE;
@@ -129,5 +134,42 @@ async function actorsBench(n: {
   } catch (e) {
     console.error(`bench actors failed: ${e instanceof Error ? e.stack : e}`);
     return EXIT_FAILURE;
+  }
+}
+
+/** `bench sinks`: PostgreSQL and ClickHouse from the environment, or from the test-services launcher. */
+async function sinksBench(
+  n: { records: number; batch: number; instances: number; window: number },
+): Promise<number> {
+  let env: Record<string, string | undefined> = {
+    DATABASE_URL: Deno.env.get("DATABASE_URL"),
+    CLICKHOUSE_URL: Deno.env.get("CLICKHOUSE_URL"),
+  };
+  const launcher = env.DATABASE_URL && env.CLICKHOUSE_URL
+    ? undefined
+    : await import("../tests/services/launcher.ts");
+  const started = launcher
+    ? await launcher.up(new AbortController().signal, ["postgres", "clickhouse"])
+    : undefined;
+  if (started) env = started.state.env;
+  try {
+    const { sinksBench } = await import("../tests/bench/sinks_bench.ts");
+    const report = await sinksBench({
+      records: n.records,
+      batch: n.batch,
+      instances: n.instances,
+      creditWindow: n.window,
+      databaseUrl: env.DATABASE_URL,
+      clickhouseUrl: env.CLICKHOUSE_URL,
+      embedded: true,
+      progress: (m) => console.error(`bench: ${m}`),
+    });
+    console.log(`\n${report}`);
+    return EXIT_OK;
+  } catch (e) {
+    console.error(`bench sinks failed: ${e instanceof Error ? e.stack : e}`);
+    return EXIT_FAILURE;
+  } finally {
+    if (started && !started.reused) await launcher!.down();
   }
 }

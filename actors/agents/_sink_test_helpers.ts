@@ -108,7 +108,7 @@ export function ticks(n: number, from = 0): Tick[] {
     return {
       symbol: `SYM-${String(i % 20).padStart(2, "0")}`,
       source: "synthetic",
-      exchange: "qistream-test",
+      exchange: "synthetic-exchange-for-qistream-benchmark",
       ts: 1_700_000_000_000 + Math.floor(i / 20),
       price,
       bid: price - 0.01,
@@ -162,6 +162,8 @@ export async function startSinkPipeline(options: {
   creditWindow?: number;
   maxBatchRecords?: number;
   dispatcher?: Partial<DispatcherOptions>;
+  /** Join the consumer group at once (default true); with false, call `dispatcher.start()` yourself. */
+  start?: boolean;
 }): Promise<SinkPipeline> {
   const { database, tools, serde, instances = 2, creditWindow = 4 } = options;
   const ids = Array.from({ length: instances }, (_, i) => `${options.group}-${i}`);
@@ -199,7 +201,7 @@ export async function startSinkPipeline(options: {
     backoff: { minMs: 1, maxMs: 20 },
     children,
   });
-  await dispatcher.start();
+  if (options.start ?? true) await dispatcher.start();
   return {
     dispatcher,
     root,
