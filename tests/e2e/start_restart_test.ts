@@ -1,0 +1,99 @@
+/**
+ * `deno task start` on a fresh data directory with no services: the default pipeline runs on the embedded log
+ * and embedded PostgreSQL, ticks are visible through `/mcp`, Ctrl-C stops it cleanly, and a restart continues
+ * where it stopped.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { LOCAL_TOKEN_FILE } from "../../pipeline/local_mcp_token.ts";
+import { callTool, waitFor } from "./_pipeline_harness.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Starts `main.ts start` with only what a newcomer's shell would have; resolves with its URL once it is up. */
+async function startNode(dataDir: string) {
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+    QISTREAM_DATA_DIR: dataDir,
+    QISTREAM_HTTP_PORT: "0",
+    NO_COLOR: "1",
+  };
+  for (const name of ["DENO_DIR", "DENO_CERT", "NODE_EXTRA_CA_CERTS"]) {
+    const value = Deno.env.get(name);
+    if (value) env[name] = value;
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--unstable-worker-options", "main.ts", "start"],
+    cwd: ROOT,
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  const decoder = new TextDecoder();
+  const reading = Promise.all([child.stdout, child.stderr].map(async (stream) => {
+    for await (const chunk of stream) out += decoder.decode(chunk);
+  }));
+  await waitFor(
+    "the start banner",
+    () => Promise.resolve({ done: /metrics\s+http/.test(out), seen: out.slice(-2000) }),
+    90_000,
+  );
+  const url = out.match(/metrics\s+(http:\/\/\S+)\/metrics/)![1]!;
+  return { child, url, output: () => out, reading };
+}
+
+async function tickCount(url: string, token: string): Promise<number> {
+  const result = await callTool(url, token, "postgres.query", {
+    sql: "SELECT count(*)::int AS n FROM market_ticks",
+  });
+  return (result.rows as { n: number }[])[0]!.n;
+}
+
+Deno.test({
+  name: "start: the default pipeline runs with no services, Ctrl-C stops it, a restart continues",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "qistream-start-" });
+    try {
+      const first = await startNode(dataDir);
+      const banner = first.output();
+      for (
+        const expected of ["/healthz", "/readyz", "/mcp", "embedded log", "embedded PostgreSQL", dataDir]
+      ) {
+        assert.ok(banner.includes(expected), `the banner names ${expected}:\n${banner}`);
+      }
+      const token = (await Deno.readTextFile(join(dataDir, LOCAL_TOKEN_FILE))).trim();
+      let before = 0;
+      await waitFor("ticks in embedded PostgreSQL", async () => {
+        before = await tickCount(first.url, token);
+        return { done: before >= 50, seen: before };
+      }, 90_000);
+      const ready = await fetch(`${first.url}/readyz`);
+      assert.equal(ready.status, 200, await ready.text());
+
+      first.child.kill("SIGINT");
+      const status = await first.child.status;
+      await first.reading;
+      assert.equal(status.code, 0, first.output().slice(-3000));
+
+      const second = await startNode(dataDir);
+      try {
+        let after = 0;
+        await waitFor("more ticks after the restart", async () => {
+          after = await tickCount(second.url, token);
+          return { done: after > before + 50, seen: { before, after } };
+        }, 90_000);
+      } finally {
+        second.child.kill("SIGTERM");
+        assert.equal((await second.child.status).code, 0, second.output().slice(-3000));
+        await second.reading;
+      }
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
