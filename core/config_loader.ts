@@ -143,7 +143,9 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Loa
  * ```
  */
 export function zodProblems(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): ConfigProblem[] {
-  return issues.flatMap((issue) => describeIssue({ ...issue, path: [...prefix, ...issue.path] } as z.core.$ZodIssue));
+  return issues.flatMap((issue) =>
+    describeIssue({ ...issue, path: [...prefix, ...issue.path] } as z.core.$ZodIssue)
+  );
 }
 
 /** Replaces `<secret>File: path` by `<secret>: <file contents, trimmed>`. */
