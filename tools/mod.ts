@@ -66,6 +66,12 @@ export {
 } from "./tick_row.ts";
 export { insertIsolating } from "./insert_isolating.ts";
 export { type CappedRows, DEFAULT_QUERY_CAPS, type QueryCaps, RowCollector } from "./query_caps.ts";
+export {
+  EMBEDDED_CLIENT_OPTIONS,
+  type EmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+  startEmbeddedPostgres,
+} from "./embedded_postgres.ts";
 export { MessagePortTransport } from "./message_port_transport.ts";
 export { type ActorToolsConnection, type ActorToolsOptions, serveActorTools } from "./actor_tool_port.ts";
 export { createMcpHttpHandler, type McpHttpOptions, type McpToken } from "./mcp_http_handler.ts";
