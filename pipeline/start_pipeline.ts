@@ -211,7 +211,12 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     for (const { id, agent } of agents) {
       const kind = agentKind(id, agent.kind);
       const module = await step(`loading agent ${id}`, () => loadAgentModule(kind.module));
-      const agentConfig = { ...kind.fromConnections?.(config.connections), ...agent.config };
+      // A source dead-letters malformed upstream payloads to the node's dead-letter topic unless it names its own.
+      const agentConfig = {
+        ...(kind.role === "source" ? { deadLetterTopic: config.node.deadLetterTopic } : {}),
+        ...kind.fromConnections?.(config.connections),
+        ...agent.config,
+      };
       const grants = agentGrants(id, module, agentConfig, agent);
       const allow = agent.tools.length > 0 ? agent.tools : module.spec.tools ?? [];
       const instances = Array.from({ length: agent.instances }, (_, i) => `${id}-${i}`);
