@@ -343,3 +343,38 @@ Deno.test({
     }
   },
 });
+
+/** Each consuming agent's group (default its id), topics and tools. */
+function consumers(yaml: string): Record<string, { group: string; topics: string[]; tools: string[] }> {
+  const config = testConfig(yaml, {
+    DATABASE_URL: "postgres://qistream@db:5432/qistream",
+    CLICKHOUSE_URL: "http://clickhouse:8123",
+    KAFKA_BROKERS: "kafka:9092",
+  });
+  const out: Record<string, { group: string; topics: string[]; tools: string[] }> = {};
+  for (const [id, agent] of Object.entries(config.agents)) {
+    if (!agent.subscribe) continue;
+    out[id] = { group: agent.subscribe.group ?? id, topics: agent.subscribe.topics, tools: agent.tools };
+  }
+  return out;
+}
+
+Deno.test("deploy/kubernetes: KEDA scales on the consumer groups and topics the cluster's pipeline subscribes", async () => {
+  const configMap = parseYaml(await read("deploy/kubernetes/configmap.yaml")) as {
+    data: { "pipeline.yaml": string };
+  };
+  const cluster = consumers(configMap.data["pipeline.yaml"]);
+  const repository = consumers(await read("pipeline.yaml"));
+  assert.deepEqual(
+    cluster,
+    repository,
+    "the ConfigMap's consumers match pipeline.yaml (groups, topics, tools)",
+  );
+  const scaled = parseYaml(await read("deploy/kubernetes/keda-scaledobject.yaml")) as {
+    spec: { triggers: { type: string; metadata: { consumerGroup: string; topic: string } }[] };
+  };
+  const triggers = scaled.spec.triggers.filter((t) => t.type === "kafka")
+    .map((t) => `${t.metadata.consumerGroup} ${t.metadata.topic}`).sort();
+  const subscribed = Object.values(cluster).flatMap((c) => c.topics.map((t) => `${c.group} ${t}`)).sort();
+  assert.deepEqual(triggers, subscribed);
+});
