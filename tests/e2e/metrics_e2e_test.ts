@@ -19,7 +19,7 @@ import { callTool, runId, startNode, testConfig, waitFor } from "./_pipeline_har
 const ROOT = new URL("../../", import.meta.url);
 const read = (path: string) => Deno.readTextFile(new URL(path, ROOT));
 
-/** Synthetic ticks per run; at 50/s a run lasts 6 s, so the permanent source is restarted (once or twice). */
+/** Synthetic ticks per run; at 30/s a run lasts 10 s: one restart, well under the intensity (5 in 30 s). */
 const TICKS = 300;
 
 /** One sample of the text exposition. */
@@ -140,7 +140,7 @@ agents:
       topics: { tick: e2e.ticks.${id} }
       deadLetterTopic: e2e.dlq.${id}
       symbols: [BTC-USD, ETH-USD, AAPL]
-      ratePerSecond: 50
+      ratePerSecond: 30
       maxTicks: ${TICKS}
   cc:
     kind: cryptocompare
