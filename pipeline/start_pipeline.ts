@@ -237,6 +237,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           deadLetterTopic: config.node.deadLetterTopic,
           fromBeginning: agent.subscribe.fromBeginning,
           maxBatchRecords: agent.batch.maxRecords,
+          maxBatchWaitMs: agent.batch.maxWaitMs,
           decode,
         });
         dispatchers.push(dispatcher);

@@ -4,9 +4,13 @@
  *
  * - **Stable ownership.** Each partition is routed to exactly one instance ({@linkcode assignPartition}), the
  *   same across restarts of that instance, so per-key order holds.
+ * - **Batching by count and time.** Fetched records are merged into the partition's last unsent batch until it
+ *   holds `maxBatchRecords`; a batch is sent when it is full, `maxBatchWaitMs` after its first record, or at
+ *   once when that is 0 ({@linkcode appendRecords}). Batches sent before (retries, redeliveries) never grow.
  * - **Bounded memory.** Batches go to an instance only while its handle has credit. A partition whose next
  *   batch cannot be sent (window full, owner restarting, retry backoff) is paused at the connector and
- *   resumed when it drains, so at most one fetched batch per partition waits in the dispatcher.
+ *   resumed when it drains; only a single open batch keeps fetching ({@linkcode mustPause}), so at most one
+ *   batch plus one fetch per partition waits in the dispatcher.
  * - **Commit after ack.** Offsets are committed per partition up to the contiguous prefix of acked batches
  *   ({@linkcode OffsetTracker}), never past an unacked one.
  * - **Redelivery.** When an actor exits, its unacked batches go back to the front of their partitions'
@@ -37,6 +41,7 @@ import type {
   TopicPartition,
 } from "../connector/types.ts";
 import { ActorExitedError } from "./actor_exited_error.ts";
+import { appendRecords, type BatchLimits, isOpen, isReady, mustPause, readyAt } from "./batch_coalescer.ts";
 import { BatchFailedError } from "./batch_failed_error.ts";
 import { actorChild, type ActorChildOptions } from "./actor_child.ts";
 import type { ActorHandle } from "./actor_handle.ts";
@@ -65,6 +70,11 @@ export interface DispatcherOptions {
   fromBeginning?: boolean;
   /** Most records per batch sent to an actor; larger fetched batches are cut (default 500). */
   maxBatchRecords?: number;
+  /**
+   * Longest wait, from a batch's first record, for more records to fill it before it is sent (default 0: send
+   * as soon as the actor has credit). Records behind a full credit window are merged either way.
+   */
+  maxBatchWaitMs?: number;
   /** Tries of a batch before it is split, and of a single record before it is dead-lettered (default 3). */
   maxAttempts?: number;
   /** Delay before a retry: `minMs * 2^(attempt-1)`, capped at `maxMs` (default 20 ms, 2000 ms). */
@@ -134,6 +144,10 @@ interface Unit {
   /** Split (or dead-letter) once `attempts` reaches it. */
   budget: number;
   notBefore: number;
+  /** No more records may be merged into it (see {@linkcode appendRecords}). */
+  sealed: boolean;
+  /** When its first record arrived. */
+  firstAt: number;
   sentTo?: ActorHandle;
   postSeq: number;
   lastError?: unknown;
@@ -150,6 +164,8 @@ interface PartitionState {
   committed: string | null;
   committing: boolean;
   dropped: boolean;
+  /** The timer that sends the open batch when its wait is over, and when it fires. */
+  wait?: { at: number; timer: ReturnType<typeof setTimeout> };
 }
 
 interface Instance {
@@ -195,9 +211,11 @@ export class Dispatcher {
   #postSeq = 0;
   #batchSeq = 0;
   #closing = false;
+  /** Set by close(): every queued batch is ready, however young. */
+  #flushing = false;
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #work = new Set<Promise<unknown>>();
-  #maxBatch: number;
+  #limits: BatchLimits;
   #maxAttempts: number;
   #backoff: { minMs: number; maxMs: number };
   #stats: DispatcherStats = {
@@ -235,7 +253,13 @@ export class Dispatcher {
     this.deadLetterTopic = options.deadLetterTopic;
     this.#order = [...options.instances];
     for (const id of this.#order) this.#instances.set(id, { id, off: [], partitions: new Set() });
-    this.#maxBatch = positiveInt("maxBatchRecords", options.maxBatchRecords ?? 500);
+    const maxWaitMs = options.maxBatchWaitMs ?? 0;
+    if (!Number.isFinite(maxWaitMs) || maxWaitMs < 0) {
+      throw new RangeError(
+        `Cannot create a dispatcher: maxBatchWaitMs must be a number >= 0, current value is ${maxWaitMs}`,
+      );
+    }
+    this.#limits = { maxRecords: positiveInt("maxBatchRecords", options.maxBatchRecords ?? 500), maxWaitMs };
     this.#maxAttempts = positiveInt("maxAttempts", options.maxAttempts ?? 3);
     this.#backoff = { minMs: options.retryBackoff?.minMs ?? 20, maxMs: options.retryBackoff?.maxMs ?? 2000 };
   }
@@ -291,12 +315,15 @@ export class Dispatcher {
   }
 
   /**
-   * Stops fetching and sending, waits up to `drainMs` for batches in flight to be acked, commits the acked
-   * prefix and leaves the group. Queued batches are not sent; they are delivered again after a restart. Call
-   * it from the root supervisor's `onGiveUp` before exiting, so what was processed is committed.
+   * Stops fetching, sends the batches still waiting to fill (within credit), waits up to `drainMs` for batches
+   * in flight to be acked, commits the acked prefix and leaves the group. Batches that found no credit are not
+   * sent; they are delivered again after a restart. Call it from the root supervisor's `onGiveUp` before
+   * exiting, so what was processed is committed.
    */
   async close(drainMs = 5000): Promise<void> {
     if (this.#closing) return;
+    this.#flushing = true;
+    for (const inst of this.#instances.values()) this.#pump(inst);
     this.#closing = true;
     const all = [...this.#partitions.values()];
     this.#sub?.pause(all.map((p) => p.tp));
@@ -383,7 +410,7 @@ export class Dispatcher {
     const p = this.#partition(batch);
     let run: ConsumedRecord[] = [];
     const flush = () => {
-      for (let i = 0; i < run.length; i += this.#maxBatch) this.#enqueue(p, run.slice(i, i + this.#maxBatch));
+      this.#enqueue(p, run);
       run = [];
     };
     for (const record of batch.records) {
@@ -397,6 +424,8 @@ export class Dispatcher {
         run.push(record);
       } catch (error) {
         flush();
+        const last = p.pending.at(-1);
+        if (last) last.sealed = true; // its range must not span the dead-lettered offset
         p.tracker.track(record.offset, record.offset);
         this.#deadLetter(p, record, "decode", error, 1);
       }
@@ -405,21 +434,53 @@ export class Dispatcher {
     this.#pump(p.owner);
   }
 
+  /** Tracks `records` (which follow everything tracked) and merges or cuts them into the pending units. */
   #enqueue(p: PartitionState, records: ConsumedRecord[]): void {
     if (records.length === 0) return;
-    const from = records[0]!.offset, to = records.at(-1)!.offset;
-    p.tracker.track(from, to);
-    p.pending.push({
+    p.tracker.track(records[0]!.offset, records.at(-1)!.offset);
+    const now = Date.now();
+    const { merged } = appendRecords(p.pending, records, this.#limits, (part): Unit => ({
       key: p.key,
-      records,
-      from,
-      to,
-      correlationId: records[0]!.headers[CORRELATION_HEADER] ?? crypto.randomUUID(),
+      records: part,
+      from: part[0]!.offset,
+      to: part.at(-1)!.offset,
+      correlationId: part[0]!.headers[CORRELATION_HEADER] ?? crypto.randomUUID(),
       attempts: 0,
       budget: this.#maxAttempts,
       notBefore: 0,
+      sealed: false,
+      firstAt: now,
       postSeq: 0,
-    });
+    }));
+    if (merged) merged.to = merged.records.at(-1)!.offset;
+  }
+
+  /** Whether `u`, at the head of its queue, may be sent at `now`. */
+  #ready(u: Unit, now: number): boolean {
+    return u.notBefore <= now && (this.#flushing || isReady(u, this.#limits, now));
+  }
+
+  /** Arms the partition's timer for the moment its open batch (the last one) becomes ready. */
+  #armWait(p: PartitionState): void {
+    const u = p.pending.at(-1);
+    if (!u || p.dropped || this.#closing || !isOpen(u, this.#limits)) return;
+    const at = readyAt(u, this.#limits);
+    if (at <= Date.now() || (p.wait && p.wait.at <= at)) return;
+    if (p.wait) this.#clearWait(p);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      p.wait = undefined;
+      this.#pump(p.owner);
+    }, at - Date.now());
+    this.#timers.add(timer);
+    p.wait = { at, timer };
+  }
+
+  #clearWait(p: PartitionState): void {
+    if (!p.wait) return;
+    clearTimeout(p.wait.timer);
+    this.#timers.delete(p.wait.timer);
+    p.wait = undefined;
   }
 
   /** Sends the instance's queued batches within its credit, round robin; pauses partitions that must wait. */
@@ -433,7 +494,7 @@ export class Dispatcher {
         for (const p of inst.partitions) {
           if (!handle.hasCredit()) break;
           const u = p.pending[0];
-          if (!u || u.notBefore > now) continue;
+          if (!u || !this.#ready(u, now)) continue;
           p.pending.shift();
           this.#send(p, u, handle);
           progressed = true;
@@ -443,11 +504,14 @@ export class Dispatcher {
       for (const i of this.#instances.values()) inflight += i.handle?.inflight ?? 0;
       if (inflight > this.#stats.maxInflight) this.#stats.maxInflight = inflight;
     }
-    for (const p of inst.partitions) this.#flowControl(p);
+    for (const p of inst.partitions) {
+      this.#armWait(p);
+      this.#flowControl(p);
+    }
   }
 
   #flowControl(p: PartitionState): void {
-    const wait = p.pending.length > 0;
+    const wait = mustPause(p.pending, this.#limits);
     if (wait === p.paused || p.dropped) return;
     p.paused = wait;
     if (wait) this.#stats.pauses++;
@@ -458,6 +522,7 @@ export class Dispatcher {
 
   #send(p: PartitionState, u: Unit, handle: ActorHandle): void {
     u.sentTo = handle;
+    u.sealed = true;
     u.postSeq = ++this.#postSeq;
     p.inflight.push(u);
     const batch: AgentBatch = {
@@ -650,6 +715,7 @@ export class Dispatcher {
       const p = this.#partitions.get(tpKey(tp.topic, tp.partition));
       if (!p) continue;
       p.dropped = true;
+      this.#clearWait(p);
       this.#stats.droppedOnRevoke += p.inflight.length + p.pending.length;
       p.inflight = [];
       p.pending = [];
