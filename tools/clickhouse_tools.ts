@@ -20,7 +20,13 @@ import {
 } from "./clickhouse_tick_table.ts";
 import { insertIsolating } from "./insert_isolating.ts";
 import { type CappedRows, DEFAULT_QUERY_CAPS, type QueryCaps, RowCollector } from "./query_caps.ts";
-import { TABLE_KINDS, tableIdentifierSchema, tableNameSchema, validateTickRows } from "./tick_row.ts";
+import {
+  splitTickRows,
+  TABLE_KINDS,
+  tableIdentifierSchema,
+  tableNameSchema,
+  tickRowInputSchema,
+} from "./tick_row.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
 /** Dependencies of the ClickHouse tools. */
@@ -144,11 +150,11 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
       inputSchema: z.object({
         kind: z.enum(TABLE_KINDS).default("tick").describe("Table kind"),
         table: tableNameSchema,
-        rows: z.array(z.record(z.string(), z.unknown())).max(MAX_CLICKHOUSE_INSERT_ROWS).describe("Rows"),
+        rows: z.array(tickRowInputSchema).max(MAX_CLICKHOUSE_INSERT_ROWS).describe("Rows"),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       handler: async ({ table, rows }) => {
-        const { valid, errors } = validateTickRows(rows);
+        const { valid, errors } = splitTickRows(rows);
         const written = await insertIsolating(
           valid,
           (part) => insertClickHouseTicks(deps.client, table, part),

@@ -14,7 +14,13 @@ import { z } from "zod";
 import { insertIsolating } from "./insert_isolating.ts";
 import { ensurePostgresTickTable, insertPostgresTicks, postgresRowError } from "./postgres_tick_table.ts";
 import { type CappedRows, DEFAULT_QUERY_CAPS, jsonRow, type QueryCaps, RowCollector } from "./query_caps.ts";
-import { TABLE_KINDS, tableIdentifierSchema, tableNameSchema, validateTickRows } from "./tick_row.ts";
+import {
+  splitTickRows,
+  TABLE_KINDS,
+  tableIdentifierSchema,
+  tableNameSchema,
+  tickRowInputSchema,
+} from "./tick_row.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
 /** Dependencies of the PostgreSQL tools. */
@@ -100,11 +106,11 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
       inputSchema: z.object({
         kind: z.enum(TABLE_KINDS).default("tick").describe("Table kind"),
         table: tableNameSchema,
-        rows: z.array(z.record(z.string(), z.unknown())).max(MAX_INSERT_ROWS).describe("Rows to insert"),
+        rows: z.array(tickRowInputSchema).max(MAX_INSERT_ROWS).describe("Rows to insert"),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       handler: async ({ table, rows }) => {
-        const { valid, errors } = validateTickRows(rows);
+        const { valid, errors } = splitTickRows(rows);
         const written = await insertIsolating(
           valid,
           (part) => insertPostgresTicks(deps.sql, table, part),

@@ -44,24 +44,81 @@ export interface IndexedRow {
   row: TickRow;
 }
 
+/** One request row after {@linkcode checkTickRow}: the tick row, or why it is not one. */
+export type CheckedTickRow = { row: TickRow; error?: undefined } | { row?: undefined; error: string };
+
+const optionalNumber = (v: unknown) => v === undefined || v === null || Number.isFinite(v);
+
 /**
- * Splits request rows into valid tick rows and per-row validation errors.
+ * Checks one request row against {@linkcode tickRowSchema}. A well-formed row (the usual case) is checked by
+ * hand, without building zod issues; anything else goes through the schema itself, whose verdict and messages
+ * are final, so the result is always the schema's.
+ *
+ * @param raw One element of the request's `rows`.
+ * @returns The row (only the tick fields), or the schema's issues as one message.
+ * @example
+ * ```ts
+ * checkTickRow({ symbol: "BTC-USD", source: "synthetic", ts: 1, price: 2 }).row?.price; // 2
+ * checkTickRow({ symbol: "BTC-USD", source: "synthetic", ts: 1.5, price: 2 }).error; // "ts: Invalid input: ..."
+ * ```
+ */
+export function checkTickRow(raw: unknown): CheckedTickRow {
+  if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
+    const r = raw as Record<string, unknown>;
+    const { symbol, source, exchange, ts, price, bid, ask, volume } = r;
+    if (
+      typeof symbol === "string" && symbol.length > 0 && typeof source === "string" && source.length > 0 &&
+      (exchange === undefined || exchange === null || typeof exchange === "string") &&
+      Number.isSafeInteger(ts) && Number.isFinite(price) &&
+      optionalNumber(bid) && optionalNumber(ask) && optionalNumber(volume)
+    ) {
+      const row: TickRow = { symbol, source, ts: ts as number, price: price as number };
+      if ("exchange" in r) row.exchange = exchange as string | null;
+      if ("bid" in r) row.bid = bid as number | null;
+      if ("ask" in r) row.ask = ask as number | null;
+      if ("volume" in r) row.volume = volume as number | null;
+      return { row };
+    }
+  }
+  const parsed = tickRowSchema.safeParse(raw);
+  if (parsed.success) return { row: parsed.data };
+  return { error: parsed.error.issues.map((i) => `${i.path.join(".") || "row"}: ${i.message}`).join("; ") };
+}
+
+const { $schema: _, ...tickRowJsonSchema } = z.toJSONSchema(tickRowSchema, { io: "input" });
+
+/**
+ * The `rows[]` element of the `*.insert_rows` tools' input schema: accepts any value and checks it once with
+ * {@linkcode checkTickRow}, so that one bad row is reported by index instead of failing the call. It is
+ * advertised (JSON Schema) as a tick row.
+ */
+export const tickRowInputSchema = z.unknown().transform(checkTickRow).meta(tickRowJsonSchema);
+
+/**
+ * Splits checked request rows into valid tick rows (with their indexes) and per-row validation errors.
+ *
+ * @param rows The request's rows, as parsed by {@linkcode tickRowInputSchema}.
+ * @returns Valid rows and errors, each with its index in `rows`.
+ */
+export function splitTickRows(rows: readonly CheckedTickRow[]): { valid: IndexedRow[]; errors: RowError[] } {
+  const valid: IndexedRow[] = [];
+  const errors: RowError[] = [];
+  rows.forEach((checked, index) => {
+    if (checked.row) valid.push({ index, row: checked.row });
+    else errors.push({ index, stage: "validate", error: checked.error });
+  });
+  return { valid, errors };
+}
+
+/**
+ * Splits raw request rows into valid tick rows and per-row validation errors ({@linkcode checkTickRow} of
+ * each, then {@linkcode splitTickRows}); for callers that did not parse them with {@linkcode tickRowInputSchema}.
  *
  * @param rows The request's rows, as received.
  * @returns Valid rows (with their indexes) and errors.
  */
 export function validateTickRows(rows: readonly unknown[]): { valid: IndexedRow[]; errors: RowError[] } {
-  const valid: IndexedRow[] = [];
-  const errors: RowError[] = [];
-  rows.forEach((raw, index) => {
-    const parsed = tickRowSchema.safeParse(raw);
-    if (parsed.success) valid.push({ index, row: parsed.data });
-    else {
-      const error = parsed.error.issues.map((i) => `${i.path.join(".") || "row"}: ${i.message}`).join("; ");
-      errors.push({ index, stage: "validate", error });
-    }
-  });
-  return { valid, errors };
+  return splitTickRows(rows.map(checkTickRow));
 }
 
 /** Zod schema of a table identifier: a plain lowercase SQL identifier (quoted by the tools anyway). */
