@@ -220,7 +220,14 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       const grants = agentGrants(id, module, agentConfig, agent);
       const allow = agent.tools.length > 0 ? agent.tools : module.spec.tools ?? [];
       const instances = Array.from({ length: agent.instances }, (_, i) => `${id}-${i}`);
-      const base = { module: kind.module, config: agentConfig, grants, publish, restart: agent.restart };
+      const base = {
+        module: kind.module,
+        agent: id,
+        config: agentConfig,
+        grants,
+        publish,
+        restart: agent.restart,
+      };
       if (kind.role === "consumer") {
         if (!agent.subscribe) {
           throw new PipelineStartError(

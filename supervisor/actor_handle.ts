@@ -63,6 +63,8 @@ export interface ActorHandleOptions {
   mailboxCapacity?: number;
   /** Time allowed to load and initialise (default 10 s). */
   startTimeoutMs?: number;
+  /** The agent's id in the pipeline (the `agent` label of metrics and the tree); default the spec's name. */
+  agent?: string;
   /** Permissions granted beyond the spec's own (from the pipeline file); the Worker gets the union. */
   grants?: AgentPermissions;
   /** Backs `ctx.publish`; without it publishing fails. */
@@ -94,6 +96,8 @@ interface Pending {
 export class ActorHandle implements Child {
   readonly path: string;
   readonly spec: AgentSpec;
+  /** The agent this actor is an instance of, as the pipeline names it. */
+  readonly agent: string;
   readonly permissions: WorkerPermissions;
   readonly creditWindow: number;
   readonly mailboxCapacity: number;
@@ -128,6 +132,7 @@ export class ActorHandle implements Child {
       "mailboxCapacity",
       opts.mailboxCapacity ?? SUPERVISOR_DEFAULTS.mailboxCapacity,
     );
+    this.agent = opts.agent ?? spec.name;
     this.permissions = workerPermissions(mergePermissions(spec.permissions, opts.grants));
     this.exited = new Promise((r) => (this.#resolveExit = r));
     const moduleUrl = new URL(opts.module).href;
@@ -314,7 +319,7 @@ export class ActorHandle implements Child {
       type: "actor",
       id: this.path.split("/").at(-1) ?? this.path,
       path: this.path,
-      agent: this.spec.name,
+      agent: this.agent,
       state: this.#state,
       restarts: 0,
       mailboxDepth: this.#queue.length,
@@ -365,7 +370,7 @@ export class ActorHandle implements Child {
   }
 
   #onMessage(m: FromWorker): void {
-    const labels = { actor: this.path, agent: this.spec.name };
+    const labels = { actor: this.path, agent: this.agent };
     switch (m.type) {
       case "ready":
         this.#state = "running";
@@ -445,7 +450,7 @@ export class ActorHandle implements Child {
     let reply: ToWorker;
     try {
       if (!this.#opts.publish) throw new Error("no publisher is wired to this actor");
-      const result = await this.#opts.publish(topic, records, { actor: this.path, agent: this.spec.name });
+      const result = await this.#opts.publish(topic, records, { actor: this.path, agent: this.agent });
       reply = { type: "publish_result", id, ok: true, result };
     } catch (e) {
       reply = { type: "publish_result", id, ok: false, error: serializeError(e) };
@@ -455,7 +460,7 @@ export class ActorHandle implements Child {
 
   #metrics(samples: readonly MetricSample[]): void {
     if (samples.length === 0) return;
-    const errors = recordAgentMetrics(samples, { agent: this.spec.name, actor: this.path });
+    const errors = recordAgentMetrics(samples, { agent: this.agent, actor: this.path });
     for (const e of errors) {
       getLogTapeLogger(["qistream", "supervisor"]).warn(`dropped agent metric: ${e.message}`);
     }
