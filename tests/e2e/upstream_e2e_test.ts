@@ -38,7 +38,7 @@ agents:
       wsUrl: "\${CC_WS_URL}"
       pairs: [BTC-USD]
       topics: { tick: e2e.ticks.${id} }
-      heartbeatIntervalMs: 200
+      heartbeatIntervalMs: 5000
       minReconnectMs: 50
       lingerMs: 5
   td:
@@ -49,7 +49,7 @@ agents:
       wsUrl: "\${TD_WS_URL}"
       symbols: [AAPL, EUR/USD]
       topics: { tick: e2e.ticks.${id} }
-      heartbeatMs: 200
+      heartbeatMs: 5000
       lingerMs: 5
   pg:
     kind: postgres-sink
@@ -79,7 +79,7 @@ Deno.test({
     const table = `e2e_upstream_${id}`;
     const dlqTopic = `e2e.dlq.${id}`;
     const dataDir = await Deno.makeTempDir({ prefix: "qistream-e2e-upstream-" });
-    const cc = startFakeCryptoCompare({ apiKey: CC_KEY, heartbeatMs: 100 });
+    const cc = startFakeCryptoCompare({ apiKey: CC_KEY, heartbeatMs: 1000 });
     const td = startFakeTwelveData({ apiKey: TD_KEY });
     let node: Awaited<ReturnType<typeof startNode>> | undefined;
     let dlqSubscription: { close(): Promise<void> } | undefined;
