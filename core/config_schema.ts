@@ -44,6 +44,14 @@ export const CONNECTION_NAMES = [
 /** Name of one entry of `connections`. */
 export type ConnectionName = typeof CONNECTION_NAMES[number];
 
+/** OTP restart intensity: at most `intensity` restarts within `periodMs`, else the supervisor gives up. */
+function supervisionSchema(intensity: number, periodMs: number) {
+  return z.object({
+    intensity: int(0).default(intensity),
+    periodMs: int(1).default(periodMs),
+  }).strict().prefault({});
+}
+
 const nodeSchema = z.object({
   name: z.string().min(1).default("qistream"),
   dataDir: z.string().min(1).default("./data"),
@@ -54,6 +62,8 @@ const nodeSchema = z.object({
   shutdownTimeoutMs: int(0).default(10_000),
   /** Where undecodable records, poison records and rows a database refuses go, with their error. */
   deadLetterTopic: z.string().min(1).default("market.dead-letter"),
+  /** Restart intensity of the root supervisor; when exceeded the node commits, stops and exits 1. */
+  supervision: supervisionSchema(3, 60_000),
 }).strict();
 
 const tlsSchema = z.union([
@@ -147,6 +157,8 @@ const agentSchema = z.object({
     env: z.array(z.string().min(1)).default([]),
   }).strict().prefault({}),
   restart: z.enum(["permanent", "transient", "temporary"]).default("permanent"),
+  /** Restart intensity of the agent's supervisor: more than `intensity` restarts within `periodMs` escalate. */
+  supervision: supervisionSchema(5, 30_000),
   config: z.record(z.string(), z.unknown()).default({}),
 }).strict();
 

@@ -39,6 +39,7 @@ import {
   type ExitReason,
   mergePermissions,
   oneForOne,
+  type PublishFn,
   Supervisor,
   supervisorChild,
   type TreeNode,
@@ -225,7 +226,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         agent: id,
         config: agentConfig,
         grants,
-        publish,
+        publish: publishAllowed(id, [...agent.publish, config.node.deadLetterTopic], publish),
         restart: agent.restart,
       };
       if (kind.role === "consumer") {
@@ -257,7 +258,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           })
         );
         consumers.push(
-          supervisorChild({ id, strategy: oneForOne, intensity: 5, periodMs: 30_000, children: actors }),
+          supervisorChild({ id, strategy: oneForOne, ...agent.supervision, children: actors }),
         );
         consumers.push(dispatcherChild(`${id}.dispatcher`, dispatcher));
       } else {
@@ -269,7 +270,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           })
         );
         sources.push(
-          supervisorChild({ id, strategy: oneForOne, intensity: 5, periodMs: 30_000, children: actors }),
+          supervisorChild({ id, strategy: oneForOne, ...agent.supervision, children: actors }),
         );
       }
     }
@@ -278,8 +279,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       Supervisor.start({
         id: "root",
         strategy: oneForOne,
-        intensity: 3,
-        periodMs: 60_000,
+        ...config.node.supervision,
         children: [...consumers, ...sources],
         onGiveUp: (reason) => {
           log.error("the root supervisor gave up: {reason}", { reason });
@@ -310,6 +310,20 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
   }
 }
 
+/**
+ * An agent's publish, limited to the topics its `agents.<id>.publish` lists (and the dead-letter topic).
+ * Anything else is refused with the list in the message.
+ */
+function publishAllowed(id: string, topics: string[], publish: PublishFn): PublishFn {
+  const allowed = new Set(topics);
+  return (topic, records, from) =>
+    allowed.has(topic) ? publish(topic, records, from) : Promise.reject(
+      new RangeError(
+        `Cannot publish to ${topic}: agents.${id}.publish lists only ${[...allowed].join(", ")}`,
+      ),
+    );
+}
+
 async function loadAgentModule(
   url: URL,
 ): Promise<AgentModule & { grants?: (config: never) => AgentPermissions }> {
@@ -333,7 +347,7 @@ function agentGrants(
   const schema = module.spec.config;
   let parsed: unknown = raw;
   if (schema) {
-    const result = schema.safeParse(raw);
+    const result = schema.safeParse(raw, { reportInput: true });
     if (!result.success) {
       throw new ConfigError("the pipeline file", zodProblems(result.error.issues, ["agents", id, "config"]));
     }
