@@ -6,6 +6,7 @@
  * @module
  */
 
+import { interruptibleSleep } from "../_interruptible_sleep.ts";
 import type { PartitionBatch } from "../types.ts";
 import type { GroupMember } from "./group_member.ts";
 import { asError, type GroupHost } from "./group_types.ts";
@@ -138,7 +139,7 @@ export class PartitionFetcher {
         }
         batch = { ...current, records: rest };
         const delay = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** (attempts - 1));
-        await sleep(delay, stop);
+        await interruptibleSleep(delay, stop);
       }
     }
   }
@@ -147,17 +148,4 @@ export class PartitionFetcher {
 function waitAbort(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -33,6 +33,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from "../types.ts";
+import { interruptibleSleep } from "../_interruptible_sleep.ts";
 import { type ConnectorMetrics, connectorMetrics } from "../connector_metrics.ts";
 import { AuthenticationError, ConnectorClosedError, UnknownTopicError } from "../errors.ts";
 import { getLogger } from "../../core/log.ts";
@@ -137,7 +138,7 @@ export class KafkaConnector implements StreamConnector {
           error: mapped.message,
         });
         this.#emit({ type: "reconnecting", attempt, delayMs });
-        await sleep(delayMs, this.#abort.signal);
+        await interruptibleSleep(delayMs, this.#abort.signal);
       }
     }
   }
@@ -241,17 +242,4 @@ export class KafkaConnector implements StreamConnector {
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -25,6 +25,7 @@ import type {
   Subscription,
   TopicPartition,
 } from "../types.ts";
+import { interruptibleSleep } from "../_interruptible_sleep.ts";
 import type { ConnectorMetrics } from "../connector_metrics.ts";
 import { CommitError, ConnectorClosedError } from "../errors.ts";
 import { connectErrorFrom } from "./kafka_errors.ts";
@@ -281,7 +282,7 @@ export class KafkaSubscription implements Subscription {
       this.#emitError(error);
       const failures = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, failures);
-      await sleep(Math.min(100 * 2 ** (failures - 1), MAX_FAILURE_DELAY_MS), this.#abort.signal);
+      await interruptibleSleep(Math.min(100 * 2 ** (failures - 1), MAX_FAILURE_DELAY_MS), this.#abort.signal);
       // Deliver the same batch again: fetch from its first offset (with autoCommit off, seek commits nothing).
       if (current()) this.#consumer.seek({ topic, partition, offset: records[0]!.offset });
       return;
@@ -407,17 +408,4 @@ async function guard(fn: () => unknown, onError: (error: unknown) => void): Prom
   } catch (error) {
     onError(error);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
