@@ -4,8 +4,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../core/mod.ts";
 import {
   checkCatalog,
   DEFAULT_SCHEMAS_DIR,
@@ -15,6 +13,8 @@ import {
   type SubjectCheck,
 } from "../connector/registry/mod.ts";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
+import { loadCommandConfig } from "./_load_command_config.ts";
+import { parseCommandArgs } from "./_parse_command_args.ts";
 
 const USAGE = `Usage: qistream schemas <check|register> [--config PATH] [--schemas DIR]
 
@@ -55,41 +55,22 @@ export const schemasCommand: Command = {
   summary: "check or register the Avro schemas with the schema registry",
   usage: USAGE,
   async run(args, context) {
-    let values: { config?: string; schemas?: string; help?: boolean };
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parseArgs({
-        args,
-        options: {
-          config: { type: "string", short: "c" },
-          schemas: { type: "string" },
-          help: { type: "boolean", short: "h" },
-        },
-        strict: true,
-        allowPositionals: true,
-      }));
-    } catch (e) {
-      console.error(`${(e as Error).message}\n\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    if (values.help) {
-      console.log(USAGE);
-      return EXIT_OK;
-    }
+    const parsed = parseCommandArgs(args, USAGE, {
+      config: { type: "string", short: "c" },
+      schemas: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    }, true);
+    if (typeof parsed === "number") return parsed;
+    const { values, positionals } = parsed;
     const action = positionals[0];
     if ((action !== "check" && action !== "register") || positionals.length > 1) {
       console.error(`Expected "check" or "register", got ${positionals.join(" ") || "nothing"}.\n\n${USAGE}`);
       return EXIT_USAGE;
     }
 
-    let config;
-    try {
-      ({ config } = await loadConfig({ path: values.config ?? context.config }));
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      console.error(e.message);
-      return EXIT_USAGE;
-    }
+    const loaded = await loadCommandConfig(values.config ?? context.config);
+    if (typeof loaded === "number") return loaded;
+    const { config } = loaded;
     let catalog;
     try {
       catalog = await loadSchemaCatalog(values.schemas ?? DEFAULT_SCHEMAS_DIR);

@@ -6,19 +6,19 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   activeAgents,
   ConfigError,
   enableDefaultMetrics,
   getLogger,
   type HttpServer,
-  loadConfig,
   setupLogging,
   startHttpServer,
 } from "../core/mod.ts";
 import { type RunningPipeline, startPipeline } from "../pipeline/mod.ts";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
+import { loadCommandConfig } from "./_load_command_config.ts";
+import { parseCommandArgs } from "./_parse_command_args.ts";
 
 const USAGE = `Usage: qistream start [--config PATH]
 
@@ -35,22 +35,12 @@ export const startCommand: Command = {
   summary: "run this node (HTTP endpoints now; the pipeline as it is built)",
   usage: USAGE,
   async run(args, context) {
-    let values: { config?: string; help?: boolean };
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (e) {
-      console.error(`${(e as Error).message}\n\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    if (values.help) {
-      console.log(USAGE);
-      return EXIT_OK;
-    }
+    const parsed = parseCommandArgs(args, USAGE, {
+      config: { type: "string", short: "c" },
+      help: { type: "boolean", short: "h" },
+    }, false);
+    if (typeof parsed === "number") return parsed;
+    const { values } = parsed;
 
     try {
       setupLogging();
@@ -60,14 +50,8 @@ export const startCommand: Command = {
     }
     const log = getLogger("start");
 
-    let loaded;
-    try {
-      loaded = await loadConfig({ path: values.config ?? context.config });
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      console.error(e.message);
-      return EXIT_USAGE;
-    }
+    const loaded = await loadCommandConfig(values.config ?? context.config);
+    if (typeof loaded === "number") return loaded;
     const { config, file, envOverrides } = loaded;
     await Deno.mkdir(config.node.dataDir, { recursive: true });
     enableDefaultMetrics();

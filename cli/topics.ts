@@ -5,8 +5,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { type Config, ConfigError, loadConfig } from "../core/mod.ts";
 import { describeConnector, openConnector } from "../connector/open_connector.ts";
 import {
   applyTopics,
@@ -17,6 +15,8 @@ import {
   TopicChangeRefusedError,
 } from "../connector/topics/mod.ts";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
+import { loadCommandConfig } from "./_load_command_config.ts";
+import { parseCommandArgs } from "./_parse_command_args.ts";
 
 const USAGE = `Usage: qistream topics <plan|apply> [--config PATH]
 
@@ -39,36 +39,20 @@ export const topicsCommand: Command = {
   summary: "plan or apply the declared topics (create, add partitions, set configs)",
   usage: USAGE,
   async run(args, context) {
-    let values: { config?: string; help?: boolean };
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parseArgs({
-        args,
-        options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
-        strict: true,
-        allowPositionals: true,
-      }));
-    } catch (e) {
-      console.error(`${(e as Error).message}\n\n${USAGE}`);
-      return EXIT_USAGE;
-    }
-    if (values.help) {
-      console.log(USAGE);
-      return EXIT_OK;
-    }
+    const parsed = parseCommandArgs(args, USAGE, {
+      config: { type: "string", short: "c" },
+      help: { type: "boolean", short: "h" },
+    }, true);
+    if (typeof parsed === "number") return parsed;
+    const { values, positionals } = parsed;
     const action = positionals[0];
     if ((action !== "plan" && action !== "apply") || positionals.length > 1) {
       console.error(`Expected "plan" or "apply", got ${positionals.join(" ") || "nothing"}.\n\n${USAGE}`);
       return EXIT_USAGE;
     }
-    let config: Config;
-    try {
-      ({ config } = await loadConfig({ path: values.config ?? context.config }));
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      console.error(e.message);
-      return EXIT_USAGE;
-    }
+    const loaded = await loadCommandConfig(values.config ?? context.config);
+    if (typeof loaded === "number") return loaded;
+    const { config } = loaded;
 
     const connector = openConnector(config);
     const where = describeConnector(config);
