@@ -18,15 +18,9 @@ import {
   insertClickHouseTicks,
   tableExists,
 } from "./clickhouse_tick_table.ts";
-import { insertIsolating } from "./insert_isolating.ts";
+import { insertCheckedRows } from "./_insert_checked_rows.ts";
 import { type CappedRows, DEFAULT_QUERY_CAPS, type QueryCaps, RowCollector } from "./query_caps.ts";
-import {
-  splitTickRows,
-  TABLE_KINDS,
-  tableIdentifierSchema,
-  tableNameSchema,
-  tickRowInputSchema,
-} from "./tick_row.ts";
+import { TABLE_KINDS, tableIdentifierSchema, tableNameSchema, tickRowInputSchema } from "./tick_row.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
 /** Dependencies of the ClickHouse tools. */
@@ -154,17 +148,12 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       handler: async ({ table, rows }) => {
-        const { valid, errors } = splitTickRows(rows);
-        const written = await insertIsolating(
-          valid,
+        const written = await insertCheckedRows(
+          rows,
           (part) => insertClickHouseTicks(deps.client, table, part),
           clickHouseRowError,
         );
-        return {
-          written: written.inserted,
-          errors: [...errors, ...written.errors].sort((a, b) => a.index - b.index),
-          statements: written.statements,
-        };
+        return { written: written.inserted, errors: written.errors, statements: written.statements };
       },
     }),
     defineTool({

@@ -11,16 +11,10 @@
  */
 import type postgres from "postgres";
 import { z } from "zod";
-import { insertIsolating } from "./insert_isolating.ts";
+import { insertCheckedRows } from "./_insert_checked_rows.ts";
 import { ensurePostgresTickTable, insertPostgresTicks, postgresRowError } from "./postgres_tick_table.ts";
 import { type CappedRows, DEFAULT_QUERY_CAPS, jsonRow, type QueryCaps, RowCollector } from "./query_caps.ts";
-import {
-  splitTickRows,
-  TABLE_KINDS,
-  tableIdentifierSchema,
-  tableNameSchema,
-  tickRowInputSchema,
-} from "./tick_row.ts";
+import { TABLE_KINDS, tableIdentifierSchema, tableNameSchema, tickRowInputSchema } from "./tick_row.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
 /** Dependencies of the PostgreSQL tools. */
@@ -110,17 +104,15 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       handler: async ({ table, rows }) => {
-        const { valid, errors } = splitTickRows(rows);
-        const written = await insertIsolating(
-          valid,
+        const written = await insertCheckedRows(
+          rows,
           (part) => insertPostgresTicks(deps.sql, table, part),
           postgresRowError,
         );
-        const accepted = valid.length - written.errors.length;
         return {
           inserted: written.inserted,
-          duplicates: accepted - written.inserted,
-          errors: [...errors, ...written.errors].sort((a, b) => a.index - b.index),
+          duplicates: written.accepted - written.inserted,
+          errors: written.errors,
           statements: written.statements,
         };
       },
