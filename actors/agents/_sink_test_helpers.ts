@@ -12,6 +12,7 @@ import { type ActorToolsConnection, serveActorTools } from "../../tools/actor_to
 import { clickHouseTools } from "../../tools/clickhouse_tools.ts";
 import { postgresTools } from "../../tools/postgres_tools.ts";
 import type { AnyToolDefinition } from "../../tools/tool_definition.ts";
+import type { Tick } from "../sources/market_record.ts";
 import type { TickDatabase } from "./_tick_sink.ts";
 
 /** The sink module of a database. */
@@ -88,17 +89,8 @@ export async function tickSerde(dir: string, topic: string): Promise<AvroSerde> 
   return new AvroSerde({ registry });
 }
 
-/** A `market.tick` v1 value of about 200 bytes as JSON (about 60 as Avro). */
-export interface Tick {
-  symbol: string;
-  source: string;
-  exchange: string | null;
-  ts: number;
-  price: number;
-  bid: number | null;
-  ask: number | null;
-  volume: number | null;
-}
+/** A `market.tick` v1 value (the sources' record type); one of {@link ticks} is about 200 bytes as JSON, 60 as Avro. */
+export type { Tick };
 
 /** `n` ticks with unique natural keys (20 symbols, one ms apart per symbol), starting at `from`. */
 export function ticks(n: number, from = 0): Tick[] {
