@@ -85,3 +85,101 @@ export async function callTool(
 export function runId(): string {
   return `${Date.now().toString(36)}${crypto.randomUUID().slice(0, 6)}`;
 }
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A `main.ts start` child process spawned by {@link spawnStart}. */
+export interface StartedProcess {
+  /** The child. */
+  readonly child: Deno.ChildProcess;
+  /** Its exit status. */
+  readonly status: Promise<Deno.CommandStatus>;
+  /** Resolves when stdout and stderr are both read to the end. */
+  readonly reading: Promise<unknown>;
+  /** Everything it printed so far, stdout and stderr together. */
+  output(): string;
+  /** The node's base URL from the start banner, once the banner is printed. */
+  url(): string | undefined;
+  /** Kills it with SIGKILL if it is still running, and waits for it and its output (for `finally`). */
+  kill(): Promise<void>;
+}
+
+/**
+ * Runs `main.ts start ...args` from the project root with only what a newcomer's shell would have (PATH, HOME,
+ * NO_COLOR, Deno's cache and certificate settings) plus `env`, collecting its output.
+ *
+ * @param args arguments after `start`, e.g. `["--config", file]`
+ * @param env further environment variables
+ * @returns the running process
+ */
+export function spawnStart(args: string[], env: Record<string, string> = {}): StartedProcess {
+  const fullEnv: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+    NO_COLOR: "1",
+    ...env,
+  };
+  for (const name of ["DENO_DIR", "DENO_CERT", "NODE_EXTRA_CA_CERTS"]) {
+    const value = Deno.env.get(name);
+    if (value) fullEnv[name] = value;
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--unstable-worker-options", "main.ts", "start", ...args],
+    cwd: ROOT,
+    env: fullEnv,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  const reading = Promise.all([child.stdout, child.stderr].map(async (stream) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true });
+  }));
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  return {
+    child,
+    status,
+    reading,
+    output: () => out,
+    url: () => out.match(/metrics\s+(http:\/\/\S+)\/metrics/)?.[1],
+    async kill() {
+      if (!exited) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }
+      await status;
+      await reading;
+    },
+  };
+}
+
+/**
+ * Waits until `started` prints its start banner; fails at once if it exits first.
+ *
+ * @param started the process
+ * @param what names the wait in the timeout message
+ * @param timeoutMs how long to wait
+ * @returns the node's base URL
+ * @throws when it exits before the banner, or after `timeoutMs`
+ */
+export async function untilBanner(
+  started: StartedProcess,
+  what: string,
+  timeoutMs = 90_000,
+): Promise<string> {
+  await Promise.race([
+    waitFor(what, () => {
+      return Promise.resolve({ done: started.url() !== undefined, seen: started.output().slice(-2000) });
+    }, timeoutMs),
+    started.status.then((s) => {
+      throw new Error(`${what}: the process exited with ${s.code}:\n${started.output().slice(-4000)}`);
+    }),
+  ]);
+  return started.url()!;
+}

@@ -8,9 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LOCAL_TOKEN_FILE } from "../../pipeline/local_mcp_token.ts";
 import { startFakeCryptoCompare } from "../fakes/mod.ts";
-import { callTool, waitFor } from "./_pipeline_harness.ts";
+import { callTool, spawnStart, type StartedProcess, untilBanner } from "./_pipeline_harness.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const TICKS = "e2e.ticks";
 const GROUP = "e2e.pg";
 
@@ -50,51 +49,8 @@ agents:
 }
 
 /** Runs `main.ts start --config file` with a newcomer's environment plus `extra`; collects its output. */
-function start(file: string, extra: Record<string, string>) {
-  const env: Record<string, string> = {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? "/root",
-    NO_COLOR: "1",
-    ...extra,
-  };
-  for (const name of ["DENO_DIR", "DENO_CERT", "NODE_EXTRA_CA_CERTS"]) {
-    const value = Deno.env.get(name);
-    if (value) env[name] = value;
-  }
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--unstable-worker-options", "main.ts", "start", "--config", file],
-    cwd: ROOT,
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  const decoder = new TextDecoder();
-  const reading = Promise.all([child.stdout, child.stderr].map(async (stream) => {
-    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true });
-  }));
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  return {
-    status,
-    reading,
-    output: () => out,
-    url: () => out.match(/metrics\s+(http:\/\/\S+)\/metrics/)?.[1],
-    /** Kills it if it is still running (for `finally`). */
-    async kill() {
-      if (!exited) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already gone */ }
-      }
-      await status;
-      await reading;
-    },
-  };
+function start(file: string, extra: Record<string, string>): StartedProcess {
+  return spawnStart(["--config", file], extra);
 }
 
 Deno.test({
@@ -111,7 +67,7 @@ Deno.test({
     await Deno.writeTextFile(failing, pipelineYaml(dataDir, fake.restUrl, fake.wsUrl, true));
     await Deno.writeTextFile(good, pipelineYaml(dataDir, fake.restUrl, fake.wsUrl, false));
     const first = start(failing, { CRYPTOCOMPARE_API_KEY: "a-refused-key" });
-    let second: ReturnType<typeof start> | undefined;
+    let second: StartedProcess | undefined;
     try {
       const started = Date.now();
       const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 120_000));
@@ -139,16 +95,7 @@ Deno.test({
       // Second start, a good config that leaves the first run's group alone: its committed offsets and the
       // rows are exactly what the first run left — nothing produced was left unprocessed or uncommitted.
       second = start(good, {});
-      await Promise.race([
-        waitFor("the second start's banner", () => {
-          const url = second!.url();
-          return Promise.resolve({ done: url !== undefined, seen: second!.output().slice(-2000) });
-        }, 90_000),
-        second.status.then((s) => {
-          throw new Error(`the second start exited with ${s.code}:\n${second!.output().slice(-4000)}`);
-        }),
-      ]);
-      const url = second.url()!;
+      const url = await untilBanner(second, "the second start's banner", 90_000);
       const token = (await Deno.readTextFile(join(dataDir, LOCAL_TOKEN_FILE))).trim();
       const stats = await callTool(url, token, "stream.topic_stats", { topic: TICKS, group: GROUP });
       const produced = stats.messages as number;

@@ -6,43 +6,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LOCAL_TOKEN_FILE } from "../../pipeline/local_mcp_token.ts";
-import { callTool, waitFor } from "./_pipeline_harness.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
+import { callTool, spawnStart, untilBanner, waitFor } from "./_pipeline_harness.ts";
 
 /** Starts `main.ts start` with only what a newcomer's shell would have; resolves with its URL once it is up. */
 async function startNode(dataDir: string) {
-  const env: Record<string, string> = {
-    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-    HOME: Deno.env.get("HOME") ?? "/root",
-    QISTREAM_DATA_DIR: dataDir,
-    QISTREAM_HTTP_PORT: "0",
-    NO_COLOR: "1",
-  };
-  for (const name of ["DENO_DIR", "DENO_CERT", "NODE_EXTRA_CA_CERTS"]) {
-    const value = Deno.env.get(name);
-    if (value) env[name] = value;
-  }
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--unstable-worker-options", "main.ts", "start"],
-    cwd: ROOT,
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  const decoder = new TextDecoder();
-  const reading = Promise.all([child.stdout, child.stderr].map(async (stream) => {
-    for await (const chunk of stream) out += decoder.decode(chunk);
-  }));
-  await waitFor(
-    "the start banner",
-    () => Promise.resolve({ done: /metrics\s+http/.test(out), seen: out.slice(-2000) }),
-    90_000,
-  );
-  const url = out.match(/metrics\s+(http:\/\/\S+)\/metrics/)![1]!;
-  return { child, url, output: () => out, reading };
+  const started = spawnStart([], { QISTREAM_DATA_DIR: dataDir, QISTREAM_HTTP_PORT: "0" });
+  const url = await untilBanner(started, "the start banner", 90_000);
+  return { child: started.child, url, output: started.output, reading: started.reading };
 }
 
 async function tickCount(url: string, token: string): Promise<number> {
