@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
+import { parseCommandArgs } from "./_parse_command_args.ts";
 
 const USAGE = `Usage: qistream bench <name> [--records N]
 
@@ -37,30 +37,20 @@ export const benchCommand: Command = {
   summary: "run a benchmark beside its same-run baseline (connector, actors, sinks)",
   usage: USAGE,
   async run(args) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          records: { type: "string", default: "200000" },
-          batch: { type: "string" },
-          "in-flight": { type: "string", default: "8" },
-          instances: { type: "string", default: "2" },
-          window: { type: "string", default: "4" },
-          crashes: { type: "string", default: "50" },
-          help: { type: "boolean", short: "h" },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-    } catch (e) {
-      console.error(`${(e as Error).message}\n\n${USAGE}`);
-      return EXIT_USAGE;
-    }
+    const parsed = parseCommandArgs(args, USAGE, {
+      records: { type: "string", default: "200000" },
+      batch: { type: "string" },
+      "in-flight": { type: "string", default: "8" },
+      instances: { type: "string", default: "2" },
+      window: { type: "string", default: "4" },
+      crashes: { type: "string", default: "50" },
+      help: { type: "boolean", short: "h" },
+    }, true);
+    if (typeof parsed === "number") return parsed;
     const { values, positionals } = parsed;
-    if (values.help || positionals.length === 0) {
+    if (positionals.length === 0) {
       console.log(USAGE);
-      return values.help ? EXIT_OK : EXIT_USAGE;
+      return EXIT_USAGE;
     }
     const [name] = positionals;
     const numbers = {

@@ -7,10 +7,10 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../core/mod.ts";
 import { LOCAL_TOKEN_FILE } from "../pipeline/local_mcp_token.ts";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
+import { loadCommandConfig } from "./_load_command_config.ts";
+import { parseCommandArgs } from "./_parse_command_args.ts";
 
 const USAGE = `Usage: qistream tools list
        qistream tools call NAME [ARGUMENTS_JSON]
@@ -34,29 +34,15 @@ export const toolsCommand: Command = {
   summary: "list or call the MCP tools of a running node",
   usage: USAGE,
   async run(args, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          url: { type: "string" },
-          token: { type: "string" },
-          config: { type: "string", short: "c" },
-          help: { type: "boolean", short: "h" },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-    } catch (e) {
-      console.error(`${(e as Error).message}\n\n${USAGE}`);
-      return EXIT_USAGE;
-    }
+    const parsed = parseCommandArgs(args, USAGE, {
+      url: { type: "string" },
+      token: { type: "string" },
+      config: { type: "string", short: "c" },
+      help: { type: "boolean", short: "h" },
+    }, true);
+    if (typeof parsed === "number") return parsed;
     const { values, positionals } = parsed;
     const [action, name, json] = positionals;
-    if (values.help) {
-      console.log(USAGE);
-      return EXIT_OK;
-    }
     if (action !== "list" && !(action === "call" && name)) {
       console.error(USAGE);
       return EXIT_USAGE;
@@ -74,19 +60,15 @@ export const toolsCommand: Command = {
     let url = values.url;
     let token = values.token ?? Deno.env.get("QISTREAM_MCP_TOKEN");
     if (!url || !token) {
-      try {
-        const { config } = await loadConfig({ path: values.config ?? context.config });
-        const host = config.node.http.host === "0.0.0.0" ? "127.0.0.1" : config.node.http.host;
-        url ??= `http://${host}:${config.node.http.port}/mcp`;
-        token ??= (await Deno.readTextFile(join(config.node.dataDir, LOCAL_TOKEN_FILE)).catch(() =>
-          ""
-        )).trim() ||
-          undefined;
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-        console.error(e.message);
-        return EXIT_USAGE;
-      }
+      const loaded = await loadCommandConfig(values.config ?? context.config);
+      if (typeof loaded === "number") return loaded;
+      const { config } = loaded;
+      const host = config.node.http.host === "0.0.0.0" ? "127.0.0.1" : config.node.http.host;
+      url ??= `http://${host}:${config.node.http.port}/mcp`;
+      token ??= (await Deno.readTextFile(join(config.node.dataDir, LOCAL_TOKEN_FILE)).catch(() =>
+        ""
+      )).trim() ||
+        undefined;
     }
     if (!token) {
       console.error(
