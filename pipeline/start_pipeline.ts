@@ -229,6 +229,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         publish: publishAllowed(id, [...agent.publish, config.node.deadLetterTopic], publish),
         restart: agent.restart,
       };
+      let dispatcher: Dispatcher | undefined;
       if (kind.role === "consumer") {
         if (!agent.subscribe) {
           throw new PipelineStartError(
@@ -236,10 +237,10 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
             `a ${agent.kind} agent needs topics to read`,
           );
         }
-        const dispatcher = new Dispatcher({
+        dispatcher = new Dispatcher({
           connector,
           agent: id,
-          group: agent.subscribe.group ?? `qistream.${id}`,
+          group: agent.subscribe.group ?? id,
           topics: agent.subscribe.topics,
           instances,
           deadLetterTopic: config.node.deadLetterTopic,
@@ -249,30 +250,24 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           decode,
         });
         dispatchers.push(dispatcher);
-        const actors = instances.map((actorId) =>
-          actorChild({
-            ...base,
-            id: actorId,
-            toolPort: allow.length > 0 ? toolPortFor(actorId, allow) : undefined,
-            onStarted: (handle) => dispatcher.attach(actorId, handle),
-          })
-        );
-        consumers.push(
-          supervisorChild({ id, strategy: oneForOne, ...agent.supervision, children: actors }),
-        );
-        consumers.push(dispatcherChild(`${id}.dispatcher`, dispatcher));
-      } else {
-        const actors = instances.map((actorId) =>
-          actorChild({
-            ...base,
-            id: actorId,
-            toolPort: allow.length > 0 ? toolPortFor(actorId, allow) : undefined,
-          })
-        );
-        sources.push(
-          supervisorChild({ id, strategy: oneForOne, ...agent.supervision, children: actors }),
-        );
       }
+      const actors = instances.map((actorId) =>
+        actorChild({
+          ...base,
+          id: actorId,
+          toolPort: allow.length > 0 ? toolPortFor(actorId, allow) : undefined,
+          onStarted: dispatcher && ((handle) => dispatcher.attach(actorId, handle)),
+        })
+      );
+      const agentSupervisor = supervisorChild({
+        id,
+        strategy: oneForOne,
+        ...agent.supervision,
+        children: actors,
+      });
+      // A consumer's dispatcher follows its actors, so a stop drains and commits before the actors stop.
+      if (dispatcher) consumers.push(agentSupervisor, dispatcherChild(`${id}.dispatcher`, dispatcher));
+      else sources.push(agentSupervisor);
     }
 
     const root = await step("starting agents", () =>
