@@ -100,12 +100,29 @@ const connectionsSchema = z.object({
     url: z.string().min(1),
     password: z.string().optional(),
     maxConnections: int(1).default(10),
+    /** The writer's timeouts: a lock held elsewhere or a stuck statement becomes a retriable error. */
+    statementTimeoutMs: int(0).default(60_000),
+    lockTimeoutMs: int(0).default(10_000),
+    /** A pre-made read-only role for `postgres.query` / `postgres.describe` (e.g. `${DATABASE_READ_URL}`). */
+    readUrl: z.string().min(1).optional(),
+    readPassword: z.string().optional(),
+    /** Without `readUrl`: the role the node creates and maintains for the query tools (needs CREATEROLE). */
+    readerRole: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a lowercase role name")
+      .default("qistream_reader"),
+    /** Serve the query tools over a role that is not read-only (the writer, a superuser). Logged as unsafe. */
+    unsafeQueryAsWriter: bool().default(false),
   }).strict().optional(),
   clickhouse: z.object({
     url: z.url(),
     username: z.string().default("default"),
     password: z.string().optional(),
     database: z.string().min(1).default("default"),
+    /** A read-only user for `clickhouse.query` / `clickhouse.describe` (e.g. `${CLICKHOUSE_READ_URL}`). */
+    readUrl: z.url().optional(),
+    readUsername: z.string().min(1).optional(),
+    readPassword: z.string().optional(),
+    /** Serve the query tools as the writing user (only `readonly=1` per query). Logged as unsafe. */
+    unsafeQueryAsWriter: bool().default(false),
   }).strict().optional(),
   llm: z.object({
     baseUrl: z.url().default("https://api.openai.com/v1"),
@@ -172,6 +189,19 @@ const mcpSchema = z.object({
   ).default([]),
   allowedHosts: z.array(z.string().min(1)).optional(),
   allowedOrigins: z.array(z.string().min(1)).optional(),
+  /** Limits of the query tools (`postgres.query`, `clickhouse.query`, `*.describe`), per database. */
+  query: z.object({
+    /** Statement timeout. */
+    timeoutMs: int(1).default(5_000),
+    /** Lock wait inside a query (PostgreSQL `lock_timeout`). */
+    lockTimeoutMs: int(1).default(1_000),
+    maxRows: int(1).default(1_000),
+    maxBytes: int(1).default(1 << 20),
+    /** Connections of the query tools' own pool. */
+    maxConnections: int(1, 100).default(4),
+    /** Queries one caller (token or actor) may run at once; more are refused as busy (retriable). */
+    perCaller: int(1, 100).default(2),
+  }).strict().prefault({}),
 }).strict();
 
 /** The whole `pipeline.yaml` schema. */

@@ -1,7 +1,7 @@
 /**
  * The databases the sink agents write to, through their MCP tools: PostgreSQL (the configured server, or
  * embedded PostgreSQL in the data directory when no URL is set) and ClickHouse when configured. Each gets a
- * readiness check.
+ * readiness check. The query tools get their own way in (see query_access.ts): never the writer's client.
  *
  * @module
  */
@@ -11,11 +11,23 @@ import type { Config } from "../core/config_schema.ts";
 import { redactText } from "../core/log_redact.ts";
 import type { ReadinessCheck } from "../core/readiness.ts";
 import { EMBEDDED_CLIENT_OPTIONS, startEmbeddedPostgres } from "../tools/embedded_postgres.ts";
+import {
+  type ClickHouseQueryAccessResult,
+  openClickHouseQuery,
+  openPostgresQuery,
+  type PostgresQueryAccess,
+} from "./query_access.ts";
 
 /** Open database clients and how to describe and check them. */
 export interface Databases {
+  /** The writer's client (the sinks' `ensure_table` / `insert_rows`). */
   postgres?: postgres.Sql;
+  /** How the PostgreSQL query tools reach the database. */
+  postgresQuery?: PostgresQueryAccess;
+  /** The writer's client. */
   clickhouse?: ClickHouseClient;
+  /** How the ClickHouse query tools reach the database. */
+  clickhouseQuery?: ClickHouseQueryAccessResult;
   postgresWhere?: string;
   clickhouseWhere?: string;
   readiness: Record<string, ReadinessCheck>;
@@ -39,22 +51,40 @@ export async function openDatabases(config: Config, kinds: string[]): Promise<Da
     if (pg || kinds.includes("postgres-sink")) {
       let url: string;
       let max = pg?.maxConnections ?? 10;
+      const embedded = !pg?.url;
       if (!pg?.url) {
-        const embedded = await startEmbeddedPostgres({ dataDir: config.node.dataDir });
-        closers.push(() => embedded.stop());
-        url = embedded.url;
+        const server = await startEmbeddedPostgres({ dataDir: config.node.dataDir });
+        closers.push(() => server.stop());
+        url = server.url;
         max = EMBEDDED_CLIENT_OPTIONS.max;
-        databases.postgresWhere = `embedded PostgreSQL in ${embedded.path} at ${url}`;
+        databases.postgresWhere = `embedded PostgreSQL in ${server.path} at ${url}`;
       } else {
         url = pg.url;
         databases.postgresWhere = redactText(url);
       }
-      const sql = postgres(url, { max, password: pg?.password, onnotice: () => {} });
+      // The writer's timeouts (startup parameters, so they hold for every statement of every connection): a lock
+      // held elsewhere or a stuck statement becomes a retriable error, never a frozen sink. The embedded database
+      // shares its one session with the query tools, whose `DISCARD ALL` would drop prepared statements.
+      const timeouts = {
+        statement_timeout: pg?.statementTimeoutMs ?? 60_000,
+        lock_timeout: pg?.lockTimeoutMs ?? 10_000,
+      };
+      const sql = postgres(url, {
+        max,
+        password: pg?.password,
+        onnotice: () => {},
+        ...(embedded
+          ? { prepare: false }
+          : { connection: { application_name: "qistream-writer", ...timeouts } }),
+      });
       closers.push(() => sql.end({ timeout: 5 }));
       databases.postgres = sql;
       databases.readiness.postgres = async () => {
         await sql`SELECT 1`;
       };
+      const access = await openPostgresQuery(config, sql, embedded);
+      if (access.pool) closers.push(() => access.pool!.close());
+      databases.postgresQuery = access;
     }
     const ch = config.connections.clickhouse;
     if (ch) {
@@ -71,6 +101,9 @@ export async function openDatabases(config: Config, kinds: string[]): Promise<Da
         const result = await client.ping();
         if (!result.success) throw result.error;
       };
+      const access = await openClickHouseQuery(config, client);
+      closers.push(() => access.close());
+      databases.clickhouseQuery = access;
     }
     return databases;
   } catch (error) {

@@ -160,8 +160,27 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     const live: { root?: Supervisor } = {};
     const dispatchers: Dispatcher[] = [];
     const tools = toolCatalog({
-      postgres: databases.postgres ? { sql: databases.postgres as postgresClient.Sql } : undefined,
-      clickhouse: databases.clickhouse ? { client: databases.clickhouse } : undefined,
+      postgres: databases.postgres
+        ? {
+          sql: databases.postgres as postgresClient.Sql,
+          query: databases.postgresQuery?.pool,
+          queryUnavailable: databases.postgresQuery?.unavailable,
+          readerRole: databases.postgresQuery?.readerRole,
+          caps: { maxRows: config.mcp.query.maxRows, maxBytes: config.mcp.query.maxBytes },
+        }
+        : undefined,
+      clickhouse: databases.clickhouse
+        ? {
+          client: databases.clickhouse,
+          query: databases.clickhouseQuery?.access,
+          queryUnavailable: databases.clickhouseQuery?.unavailable,
+          caps: {
+            maxRows: config.mcp.query.maxRows,
+            maxBytes: config.mcp.query.maxBytes,
+            timeoutMs: config.mcp.query.timeoutMs,
+          },
+        }
+        : undefined,
       stream: { connector, publishTopics: Object.keys(config.topics) },
       supervision: {
         tree: () => live.root?.snapshot() ?? null,

@@ -2,11 +2,15 @@
  * The `clickhouse` tool set: `clickhouse.ensure_table`, `clickhouse.insert_rows`, `clickhouse.query`,
  * `clickhouse.describe`.
  *
- * Read-only guarantee of `query` and `describe`: every statement is sent with the query-level setting
- * `readonly=1` (set last, after the result limits), so ClickHouse refuses any write, DDL or `SET`; the HTTP
- * interface refuses multi-statements. The server caps the result (`max_result_rows`, `max_result_bytes`,
- * `result_overflow_mode=break`, `max_execution_time`), and the tool reads the result as a stream and stops at the
- * row and JSON-byte caps, saying so in `truncated`.
+ * Read-only guarantee of `query` and `describe`: they run on their own client, logged in as a separate read-only
+ * user ({@linkcode ClickHouseQueryAccess}; without one they refuse and say why), and every statement is sent with
+ * the query-level setting `readonly=1` (set last, after the result limits), so ClickHouse refuses any write, DDL,
+ * `SET` or table function; the HTTP interface refuses multi-statements. A separate user matters: in readonly mode
+ * a user may still `KILL QUERY` its own user's queries — the sink's, were it the writer. When the user's profile is
+ * already `readonly=1`, ClickHouse accepts no other setting, so the limits come from that profile. Otherwise the
+ * server caps the result (`max_result_rows`, `max_result_bytes`, `result_overflow_mode=break`,
+ * `max_execution_time`). Either way the tool reads the result as a stream and stops at the row and JSON-byte caps,
+ * saying so in `truncated`, and a caller has at most `perCaller` queries running.
  *
  * @module
  */
@@ -16,19 +20,35 @@ import {
   clickHouseRowError,
   ensureClickHouseTickTable,
   insertClickHouseTicks,
-  tableExists,
 } from "./clickhouse_tick_table.ts";
 import { insertCheckedRows } from "./_insert_checked_rows.ts";
+import type { CallerLimit } from "./caller_limit.ts";
+import { clickHouseError } from "./database_error.ts";
+import { QueryUnavailableError } from "./query_unavailable_error.ts";
 import { type CappedRows, DEFAULT_QUERY_CAPS, type QueryCaps, RowCollector } from "./query_caps.ts";
 import { TABLE_KINDS, tableIdentifierSchema, tableNameSchema, tickRowInputSchema } from "./tick_row.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
+/** How `query` and `describe` reach ClickHouse. */
+export interface ClickHouseQueryAccess {
+  /** A client of their own, logged in as a read-only user (never the writer's client). */
+  client: ClickHouseClient;
+  /** Send the limits with every query (the user's own `readonly` is 0); false when its profile has readonly=1. */
+  limitsInQuery: boolean;
+  /** The per-caller concurrency cap. */
+  callers: CallerLimit;
+  /** What it runs as, for messages. */
+  describe: string;
+}
+
 /** Dependencies of the ClickHouse tools. */
 export interface ClickHouseToolsDeps {
-  /** Client used by `ensure_table` and `insert_rows`. */
+  /** The writer's client: `ensure_table` and `insert_rows` only. */
   client: ClickHouseClient;
-  /** Client used by `query` and `describe` (ideally a read-only user); defaults to `client`. */
-  readClient?: ClickHouseClient;
+  /** The query tools' access; without it `query` and `describe` refuse, with `queryUnavailable` as the reason. */
+  query?: ClickHouseQueryAccess;
+  /** Why there is no query access. */
+  queryUnavailable?: string;
   /** Query caps; defaults in `DEFAULT_QUERY_CAPS`. */
   caps?: Partial<QueryCaps>;
 }
@@ -41,9 +61,11 @@ export const MAX_CLICKHOUSE_INSERT_ROWS = 50_000;
  * applied, the server refuses to change any other setting.
  *
  * @param caps The caps.
+ * @param limitsInQuery false for a user whose profile is readonly=1 (it accepts no other setting).
  * @returns `clickhouse_settings` for the client.
  */
-export function readOnlySettings(caps: QueryCaps): Record<string, string | number> {
+export function readOnlySettings(caps: QueryCaps, limitsInQuery = true): Record<string, string | number> {
+  if (!limitsInQuery) return { readonly: "1" };
   return {
     max_result_rows: String(caps.maxRows + 1),
     max_result_bytes: String(caps.maxBytes * 4 + (1 << 20)),
@@ -62,6 +84,7 @@ export function readOnlySettings(caps: QueryCaps): Record<string, string | numbe
  * @param query One statement.
  * @param caps Caps.
  * @param params Query parameters (`{name:Type}` placeholders; ClickHouse 19.11+).
+ * @param limitsInQuery See {@linkcode readOnlySettings}.
  * @returns The capped rows.
  */
 export async function readOnlyQuery(
@@ -69,10 +92,11 @@ export async function readOnlyQuery(
   query: string,
   caps: QueryCaps,
   params?: Record<string, unknown>,
+  limitsInQuery = true,
 ): Promise<CappedRows> {
   const { stream } = await client.exec({
     query,
-    clickhouse_settings: { default_format: "JSONEachRow", ...readOnlySettings(caps) } as never,
+    clickhouse_settings: { default_format: "JSONEachRow", ...readOnlySettings(caps, limitsInQuery) } as never,
     ...(params && Object.keys(params).length ? { query_params: params } : {}),
   });
   const collector = new RowCollector(caps);
@@ -117,7 +141,31 @@ export async function readOnlyQuery(
  */
 export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] {
   const caps: QueryCaps = { ...DEFAULT_QUERY_CAPS, ...deps.caps };
-  const readClient = deps.readClient ?? deps.client;
+  const read = async <T>(
+    caller: string,
+    fn: (
+      query: (sql: string, c?: QueryCaps, params?: Record<string, unknown>) => Promise<CappedRows>,
+    ) => Promise<T>,
+  ): Promise<T> => {
+    const access = deps.query;
+    if (!access) {
+      throw new QueryUnavailableError(
+        `clickhouse.query and clickhouse.describe are off: ${
+          deps.queryUnavailable ?? "no read-only ClickHouse user is configured"
+        }`,
+      );
+    }
+    return await access.callers.run(
+      caller,
+      () =>
+        fn((sql, c = caps, params) =>
+          readOnlyQuery(access.client, sql, c, params, access.limitsInQuery).catch((error) => {
+            if (error instanceof RangeError) throw error;
+            throw clickHouseError("running the query", error);
+          })
+        ),
+    );
+  };
   return [
     defineTool({
       name: "clickhouse.ensure_table",
@@ -129,7 +177,10 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
         "arbitrary DDL is accepted. Returns {table, kind, created, engine}.",
       inputSchema: z.object({ kind: z.enum(TABLE_KINDS).describe("Table kind"), table: tableNameSchema }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-      handler: ({ table }) => ensureClickHouseTickTable(deps.client, table),
+      handler: ({ table }) =>
+        ensureClickHouseTickTable(deps.client, table).catch((error) => {
+          throw clickHouseError(`ensuring table "${table}"`, error);
+        }),
     }),
     defineTool({
       name: "clickhouse.insert_rows",
@@ -174,8 +225,8 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
         maxRows: z.number().int().min(1).max(caps.maxRows).optional().describe("Fewer rows than the cap"),
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-      handler: ({ sql, params, maxRows }) =>
-        readOnlyQuery(readClient, sql, { ...caps, maxRows: maxRows ?? caps.maxRows }, params),
+      handler: ({ sql, params, maxRows }, ctx) =>
+        read(ctx.caller, (query) => query(sql, { ...caps, maxRows: maxRows ?? caps.maxRows }, params)),
     }),
     defineTool({
       name: "clickhouse.describe",
@@ -185,33 +236,30 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
         "its columns (name, type), full engine clause (ORDER BY is the dedup key) and row count. Read-only.",
       inputSchema: z.object({ table: tableIdentifierSchema.optional() }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-      handler: async ({ table }) => {
-        if (table === undefined) {
-          const r = await readOnlyQuery(
-            readClient,
-            "SELECT name AS table, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name",
-            caps,
+      handler: ({ table }, ctx) =>
+        read(ctx.caller, async (query) => {
+          if (table === undefined) {
+            const r = await query(
+              "SELECT name AS table, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name",
+            );
+            return { tables: r.rows, truncated: r.truncated };
+          }
+          const meta = await query(
+            `SELECT engine, engine_full FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`,
           );
-          return { tables: r.rows, truncated: r.truncated };
-        }
-        if (!(await tableExists(readClient, table))) {
-          throw new RangeError(`Cannot describe table "${table}": it does not exist`);
-        }
-        const columns = await readOnlyQuery(readClient, `DESCRIBE TABLE \`${table}\``, caps);
-        const meta = await readOnlyQuery(
-          readClient,
-          `SELECT engine, engine_full FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`,
-          caps,
-        );
-        const count = await readOnlyQuery(readClient, `SELECT count() AS n FROM \`${table}\``, caps);
-        return {
-          table,
-          columns: columns.rows.map((c) => ({ name: c.name, type: c.type })),
-          engine: meta.rows[0]?.engine,
-          engineFull: meta.rows[0]?.engine_full,
-          rows: Number(count.rows[0]?.n ?? 0),
-        };
-      },
+          if (meta.rows.length === 0) {
+            throw new RangeError(`Cannot describe table "${table}": it does not exist`);
+          }
+          const columns = await query(`DESCRIBE TABLE \`${table}\``);
+          const count = await query(`SELECT count() AS n FROM \`${table}\``);
+          return {
+            table,
+            columns: columns.rows.map((c) => ({ name: c.name, type: c.type })),
+            engine: meta.rows[0]?.engine,
+            engineFull: meta.rows[0]?.engine_full,
+            rows: Number(count.rows[0]?.n ?? 0),
+          };
+        }),
     }),
   ];
 }

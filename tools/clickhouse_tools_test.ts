@@ -4,13 +4,22 @@ import { needs, uniqueName } from "../tests/service_env.ts";
 import { connectTestClient, type TestToolClient } from "./_test_client.ts";
 import { clickHouseTools } from "./clickhouse_tools.ts";
 import { tableExists } from "./clickhouse_tick_table.ts";
+import { configSchema } from "../core/config_schema.ts";
+import { openClickHouseQuery } from "../pipeline/query_access.ts";
 
-const env = needs("CLICKHOUSE_URL");
+const env = needs("CLICKHOUSE_URL", "CLICKHOUSE_READ_URL");
 
 async function withTools(fn: (t: TestToolClient, ch: ClickHouseClient, table: string) => Promise<void>) {
   const ch = createClient({ url: Deno.env.get("CLICKHOUSE_URL"), log: { level: ClickHouseLogLevel.OFF } });
+  const config = configSchema.parse({
+    connections: {
+      clickhouse: { url: Deno.env.get("CLICKHOUSE_URL"), readUrl: Deno.env.get("CLICKHOUSE_READ_URL") },
+    },
+  });
+  const query = await openClickHouseQuery(config, ch);
+  assert.ok(query.access, `the read user is accepted: ${query.unavailable}`);
   const tools = await connectTestClient(
-    clickHouseTools({ client: ch, caps: { maxRows: 50, maxBytes: 4096 } }),
+    clickHouseTools({ client: ch, query: query.access, caps: { maxRows: 50, maxBytes: 4096 } }),
   );
   const table = uniqueName("ticks").toLowerCase();
   try {
@@ -18,6 +27,7 @@ async function withTools(fn: (t: TestToolClient, ch: ClickHouseClient, table: st
   } finally {
     await ch.command({ query: `DROP TABLE IF EXISTS \`${table}\`` });
     await tools.close();
+    await query.close();
     await ch.close();
   }
 }

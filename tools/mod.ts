@@ -36,9 +36,28 @@ export { DEFAULT_ROLES, isToolAllowed, rolePatterns } from "./tool_access.ts";
 export { toolCallDuration, toolDenied } from "./tool_metrics.ts";
 export { createToolServer, type ToolServerOptions } from "./tool_server.ts";
 export { toolCatalog, type ToolCatalogDeps } from "./tool_catalog.ts";
-export { MAX_INSERT_ROWS, postgresTools, type PostgresToolsDeps, readOnly } from "./postgres_tools.ts";
+export { MAX_INSERT_ROWS, postgresTools, type PostgresToolsDeps } from "./postgres_tools.ts";
+export {
+  DEFAULT_QUERY_LIMITS,
+  PostgresQueryPool,
+  type PostgresQueryPoolOptions,
+  type QueryLimits,
+} from "./postgres_query_pool.ts";
+export {
+  DANGEROUS_PREDEFINED_ROLES,
+  ensureReaderRole,
+  grantReaderSelect,
+  prepareEmbeddedSandbox,
+  queryRoleRisks,
+  ReaderRoleError,
+} from "./postgres_reader_role.ts";
+export { CallerLimit } from "./caller_limit.ts";
+export { DatabaseError, isRetriableClickHouseError, isRetriablePostgresError } from "./database_error.ts";
+export { QueryBusyError } from "./query_busy_error.ts";
+export { QueryUnavailableError } from "./query_unavailable_error.ts";
 export { ensurePostgresTickTable, insertPostgresTicks, postgresRowError } from "./postgres_tick_table.ts";
 export {
+  type ClickHouseQueryAccess,
   clickHouseTools,
   type ClickHouseToolsDeps,
   MAX_CLICKHOUSE_INSERT_ROWS,

@@ -2,67 +2,43 @@
  * The `postgres` tool set: `postgres.ensure_table`, `postgres.insert_rows`, `postgres.query`,
  * `postgres.describe`.
  *
- * Read-only guarantee of `query` and `describe`: the statement runs through the extended protocol (one statement,
- * never a multi-statement string) inside `BEGIN READ ONLY` with `SET LOCAL statement_timeout`, and the transaction
- * is always rolled back, so even session settings it changes do not survive. Any write is refused by PostgreSQL
- * itself. Results are read through a cursor and capped in rows and bytes.
+ * `ensure_table` and `insert_rows` use the writer's client. `query` and `describe` never do: they run on the
+ * query tools' own {@linkcode PostgresQueryPool} — a read-only role (see postgres_reader_role.ts), its own small
+ * pool, a per-caller cap, statement and lock timeouts, a read-only transaction that is always rolled back, and a
+ * `DISCARD ALL` before the connection is reused. The user's statement goes through the extended protocol (one
+ * statement, never a multi-statement string); results are read through a cursor and capped in rows and bytes.
+ * Without a pool, `query` and `describe` refuse every call and say why.
  *
  * @module
  */
 import type postgres from "postgres";
 import { z } from "zod";
 import { insertCheckedRows } from "./_insert_checked_rows.ts";
+import { postgresError } from "./database_error.ts";
+import type { PostgresQueryPool } from "./postgres_query_pool.ts";
+import { grantReaderSelect } from "./postgres_reader_role.ts";
 import { ensurePostgresTickTable, insertPostgresTicks, postgresRowError } from "./postgres_tick_table.ts";
+import { QueryUnavailableError } from "./query_unavailable_error.ts";
 import { type CappedRows, DEFAULT_QUERY_CAPS, jsonRow, type QueryCaps, RowCollector } from "./query_caps.ts";
 import { TABLE_KINDS, tableIdentifierSchema, tableNameSchema, tickRowInputSchema } from "./tick_row.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
 /** Dependencies of the PostgreSQL tools. */
 export interface PostgresToolsDeps {
-  /** Client used by `ensure_table` and `insert_rows`. */
+  /** The writer's client: `ensure_table` and `insert_rows` only. */
   sql: postgres.Sql;
-  /**
-   * Client used by `query` and `describe`; defaults to `sql`. Give it a role with only SELECT grants in
-   * production: a read-only transaction refuses writes, but functions such as `pg_read_file` or
-   * `pg_terminate_backend` are still callable by a superuser.
-   */
-  readSql?: postgres.Sql;
-  /** Query caps; defaults in `DEFAULT_QUERY_CAPS`. */
+  /** The query tools' pool (`query`, `describe`); without it they refuse, with `queryUnavailable` as the reason. */
+  query?: PostgresQueryPool;
+  /** Why there is no query pool, e.g. "the only role available is a superuser". */
+  queryUnavailable?: string;
+  /** The read-only role that `ensure_table` grants SELECT on the table it ensures. */
+  readerRole?: string;
+  /** Query caps; defaults in `DEFAULT_QUERY_CAPS` (the timeout is the pool's). */
   caps?: Partial<QueryCaps>;
 }
 
 /** Most rows one `insert_rows` call accepts. */
 export const MAX_INSERT_ROWS = 50_000;
-
-class Rollback {
-  constructor(readonly value: unknown) {}
-}
-
-/**
- * Runs `fn` in a read-only transaction with a statement timeout, and rolls it back.
- *
- * @param sql The client.
- * @param timeoutMs Statement timeout.
- * @param fn The work.
- * @returns What `fn` returned.
- */
-export async function readOnly<T>(
-  sql: postgres.Sql,
-  timeoutMs: number,
-  fn: (tx: postgres.TransactionSql) => Promise<T>,
-): Promise<T> {
-  try {
-    await sql.begin("read only", async (tx) => {
-      // A SELECT (not SET LOCAL) so that a snapshot is taken: after it, `SET TRANSACTION READ WRITE` is refused.
-      await tx`SELECT set_config('statement_timeout', ${String(Math.max(1, Math.floor(timeoutMs)))}, true)`;
-      throw new Rollback(await fn(tx));
-    });
-  } catch (e) {
-    if (e instanceof Rollback) return e.value as T;
-    throw e;
-  }
-  throw new Error("unreachable: the read-only transaction was not rolled back");
-}
 
 const paramSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
@@ -73,8 +49,24 @@ const paramSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
  * @returns The four tools.
  */
 export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
-  const caps: QueryCaps = { ...DEFAULT_QUERY_CAPS, ...deps.caps };
-  const readSql = deps.readSql ?? deps.sql;
+  const caps: QueryCaps = {
+    ...DEFAULT_QUERY_CAPS,
+    ...deps.caps,
+    ...(deps.query ? { timeoutMs: deps.query.limits.statementTimeoutMs } : {}),
+  };
+  const read = async <T>(
+    caller: string,
+    fn: (sql: postgres.Sql, overran: AbortSignal) => Promise<T>,
+  ): Promise<T> => {
+    if (!deps.query) {
+      throw new QueryUnavailableError(
+        `postgres.query and postgres.describe are off: ${
+          deps.queryUnavailable ?? "no read-only database role is configured"
+        }`,
+      );
+    }
+    return await deps.query.run(caller, fn);
+  };
   return [
     defineTool({
       name: "postgres.ensure_table",
@@ -86,7 +78,15 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
         "index on ts. No arbitrary DDL is accepted. Returns {table, kind, created, hypertable}.",
       inputSchema: z.object({ kind: z.enum(TABLE_KINDS).describe("Table kind"), table: tableNameSchema }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-      handler: ({ table }) => ensurePostgresTickTable(deps.sql, table),
+      handler: async ({ table }) => {
+        try {
+          const result = await ensurePostgresTickTable(deps.sql, table);
+          if (deps.readerRole) await grantReaderSelect(deps.sql, table, deps.readerRole);
+          return result;
+        } catch (error) {
+          throw postgresError(`ensuring table "${table}"`, error);
+        }
+      },
     }),
     defineTool({
       name: "postgres.insert_rows",
@@ -108,7 +108,9 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
           rows,
           (part) => insertPostgresTicks(deps.sql, table, part),
           postgresRowError,
-        );
+        ).catch((error) => {
+          throw postgresError(`inserting into "${table}"`, error);
+        });
         return {
           inserted: written.inserted,
           duplicates: written.accepted - written.inserted,
@@ -121,8 +123,9 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
       name: "postgres.query",
       title: "Query PostgreSQL (read-only)",
       description:
-        "Runs one SQL statement in a READ ONLY transaction (always rolled back) with a statement " +
-        `timeout of ${caps.timeoutMs} ms; any write fails in the database. Use $1, $2, ... with \`params\`. ` +
+        "Runs one SQL statement as a read-only database role, in a READ ONLY transaction (always rolled back) " +
+        `with a statement timeout of ${caps.timeoutMs} ms; any write, file access or program fails in the ` +
+        "database. Use $1, $2, ... with `params`. " +
         `Returns at most ${caps.maxRows} rows and ${caps.maxBytes} bytes of JSON: {rows, rowCount, bytes, ` +
         "truncated, truncatedBy}; truncated is true when rows were left out. Timestamps come back as ISO strings.",
       inputSchema: z.object({
@@ -133,10 +136,11 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
         maxRows: z.number().int().min(1).max(caps.maxRows).optional().describe("Fewer rows than the cap"),
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-      handler: ({ sql: text, params, maxRows }): Promise<CappedRows> =>
-        readOnly(readSql, caps.timeoutMs, async (tx) => {
+      handler: ({ sql: text, params, maxRows }, ctx): Promise<CappedRows> =>
+        read(ctx.caller, async (tx, overran) => {
           const collector = new RowCollector({ maxRows: maxRows ?? caps.maxRows, maxBytes: caps.maxBytes });
           const query = tx.unsafe(text, params as never[], { prepare: false, simple: false } as never);
+          overran.addEventListener("abort", () => query.cancel(), { once: true });
           outer: for await (const rows of query.cursor(100)) {
             for (const row of rows) if (!collector.add(jsonRow(row as Record<string, unknown>))) break outer;
           }
@@ -151,8 +155,8 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
         "`table`: its columns (name, type, nullable), primary key and estimated row count. Read-only.",
       inputSchema: z.object({ table: tableIdentifierSchema.optional() }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-      handler: ({ table }) =>
-        readOnly(readSql, caps.timeoutMs, async (tx) => {
+      handler: ({ table }, ctx) =>
+        read(ctx.caller, async (tx) => {
           if (table === undefined) {
             const tables = await tx`
               SELECT c.relname AS table, greatest(c.reltuples, 0)::bigint::text AS estimated_rows

@@ -2,14 +2,16 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { needs, uniqueName } from "../tests/service_env.ts";
 import { connectTestClient, type TestToolClient } from "./_test_client.ts";
+import { TEST_READER_ROLE, testReaderPool } from "./_test_reader_pool.ts";
 import { postgresTools } from "./postgres_tools.ts";
 
 const env = needs("DATABASE_URL");
 
 async function withTools(fn: (t: TestToolClient, sql: postgres.Sql, table: string) => Promise<void>) {
   const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {}, max: 4 });
+  const query = await testReaderPool(sql, { statementTimeoutMs: 500 });
   const tools = await connectTestClient(
-    postgresTools({ sql, caps: { maxRows: 50, maxBytes: 4096, timeoutMs: 500 } }),
+    postgresTools({ sql, query, readerRole: TEST_READER_ROLE, caps: { maxRows: 50, maxBytes: 4096 } }),
   );
   const table = uniqueName("ticks").toLowerCase();
   try {
@@ -17,6 +19,7 @@ async function withTools(fn: (t: TestToolClient, sql: postgres.Sql, table: strin
   } finally {
     await sql.unsafe(`DROP TABLE IF EXISTS "${table}"`);
     await tools.close();
+    await query.close();
     await sql.end();
   }
 }

@@ -44,6 +44,9 @@ function config(dir: string, ports: { http: number; tcp: number; interserver: nu
 `;
 }
 
+/** The read-only user of the query tools (`CLICKHOUSE_READ_URL`). */
+const READER_PASSWORD = "qistream-reader";
+
 const USERS = `<?xml version="1.0"?>
 <yandex>
   <profiles>
@@ -54,6 +57,12 @@ const USERS = `<?xml version="1.0"?>
     <readonly>
       <readonly>1</readonly>
     </readonly>
+    <!-- The query tools' user (ClickHouse 18.16 has no CREATE USER; an operator writes this in users.d/). -->
+    <qistream_reader>
+      <readonly>1</readonly>
+      <max_execution_time>30</max_execution_time>
+      <max_memory_usage>1000000000</max_memory_usage>
+    </qistream_reader>
   </profiles>
   <users>
     <default>
@@ -62,6 +71,13 @@ const USERS = `<?xml version="1.0"?>
       <profile>default</profile>
       <quota>default</quota>
     </default>
+    <qistream_reader>
+      <password>${READER_PASSWORD}</password>
+      <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
+      <profile>qistream_reader</profile>
+      <quota>default</quota>
+      <allow_databases><database>default</database></allow_databases>
+    </qistream_reader>
   </users>
   <quotas>
     <default>
@@ -94,6 +110,15 @@ export const clickhouse: ServiceDefinition = {
       return response.ok && body.trim() === "1";
     }, { timeoutMs: 60_000, signal: ctx.signal });
     // Throwaway data: a short grace period, then SIGKILL (18.16 can take 10 s to drain idle keep-alive sockets).
-    return { name: "clickhouse", pids: [pid], logFile, stopGraceMs: 3_000, env: { CLICKHOUSE_URL: url } };
+    return {
+      name: "clickhouse",
+      pids: [pid],
+      logFile,
+      stopGraceMs: 3_000,
+      env: {
+        CLICKHOUSE_URL: url,
+        CLICKHOUSE_READ_URL: `http://qistream_reader:${READER_PASSWORD}@127.0.0.1:${ports.http}`,
+      },
+    };
   },
 };
