@@ -152,13 +152,15 @@ function banner(
     `  stream     ${info.where.log}`,
     `  schemas    ${info.where.registry}`,
     ...(info.where.postgres ? [`  postgres   ${info.where.postgres}`] : []),
+    ...(info.where.postgresQuery ? [`  pg query   ${info.where.postgresQuery}`] : []),
     ...(info.where.clickhouse ? [`  clickhouse ${info.where.clickhouse}`] : []),
+    ...(info.where.clickhouseQuery ? [`  ch query   ${info.where.clickhouseQuery}`] : []),
     `  agents     ${info.where.agents.join(", ") || "none"}`,
     ...skipped.map((s) => `  skipped    ${s}`),
     `  metrics    ${info.http.url}/metrics`,
     `  liveness   ${info.http.url}/healthz`,
     `  readiness  ${info.http.url}/readyz`,
-    `  tree       ${info.http.url}/api/tree`,
+    `  tree       ${info.http.url}/api/tree (bearer token, as for /mcp)`,
     `  MCP        ${info.http.url}/mcp (Streamable HTTP; bearer token ${
       info.where.mcpTokenFile ? `in ${info.where.mcpTokenFile}, role reader` : "from mcp.tokens"
     })`,

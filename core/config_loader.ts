@@ -42,7 +42,7 @@ export interface LoadedConfig {
 }
 
 /** Field names that hold secrets: they must come from `${ENV}`, an environment shortcut, or `<name>File`. */
-export const SECRET_FIELDS: ReadonlySet<string> = new Set(["password", "apiKey", "token"]);
+export const SECRET_FIELDS: ReadonlySet<string> = new Set(["password", "readPassword", "apiKey", "token"]);
 
 /**
  * Loads and validates the configuration file.

@@ -14,7 +14,7 @@ import { EMBEDDED_CLIENT_OPTIONS, startEmbeddedPostgres } from "../tools/embedde
 import {
   type ClickHouseQueryAccessResult,
   openClickHouseQuery,
-  openPostgresQuery,
+  openPostgresQueryOrLater,
   type PostgresQueryAccess,
 } from "./query_access.ts";
 
@@ -82,8 +82,8 @@ export async function openDatabases(config: Config, kinds: string[]): Promise<Da
       databases.readiness.postgres = async () => {
         await sql`SELECT 1`;
       };
-      const access = await openPostgresQuery(config, sql, embedded);
-      if (access.pool) closers.push(() => access.pool!.close());
+      const access = await openPostgresQueryOrLater(config, sql, embedded);
+      closers.push(() => access.close());
       databases.postgresQuery = access;
     }
     const ch = config.connections.clickhouse;

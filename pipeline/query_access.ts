@@ -32,24 +32,29 @@ import {
   CallerLimit,
   type ClickHouseQueryAccess,
   ensureReaderRole,
+  isRetriablePostgresError,
+  postgresError,
   PostgresQueryPool,
   prepareEmbeddedSandbox,
   type QueryLimits,
   queryRoleRisks,
+  QueryUnavailableError,
 } from "../tools/mod.ts";
 
 const log = getLogger("pipeline");
 
 /** What the PostgreSQL query tools get. */
 export interface PostgresQueryAccess {
-  /** The query tools' pool; absent when they are off. */
-  pool?: PostgresQueryPool;
+  /** The query tools' pool (or how to open it once the database answers); absent when they are off. */
+  pool?: PostgresQueryPool | (() => Promise<PostgresQueryPool>);
   /** Why they are off. */
   unavailable?: string;
   /** The role `ensure_table` grants SELECT to. */
   readerRole?: string;
   /** For the start banner, e.g. `role qistream_reader (created by the node)`. */
   where: string;
+  /** Closes the pool. */
+  close(): Promise<void>;
 }
 
 /** The query tools' limits from `mcp.query`. */
@@ -104,13 +109,73 @@ export async function openPostgresQuery(
   writer: postgres.Sql,
   embedded: boolean,
 ): Promise<PostgresQueryAccess> {
+  const access = await openPostgresQueryOnce(config, writer, embedded);
+  const pool = access.pool as PostgresQueryPool | undefined;
+  return { ...access, close: () => pool?.close() ?? Promise.resolve() };
+}
+
+/**
+ * {@linkcode openPostgresQuery}, or — when the database does not answer at start (the node starts anyway and
+ * `/readyz` says so) — access that opens on the first call that needs it, and retries on the next while the
+ * database is still away.
+ */
+export async function openPostgresQueryOrLater(
+  config: Config,
+  writer: postgres.Sql,
+  embedded: boolean,
+): Promise<PostgresQueryAccess> {
+  try {
+    return await openPostgresQuery(config, writer, embedded);
+  } catch (error) {
+    if (!isRetriablePostgresError(error)) throw error;
+    log.warn("postgres.query: the database does not answer yet ({error}); its role is set up on first use", {
+      error,
+    });
+    const pg = config.connections.postgres;
+    let opened: Promise<PostgresQueryAccess> | undefined;
+    const open = () => {
+      opened ??= openPostgresQuery(config, writer, embedded).catch((e) => {
+        opened = undefined;
+        throw postgresError("opening the query tools' pool", e);
+      });
+      return opened;
+    };
+    return {
+      pool: async () => {
+        const access = await open();
+        if (!access.pool) {
+          throw new QueryUnavailableError(
+            `postgres.query and postgres.describe are off: ${access.unavailable}`,
+          );
+        }
+        return access.pool as PostgresQueryPool;
+      },
+      readerRole: pg?.readUrl
+        ? decodeURIComponent(new URL(pg.readUrl).username) || undefined
+        : pg?.readerRole ?? "qistream_reader",
+      where: "set up on first use (the database did not answer at start)",
+      close: async () => {
+        const access = await opened?.catch(() => undefined);
+        await access?.close();
+      },
+    };
+  }
+}
+
+type OpenedAccess = Omit<PostgresQueryAccess, "close">;
+
+async function openPostgresQueryOnce(
+  config: Config,
+  writer: postgres.Sql,
+  embedded: boolean,
+): Promise<OpenedAccess> {
   const pg = config.connections.postgres;
   const limits = queryLimits(config);
   const max = config.mcp.query.maxConnections;
   const unsafe = pg?.unsafeQueryAsWriter ?? false;
   const role = pg?.readerRole ?? "qistream_reader";
   const [{ name: writerRole }] = await writer`SELECT current_user AS name` as unknown as [{ name: string }];
-  const off = (why: string): PostgresQueryAccess => {
+  const off = (why: string): OpenedAccess => {
     log.error(
       "postgres.query and postgres.describe are OFF: {why}. Set connections.postgres.readUrl (DATABASE_READ_URL) " +
         "to a read-only role, or see docs/tools.md",

@@ -46,6 +46,7 @@ import {
 } from "../supervisor/mod.ts";
 import {
   type ActorToolsConnection,
+  createApiHandler,
   createMcpHttpHandler,
   serveActorTools,
   toolCatalog,
@@ -73,7 +74,11 @@ export interface RunningPipeline {
     log: string;
     registry: string;
     postgres?: string;
+    /** What `postgres.query` runs as, or why it is off. */
+    postgresQuery?: string;
     clickhouse?: string;
+    /** What `clickhouse.query` runs as, or why it is off. */
+    clickhouseQuery?: string;
     agents: string[];
     /** The file holding the local MCP token, when the configuration declares no tokens. */
     mcpTokenFile?: string;
@@ -198,11 +203,18 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       }),
     );
     cleanup.push(unmountMcp);
-    const unmountApi = http.mount("/api", (request) => {
-      const path = new URL(request.url).pathname;
-      if (path === "/api/tree") return Response.json(live.root?.snapshot() ?? null);
-      return Response.json({ error: `no such endpoint: ${path} (try /api/tree)` }, { status: 404 });
-    });
+    // /api shows lastError, permissions and config: the same tokens and roles as /mcp.
+    const unmountApi = http.mount(
+      "/api",
+      createApiHandler({
+        tokens: local ? [local] : config.mcp.tokens,
+        endpoints: [{
+          path: "/api/tree",
+          permission: "supervision.tree",
+          handle: () => Response.json(live.root?.snapshot() ?? null),
+        }],
+      }),
+    );
     cleanup.push(unmountApi);
 
     const toolConnections = new Map<string, ActorToolsConnection>();
@@ -307,7 +319,9 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       log: describeConnector(config),
       registry: config.connections.schemaRegistry?.url ?? `embedded registry in ${config.node.dataDir}`,
       postgres: databases.postgresWhere,
+      postgresQuery: databases.postgresQuery?.where,
       clickhouse: databases.clickhouseWhere,
+      clickhouseQuery: databases.clickhouseQuery?.where,
       agents: agents.map((a) => `${a.id} (${a.agent.kind} ×${a.agent.instances})`),
       mcpTokenFile: local?.file,
     };

@@ -37,8 +37,12 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-/** `postgres` client options an embedded server needs: a single connection (see the module doc). */
-export const EMBEDDED_CLIENT_OPTIONS = { max: 1 } as const;
+/**
+ * `postgres` client options an embedded server needs: a single connection (see the module doc), and no
+ * prepared statements — the query tools share that one session and end each call with `DISCARD ALL`, which
+ * deallocates them.
+ */
+export const EMBEDDED_CLIENT_OPTIONS = { max: 1, prepare: false } as const;
 
 /**
  * Opens (or creates) the embedded database and serves it over TCP on 127.0.0.1.

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { connectTestClient } from "./_test_client.ts";
 import { EMBEDDED_CLIENT_OPTIONS, startEmbeddedPostgres } from "./embedded_postgres.ts";
+import { PostgresQueryPool } from "./postgres_query_pool.ts";
+import { prepareEmbeddedSandbox } from "./postgres_reader_role.ts";
 import { postgresTools } from "./postgres_tools.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -29,7 +31,14 @@ async function session<T>(
 ): Promise<T> {
   const pg = await startEmbeddedPostgres({ dataDir });
   const sql = postgres(pg.url, { ...EMBEDDED_CLIENT_OPTIONS, onnotice: () => {} });
-  const tools = await connectTestClient(postgresTools({ sql }));
+  await prepareEmbeddedSandbox(sql, "qistream_reader");
+  const query = new PostgresQueryPool({
+    sql,
+    describe: "embedded",
+    role: "qistream_reader",
+    ownsClient: false,
+  });
+  const tools = await connectTestClient(postgresTools({ sql, query, readerRole: "qistream_reader" }));
   try {
     return await fn((name, args) => tools.call(name, args), sql);
   } finally {
@@ -81,11 +90,31 @@ Deno.test({
           q.rows,
           ["SYM0", "SYM1", "SYM2", "SYM3", "SYM4"].map((symbol) => ({ symbol, n: 400 })),
         );
-        // Read-only in the database, also here.
+        // Read-only in the database, also here, and as the reader role, not the embedded superuser.
         await assert.rejects(
           () => call("postgres.query", { sql: "DELETE FROM market_ticks" }),
           /read-only transaction/,
         );
+        const who = await call("postgres.query", { sql: "SELECT current_user AS u" });
+        assert.deepEqual(who.rows, [{ u: "qistream_reader" }]);
+        for (
+          const attempt of [
+            "SELECT pg_read_file('/etc/hostname')",
+            "COPY (SELECT 1) TO PROGRAM 'true'",
+            "SELECT set_config('role', 'postgres', true), pg_read_file('/etc/hostname')",
+            "SELECT pg_sleep(30)",
+            "DO $$ BEGIN RESET ROLE; END $$",
+          ]
+        ) {
+          await assert.rejects(
+            () => call("postgres.query", { sql: attempt }),
+            /permission denied|read-only/,
+            attempt,
+          );
+        }
+        // The writer's own statements still work after the query tools' DISCARD ALL on the shared session.
+        const after = await call("postgres.insert_rows", { table: "market_ticks", rows: rows.slice(0, 1) });
+        assert.equal(after.duplicates, 1);
       });
     } finally {
       await Deno.remove(dataDir, { recursive: true });

@@ -19,19 +19,12 @@
  * @module
  */
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { authenticateBearer, type McpToken, unauthorized } from "./bearer_auth.ts";
 import { DEFAULT_ROLES, rolePatterns } from "./tool_access.ts";
 import type { AnyToolDefinition } from "./tool_definition.ts";
 import { createToolServer } from "./tool_server.ts";
 
-/** One bearer token (the `mcp.tokens` entries of the configuration). */
-export interface McpToken {
-  /** Who holds it; the caller becomes `http:<name>` in logs and metrics. */
-  name: string;
-  /** The secret. */
-  token: string;
-  /** Role, mapped to tool patterns by `roles`. */
-  role: string;
-}
+export type { McpToken };
 
 /** Options of {@linkcode createMcpHttpHandler}. */
 export interface McpHttpOptions {
@@ -49,21 +42,11 @@ export interface McpHttpOptions {
   maxRequestBytes?: number;
 }
 
-const encoder = new TextEncoder();
-
 function jsonRpcError(status: number, code: number, message: string, headers: HeadersInit = {}): Response {
   return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
     status,
     headers: { "content-type": "application/json", ...headers },
   });
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
 
 function hostname(hostHeader: string): string {
@@ -89,15 +72,6 @@ export function createMcpHttpHandler(options: McpHttpOptions): (request: Request
   const hosts = options.allowedHosts?.map((h) => h.toLowerCase());
   const origins = options.allowedOrigins;
 
-  const authenticate = (request: Request): McpToken | "missing" | "invalid" => {
-    const header = request.headers.get("authorization");
-    const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!m) return "missing";
-    let found: McpToken | undefined;
-    for (const t of options.tokens) if (safeEqual(t.token, m[1]!) && !found) found = t;
-    return found ?? "invalid";
-  };
-
   return async (request) => {
     const host = (request.headers.get("host") ?? new URL(request.url).host).toLowerCase();
     if (hosts && !hosts.includes(host) && !hosts.includes(hostname(host))) {
@@ -117,13 +91,12 @@ export function createMcpHttpHandler(options: McpHttpOptions): (request: Request
       if (!allowed) return jsonRpcError(403, -32000, `Forbidden: origin "${origin}" is not allowed`);
     }
 
-    const auth = authenticate(request);
+    const auth = authenticateBearer(request, options.tokens);
     if (auth === "missing" || auth === "invalid") {
-      const challenge = auth === "missing"
-        ? 'Bearer realm="qistream"'
-        : 'Bearer realm="qistream", error="invalid_token", error_description="unknown bearer token"';
-      return jsonRpcError(401, -32001, "Unauthorized: a valid bearer token is required", {
-        "www-authenticate": challenge,
+      return unauthorized(auth, {
+        jsonrpc: "2.0",
+        error: { code: -32001, message: "Unauthorized: a valid bearer token is required" },
+        id: null,
       });
     }
 

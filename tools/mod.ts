@@ -52,7 +52,13 @@ export {
   ReaderRoleError,
 } from "./postgres_reader_role.ts";
 export { CallerLimit } from "./caller_limit.ts";
-export { DatabaseError, isRetriableClickHouseError, isRetriablePostgresError } from "./database_error.ts";
+export {
+  clickHouseError,
+  DatabaseError,
+  isRetriableClickHouseError,
+  isRetriablePostgresError,
+  postgresError,
+} from "./database_error.ts";
 export { QueryBusyError } from "./query_busy_error.ts";
 export { QueryUnavailableError } from "./query_unavailable_error.ts";
 export { ensurePostgresTickTable, insertPostgresTicks, postgresRowError } from "./postgres_tick_table.ts";
@@ -94,3 +100,5 @@ export {
 export { MessagePortTransport } from "./message_port_transport.ts";
 export { type ActorToolsConnection, type ActorToolsOptions, serveActorTools } from "./actor_tool_port.ts";
 export { createMcpHttpHandler, type McpHttpOptions, type McpToken } from "./mcp_http_handler.ts";
+export { authenticateBearer, unauthorized } from "./bearer_auth.ts";
+export { type ApiEndpoint, type ApiHttpOptions, createApiHandler } from "./api_http_handler.ts";

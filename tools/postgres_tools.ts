@@ -27,8 +27,11 @@ import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 export interface PostgresToolsDeps {
   /** The writer's client: `ensure_table` and `insert_rows` only. */
   sql: postgres.Sql;
-  /** The query tools' pool (`query`, `describe`); without it they refuse, with `queryUnavailable` as the reason. */
-  query?: PostgresQueryPool;
+  /**
+   * The query tools' pool (`query`, `describe`), or how to open it on first use; without it they refuse, with
+   * `queryUnavailable` as the reason.
+   */
+  query?: PostgresQueryPool | (() => Promise<PostgresQueryPool>);
   /** Why there is no query pool, e.g. "the only role available is a superuser". */
   queryUnavailable?: string;
   /** The read-only role that `ensure_table` grants SELECT on the table it ensures. */
@@ -52,8 +55,12 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
   const caps: QueryCaps = {
     ...DEFAULT_QUERY_CAPS,
     ...deps.caps,
-    ...(deps.query ? { timeoutMs: deps.query.limits.statementTimeoutMs } : {}),
+    ...(deps.query && typeof deps.query !== "function"
+      ? { timeoutMs: deps.query.limits.statementTimeoutMs }
+      : {}),
   };
+  const pool = async (): Promise<PostgresQueryPool | undefined> =>
+    typeof deps.query === "function" ? await deps.query() : deps.query;
   const read = async <T>(
     caller: string,
     fn: (sql: postgres.Sql, overran: AbortSignal) => Promise<T>,
@@ -65,7 +72,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
         }`,
       );
     }
-    return await deps.query.run(caller, fn);
+    return await (await pool())!.run(caller, fn);
   };
   return [
     defineTool({
@@ -81,6 +88,8 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
       handler: async ({ table }) => {
         try {
           const result = await ensurePostgresTickTable(deps.sql, table);
+          // A pool opened on first use creates the reader role: open it first so the grant finds the role.
+          if (typeof deps.query === "function") await pool().catch(() => {});
           if (deps.readerRole) await grantReaderSelect(deps.sql, table, deps.readerRole);
           return result;
         } catch (error) {

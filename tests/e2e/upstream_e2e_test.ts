@@ -194,7 +194,12 @@ Deno.test({
       assert.ok(letter!.headers["correlation-id"], "a dead letter carries a correlation id");
 
       // Least privilege: each publisher's Worker may reach its fake's host:port and nothing else.
-      const tree = await (await fetch(`${node.url}/api/tree`)).json() as TreeNode;
+      const anonymous = await fetch(`${node.url}/api/tree`);
+      await anonymous.body?.cancel();
+      assert.equal(anonymous.status, 401, "/api/tree needs a token");
+      const tree =
+        await (await fetch(`${node.url}/api/tree`, { headers: { authorization: `Bearer ${token}` } }))
+          .json() as TreeNode;
       for (const [actor, fake] of [["cc-0", cc], ["td-0", td]] as const) {
         const found = findActor(tree, actor);
         assert.ok(found, `actor ${actor} in /api/tree`);
