@@ -108,7 +108,11 @@ export async function ensureReaderRole(
         await tx.unsafe(`ALTER ROLE ${name} SET ${setting} = '${value}'`);
       }
       if (me.super) await tx.unsafe(`ALTER ROLE ${name} SET temp_file_limit = '1GB'`); // a superuser-only setting
-      if (me.schema) {
+      // USAGE on the writer's schema, when PUBLIC does not already give it (only its owner may grant it).
+      const [usage] = me.schema
+        ? await tx`SELECT has_schema_privilege(${role}, ${me.schema}, 'USAGE') AS ok`
+        : [];
+      if (me.schema && !usage?.ok) {
         await tx.unsafe(`GRANT USAGE ON SCHEMA "${String(me.schema).replaceAll('"', '""')}" TO ${name}`);
       }
       return { created: !found, schema: String(me.schema ?? "public") };
