@@ -143,3 +143,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...needs("DATABASE_URL"),
+  name:
+    "query access: a CREATEROLE (not superuser) writer makes the reader role; a plain writer turns the tools off",
+  fn: async () => {
+    const id = uniqueName("w").toLowerCase().replace(/[^a-z0-9_]/g, "_");
+    const [creator, plain, reader] = [`${id}_cr`, `${id}_plain`, `${id}_reader`];
+    const admin = postgres(url(), { max: 1, onnotice: () => {} });
+    await admin.unsafe(`CREATE ROLE "${creator}" LOGIN CREATEROLE`);
+    await admin.unsafe(`CREATE ROLE "${plain}" LOGIN`);
+    await admin.unsafe(`GRANT CREATE ON SCHEMA public TO "${creator}"`);
+    const asCreator = postgres(url(), { max: 1, username: creator, onnotice: () => {} });
+    const asPlain = postgres(url(), { max: 1, username: plain, onnotice: () => {} });
+    const table = `${id}_t`;
+    try {
+      const config = configSchema.parse({ connections: { postgres: { url: url(), readerRole: reader } } });
+      const made = await openPostgresQuery(config, asCreator, false);
+      assert.ok(made.pool, made.unavailable);
+      assert.equal(made.where, `role ${reader} (created by the node)`);
+      const tools = await connectTestClient(
+        postgresTools({ sql: asCreator, query: made.pool as PostgresQueryPool, readerRole: reader }),
+      );
+      await tools.call("postgres.ensure_table", { kind: "tick", table });
+      const who = await tools.call("postgres.query", {
+        sql: `SELECT current_user AS u, count(*)::int AS n FROM "${table}"`,
+      });
+      assert.deepEqual(who.rows, [{ u: reader, n: 0 }]);
+      await tools.close();
+      await made.close();
+
+      const off = await openPostgresQuery(
+        configSchema.parse({ connections: { postgres: { url: url(), readerRole: `${reader}_x` } } }),
+        asPlain,
+        false,
+      );
+      assert.equal(off.pool, undefined);
+      assert.match(off.unavailable!, /neither CREATEROLE nor SUPERUSER.*connections\.postgres\.readUrl/);
+    } finally {
+      await asCreator.end();
+      await asPlain.end();
+      await admin.unsafe(`DROP TABLE IF EXISTS "${table}"`);
+      await admin.unsafe(`REVOKE CREATE ON SCHEMA public FROM "${creator}"`);
+      for (const role of [reader, creator, plain]) await admin.unsafe(`DROP ROLE IF EXISTS "${role}"`);
+      await admin.end();
+    }
+  },
+});
