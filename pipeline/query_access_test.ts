@@ -161,7 +161,7 @@ Deno.test({
     try {
       const config = configSchema.parse({ connections: { postgres: { url: url(), readerRole: reader } } });
       const made = await openPostgresQuery(config, asCreator, false);
-      assert.ok(made.pool, made.unavailable);
+      assert.ok(made.pool, made.unavailable ?? "");
       assert.equal(made.where, `role ${reader} (created by the node)`);
       const tools = await connectTestClient(
         postgresTools({ sql: asCreator, query: made.pool as PostgresQueryPool, readerRole: reader }),

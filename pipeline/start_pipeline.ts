@@ -171,7 +171,11 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           query: databases.postgresQuery?.pool,
           queryUnavailable: databases.postgresQuery?.unavailable,
           readerRole: databases.postgresQuery?.readerRole,
-          caps: { maxRows: config.mcp.query.maxRows, maxBytes: config.mcp.query.maxBytes },
+          caps: {
+            maxRows: config.mcp.query.maxRows,
+            maxBytes: config.mcp.query.maxBytes,
+            timeoutMs: config.mcp.query.timeoutMs,
+          },
         }
         : undefined,
       clickhouse: databases.clickhouse
