@@ -17,6 +17,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const dataDir = await Deno.makeTempDir({ prefix: "qistream-shipped-query-" });
+    const since = Date.now();
     const started = spawnStart([], {
       QISTREAM_DATA_DIR: dataDir,
       QISTREAM_HTTP_PORT: "0",
@@ -31,12 +32,14 @@ Deno.test({
       const token = (await Deno.readTextFile(join(dataDir, LOCAL_TOKEN_FILE))).trim();
       const marker = `/tmp/qistream-shipped-${crypto.randomUUID()}`;
 
-      await waitFor("ticks visible to the reader in both databases", async () => {
+      // Ticks of this run (synthetic ts start at the node's start), not rows an earlier run left behind.
+      await waitFor("this run's ticks visible to the reader in both databases", async () => {
         const pg = await callTool(url, token, "postgres.query", {
-          sql: "SELECT count(*)::int AS n FROM market_ticks",
+          sql: "SELECT count(*)::int AS n FROM market_ticks WHERE ts >= to_timestamp($1::float8 / 1000)",
+          params: [since],
         });
         const ch = await callTool(url, token, "clickhouse.query", {
-          sql: "SELECT count() AS n FROM market_ticks",
+          sql: `SELECT count() AS n FROM market_ticks WHERE ts >= ${since}`,
         });
         const seen = { pg: pg.rows, ch: ch.rows };
         return {
