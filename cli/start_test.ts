@@ -55,6 +55,10 @@ Deno.test("`main.ts start` prints where to look, serves them, and exits 0 on SIG
     QISTREAM_DATA_DIR: `${dataDir}/d`,
     // Nothing listens on port 1: the node starts, but /readyz says PostgreSQL is not reachable.
     DATABASE_URL: "postgres://app:sup3rsecret@127.0.0.1:1/q",
+    // The query tools' logins are down too: the node still starts, and sets them up on first use.
+    DATABASE_READ_URL: "postgres://ro:sup3rsecret@127.0.0.1:1/q",
+    CLICKHOUSE_URL: "http://127.0.0.1:1",
+    CLICKHOUSE_READ_URL: "http://ro:sup3rsecret@127.0.0.1:1",
   });
   const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const stderrText = new Response(child.stderr).text();
@@ -70,6 +74,8 @@ Deno.test("`main.ts start` prints where to look, serves them, and exits 0 on SIG
     assert.match(banner, /stream\s+the embedded log in/);
     assert.match(banner, /agents\s+synthetic \(synthetic ×1\)/);
     assert.match(banner, /postgres\s+postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/q/);
+    assert.match(banner, /pg query\s+set up on first use \(the database did not answer at start\)/);
+    assert.match(banner, /ch query\s+checked on first use \(ClickHouse did not answer at start\)/);
     assert.ok((await Deno.stat(`${dataDir}/d`)).isDirectory, "data dir created");
 
     const health = await fetch(`${metricsUrl}/healthz`);
@@ -80,6 +86,7 @@ Deno.test("`main.ts start` prints where to look, serves them, and exits 0 on SIG
     assert.deepEqual(report.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]), [
       ["stream", true],
       ["postgres", false],
+      ["clickhouse", false],
     ]);
     const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
     assert.match(metrics, /process_resident_memory_bytes/);

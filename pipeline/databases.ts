@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ClickHouseClient, createClient } from "@clickhouse/client";
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import postgres from "postgres";
 import type { Config } from "../core/config_schema.ts";
 import { redactText } from "../core/log_redact.ts";
@@ -13,7 +13,7 @@ import type { ReadinessCheck } from "../core/readiness.ts";
 import { EMBEDDED_CLIENT_OPTIONS, startEmbeddedPostgres } from "../tools/embedded_postgres.ts";
 import {
   type ClickHouseQueryAccessResult,
-  openClickHouseQuery,
+  openClickHouseQueryOrLater,
   openPostgresQueryOrLater,
   type PostgresQueryAccess,
 } from "./query_access.ts";
@@ -93,6 +93,9 @@ export async function openDatabases(config: Config, kinds: string[]): Promise<Da
         username: ch.username,
         password: ch.password,
         database: ch.database,
+        // The client's own logger writes plain text to stderr; its errors reach the node's JSON logs through the
+        // tools' errors and the readiness check.
+        log: { level: ClickHouseLogLevel.OFF },
       });
       closers.push(() => client.close());
       databases.clickhouse = client;
@@ -101,7 +104,7 @@ export async function openDatabases(config: Config, kinds: string[]): Promise<Da
         const result = await client.ping();
         if (!result.success) throw result.error;
       };
-      const access = await openClickHouseQuery(config, client);
+      const access = await openClickHouseQueryOrLater(config, client);
       closers.push(() => access.close());
       databases.clickhouseQuery = access;
     }

@@ -30,8 +30,10 @@ import { getLogger } from "../core/log.ts";
 import { redactText } from "../core/log_redact.ts";
 import {
   CallerLimit,
+  clickHouseError,
   type ClickHouseQueryAccess,
   ensureReaderRole,
+  isRetriableClickHouseError,
   isRetriablePostgresError,
   postgresError,
   PostgresQueryPool,
@@ -127,7 +129,9 @@ export async function openPostgresQueryOrLater(
   try {
     return await openPostgresQuery(config, writer, embedded);
   } catch (error) {
-    if (!isRetriablePostgresError(error)) throw error;
+    if (!isRetriablePostgresError(error) && (error as { retriable?: unknown }).retriable !== true) {
+      throw error;
+    }
     log.warn("postgres.query: the database does not answer yet ({error}); its role is set up on first use", {
       error,
     });
@@ -212,9 +216,7 @@ async function openPostgresQueryOnce(
       return off(why);
     } catch (error) {
       await sql.end({ timeout: 5 }).catch(() => {});
-      throw new Error(`Cannot connect as connections.postgres.readUrl: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw postgresError("connecting as connections.postgres.readUrl", error);
     }
   }
 
@@ -256,7 +258,8 @@ async function openPostgresQueryOnce(
 
 /** What the ClickHouse query tools get. */
 export interface ClickHouseQueryAccessResult {
-  access?: ClickHouseQueryAccess;
+  /** The access (or how to open it once ClickHouse answers); absent when the tools are off. */
+  access?: ClickHouseQueryAccess | (() => Promise<ClickHouseQueryAccess>);
   unavailable?: string;
   where: string;
   close(): Promise<void>;
@@ -353,8 +356,53 @@ export async function openClickHouseQuery(
     };
   } catch (error) {
     await close().catch(() => {});
-    throw new Error(`Cannot connect as the ClickHouse read user: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw clickHouseError("connecting as the ClickHouse read user", error);
+  }
+}
+
+/**
+ * {@linkcode openClickHouseQuery}, or — when ClickHouse does not answer at start — access that opens on the
+ * first call that needs it, and retries on the next while ClickHouse is still away.
+ */
+export async function openClickHouseQueryOrLater(
+  config: Config,
+  writer: ClickHouseClient,
+): Promise<ClickHouseQueryAccessResult> {
+  try {
+    return await openClickHouseQuery(config, writer);
+  } catch (error) {
+    if (!isRetriableClickHouseError(error) && (error as { retriable?: unknown }).retriable !== true) {
+      throw error;
+    }
+    log.warn(
+      "clickhouse.query: ClickHouse does not answer yet ({error}); its read user is checked on first use",
+      {
+        error,
+      },
+    );
+    let opened: Promise<ClickHouseQueryAccessResult> | undefined;
+    const open = () => {
+      opened ??= openClickHouseQuery(config, writer).catch((e) => {
+        opened = undefined;
+        throw clickHouseError("opening the query tools' client", e);
+      });
+      return opened;
+    };
+    return {
+      access: async () => {
+        const result = await open();
+        if (!result.access) {
+          throw new QueryUnavailableError(
+            `clickhouse.query and clickhouse.describe are off: ${result.unavailable}`,
+          );
+        }
+        return result.access as ClickHouseQueryAccess;
+      },
+      where: "checked on first use (ClickHouse did not answer at start)",
+      close: async () => {
+        const result = await opened?.catch(() => undefined);
+        await result?.close();
+      },
+    };
   }
 }

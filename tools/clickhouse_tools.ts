@@ -45,8 +45,11 @@ export interface ClickHouseQueryAccess {
 export interface ClickHouseToolsDeps {
   /** The writer's client: `ensure_table` and `insert_rows` only. */
   client: ClickHouseClient;
-  /** The query tools' access; without it `query` and `describe` refuse, with `queryUnavailable` as the reason. */
-  query?: ClickHouseQueryAccess;
+  /**
+   * The query tools' access, or how to open it on first use; without it `query` and `describe` refuse, with
+   * `queryUnavailable` as the reason.
+   */
+  query?: ClickHouseQueryAccess | (() => Promise<ClickHouseQueryAccess>);
   /** Why there is no query access. */
   queryUnavailable?: string;
   /** Query caps; defaults in `DEFAULT_QUERY_CAPS`. */
@@ -147,14 +150,14 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
       query: (sql: string, c?: QueryCaps, params?: Record<string, unknown>) => Promise<CappedRows>,
     ) => Promise<T>,
   ): Promise<T> => {
-    const access = deps.query;
-    if (!access) {
+    if (!deps.query) {
       throw new QueryUnavailableError(
         `clickhouse.query and clickhouse.describe are off: ${
           deps.queryUnavailable ?? "no read-only ClickHouse user is configured"
         }`,
       );
     }
+    const access = typeof deps.query === "function" ? await deps.query() : deps.query;
     return await access.callers.run(
       caller,
       () =>
