@@ -236,6 +236,9 @@ async function openPostgresQueryOnce(
     password = await derivedReaderPassword(url, pg!.password, role);
     await ensureReaderRole(writer, role, password);
   } catch (error) {
+    // The database went away meanwhile: let the caller retry later rather than turn the tools off for good.
+    const cause = (error as Error).cause ?? error;
+    if (isRetriablePostgresError(cause)) throw cause;
     const why = (error as Error).message;
     if (!unsafe) return off(why);
     const sql = readerClient(url, max, pg!.password ? { password: pg!.password } : {});
