@@ -107,6 +107,44 @@ export class RecordTooLargeError extends ConnectorError {
   }
 }
 
+/**
+ * A fetched record batch is marked with a compression codec id Kafka does not define (5–7); fetching it again
+ * cannot help.
+ */
+export class UnsupportedCompressionError extends ConnectorError {
+  /** The codec id of the batch attributes (bits 0–2). */
+  readonly codecId: number;
+
+  constructor(codecId: number, options: ConnectorErrorOptions = {}) {
+    super(
+      `Cannot read a record batch: compression codec id ${codecId} is not one Kafka defines ` +
+        `(0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)`,
+      { retriable: false, ...options },
+    );
+    this.name = "UnsupportedCompressionError";
+    this.codecId = codecId;
+  }
+}
+
+/** A fetched record batch could not be decompressed with its codec (corrupt or truncated); not retriable. */
+export class DecompressionError extends ConnectorError {
+  /** The batch's codec: `gzip`, `snappy`, `lz4` or `zstd`. */
+  readonly codec: string;
+  /** Size of the compressed payload, in bytes. */
+  readonly bytes: number;
+
+  constructor(codec: string, bytes: number, options: ConnectorErrorOptions = {}) {
+    const why = options.cause instanceof Error ? `: ${options.cause.message}` : "";
+    super(`Cannot decompress a ${codec} record batch of ${bytes} bytes${why}`, {
+      retriable: false,
+      ...options,
+    });
+    this.name = "DecompressionError";
+    this.codec = codec;
+    this.bytes = bytes;
+  }
+}
+
 /** Publishing failed; `retriable` tells whether the same records may be sent again. */
 export class PublishError extends ConnectorError {
   readonly topic: string;
