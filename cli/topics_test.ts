@@ -10,13 +10,14 @@ import { runCli } from "./_run_cli_for_test.ts";
 async function story(env: Record<string, string>, topic: string) {
   const dir = await Deno.makeTempDir({ prefix: "qistream-cli-topics-" });
   const config = join(dir, "pipeline.yaml");
-  const declare = (partitions: number, retentionMs: number) =>
+  const declare = (partitions: number, retentionMs: number, compression = "zstd") =>
     Deno.writeTextFile(
       config,
       `node:\n  dataDir: ${join(dir, "data")}\ntopics:\n  ${topic}:\n    partitions: ${partitions}\n` +
-        `    retentionMs: ${retentionMs}\n    compression: zstd\n`,
+        `    retentionMs: ${retentionMs}\n    compression: ${compression}\n`,
     );
-  const cli = (action: string) => runCli(["topics", action, "--config", config], env);
+  const cli = (action: string, ...flags: string[]) =>
+    runCli(["topics", action, "--config", config, ...flags], env);
   try {
     await declare(2, 3_600_000);
     let r = await cli("plan");
@@ -49,18 +50,36 @@ async function story(env: Record<string, string>, topic: string) {
     await declare(3, 7_200_000);
     r = await cli("plan");
     assert.match(r.stdout, new RegExp(`= ${topic}: unchanged`), "still 3 partitions");
+
+    // Another compression on the existing topic: shown, not applied without the flag, applied with it.
+    await declare(3, 7_200_000, "lz4");
+    r = await cli("plan");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`!~ ${topic}: compression\\.type zstd -> lz4 \\(risky: `));
+    assert.match(r.stdout, /1 risky \(needs --allow-risky-changes\)/);
+    r = await cli("apply");
+    assert.equal(r.code, 1, "apply refuses a risky change without the flag");
+    assert.match(r.stderr, /nothing was changed.*compression\.type zstd -> lz4/);
+    assert.match(r.stderr, /Apply it with --allow-risky-changes/);
+    r = await cli("plan");
+    assert.match(r.stdout, /compression\.type zstd -> lz4/, "still zstd");
+    r = await cli("apply", "--allow-risky-changes");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Applied: 0 created, 0 with partitions added, 1 with config changed/);
+    r = await cli("plan");
+    assert.match(r.stdout, new RegExp(`= ${topic}: unchanged`), "now lz4");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-Deno.test("topics plan/apply: create, grow, refuse to shrink (embedded log)", async () => {
+Deno.test("topics plan/apply: create, grow, refuse to shrink, hold a risky change back (embedded log)", async () => {
   await story({}, "market.cli-test");
 });
 
 const brokers = Deno.env.get("KAFKA_BROKERS");
 Deno.test({
-  name: `topics plan/apply: create, grow, refuse to shrink (real Kafka)${
+  name: `topics plan/apply: create, grow, refuse to shrink, hold a risky change back (real Kafka)${
     brokers ? "" : " (skipped: KAFKA_BROKERS is not set)"
   }`,
   ignore: !brokers,

@@ -30,6 +30,7 @@ export function openConnector(config: Pick<Config, "connections" | "node">): Str
     return new KafkaConnector({
       brokers: kafka.brokers,
       clientId: kafka.clientId,
+      compression: kafka.compression,
       ssl: kafka.ssl,
       sasl: kafka.sasl,
       connectionTimeout: kafka.connectionTimeoutMs,

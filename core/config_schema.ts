@@ -79,6 +79,8 @@ const tlsSchema = z.union([
 const kafkaSchema = z.object({
   brokers: stringList().refine((b) => b.length > 0, "expected at least one broker"),
   clientId: z.string().min(1).default("qistream"),
+  /** Producer compression of every batch qistream publishes; consumers read all of these whatever it is. */
+  compression: z.enum(["none", "gzip", "snappy", "lz4", "zstd"]).default("none"),
   ssl: tlsSchema.optional(),
   sasl: z.object({
     mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),

@@ -16,13 +16,6 @@ import type { AgentModule, AgentPermissions } from "../actors/runtime/agent_spec
 import { AvroSerde } from "../connector/avro/mod.ts";
 import { describeConnector, openConnector } from "../connector/open_connector.ts";
 import { loadSchemaCatalog, openSchemaRegistry, registerCatalog } from "../connector/registry/mod.ts";
-import {
-  applyTopics,
-  declaredTopics,
-  formatTopicPlan,
-  planHasChanges,
-  planTopics,
-} from "../connector/topics/mod.ts";
 import type { ConsumedRecord, StreamConnector } from "../connector/types.ts";
 import { activeAgents } from "../core/config_active_agents.ts";
 import { ConfigError } from "../core/config_error.ts";
@@ -53,6 +46,7 @@ import {
 } from "../tools/mod.ts";
 import { agentKind } from "./agent_kinds.ts";
 import { avroPublisher } from "./avro_publish.ts";
+import { declareTopics } from "./declare_topics.ts";
 import { localMcpToken } from "./local_mcp_token.ts";
 import { topicSchemas } from "./topic_schemas.ts";
 import { type Databases, openDatabases } from "./databases.ts";
@@ -136,13 +130,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     });
     cleanup.push(removeStreamCheck);
 
-    await step("declaring topics", async () => {
-      const plan = await planTopics(declaredTopics(config.topics), connector.admin);
-      if (planHasChanges(plan) || plan.changes.some((c) => c.kind === "refused")) {
-        log.info("topics: {plan}", { plan: formatTopicPlan(plan) });
-        await applyTopics(plan, connector.admin);
-      }
-    });
+    await step("declaring topics", () => declareTopics(config.topics, connector.admin));
 
     const registry = openSchemaRegistry(config.connections.schemaRegistry, config.node.dataDir);
     await step(

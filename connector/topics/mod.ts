@@ -14,9 +14,18 @@ export {
   type ConfigChange,
   planHasChanges,
   planTopics,
+  RISKY_TOPIC_CONFIG,
+  riskyChanges,
   type TopicChange,
   type TopicPlan,
+  withoutRiskyChanges,
 } from "./topic_plan.ts";
 export { type DeclaredTopicConfig, declaredTopics } from "./declared_topics.ts";
 export { formatTopicPlan } from "./format_topic_plan.ts";
-export { type ApplyResult, applyTopics, TopicChangeRefusedError } from "./apply_topics.ts";
+export {
+  type ApplyResult,
+  applyTopics,
+  type ApplyTopicsOptions,
+  RiskyTopicChangeError,
+  TopicChangeRefusedError,
+} from "./apply_topics.ts";

@@ -11,6 +11,7 @@ export type TopicChange =
   | { kind: "create"; topic: string; desired: TopicDescription }
   | { kind: "add-partitions"; topic: string; from: number; to: number }
   | { kind: "alter-config"; topic: string; changes: ConfigChange[] }
+  | { kind: "risky-config"; topic: string; changes: ConfigChange[]; reason: string }
   | { kind: "refused"; topic: string; reason: string }
   | { kind: "unchanged"; topic: string };
 
@@ -20,6 +21,16 @@ export interface ConfigChange {
   from?: string;
   to: string;
 }
+
+/**
+ * Config keys whose change on an existing topic can break its readers or delete data, with why. Such changes
+ * are planned as `risky-config` and applied only when asked for explicitly (`topics apply --allow-risky-changes`).
+ */
+export const RISKY_TOPIC_CONFIG: Readonly<Record<string, string>> = {
+  "compression.type": "new batches are stored in another codec, which consumers without it cannot read",
+  "cleanup.policy":
+    "the broker starts deleting records by another rule (compaction keeps only the last per key)",
+};
 
 /** A plan: its changes, in declaration order. */
 export interface TopicPlan {
@@ -31,8 +42,9 @@ export interface TopicPlan {
  *
  * Creating topics, raising partition counts and setting the declared config keys are planned; fewer partitions
  * than the topic has, or a different replication factor, are `refused` with the reason (Kafka cannot remove
- * partitions; replication changes need a reassignment). Config keys not declared are left alone, and topics
- * the log has but the configuration does not declare are not touched.
+ * partitions; replication changes need a reassignment). A change of a {@link RISKY_TOPIC_CONFIG} key on an
+ * existing topic is a separate `risky-config` change. Config keys not declared are left alone, and topics the
+ * log has but the configuration does not declare are not touched.
  *
  * @param declared the topics as they should be (see `declaredTopics`)
  * @param admin the log's topic admin
@@ -89,19 +101,43 @@ export async function planTopics(declared: TopicDescription[], admin: TopicAdmin
       });
     }
     const configChanges: ConfigChange[] = [];
+    const riskyChanges: ConfigChange[] = [];
     for (const [key, to] of Object.entries(want.config)) {
       const from = have.config[key];
-      if (from !== to) configChanges.push(from === undefined ? { key, to } : { key, from, to });
+      if (from === to) continue;
+      (key in RISKY_TOPIC_CONFIG ? riskyChanges : configChanges).push(
+        from === undefined ? { key, to } : { key, from, to },
+      );
     }
     if (configChanges.length > 0) {
       changes.push({ kind: "alter-config", topic: want.name, changes: configChanges });
+    }
+    if (riskyChanges.length > 0) {
+      changes.push({
+        kind: "risky-config",
+        topic: want.name,
+        changes: riskyChanges,
+        reason: riskyChanges.map((c) => `${c.key}: ${RISKY_TOPIC_CONFIG[c.key]}`).join("; "),
+      });
     }
     if (changes.length === before) changes.push({ kind: "unchanged", topic: want.name });
   }
   return { changes };
 }
 
-/** True when the plan has something to apply and nothing refused. */
+/** True when the plan has something to apply (risky changes included) besides refused changes. */
 export function planHasChanges(plan: TopicPlan): boolean {
   return plan.changes.some((c) => c.kind !== "unchanged" && c.kind !== "refused");
+}
+
+/** The plan's risky config changes (see {@link RISKY_TOPIC_CONFIG}). */
+export function riskyChanges(plan: TopicPlan): Extract<TopicChange, { kind: "risky-config" }>[] {
+  return plan.changes.filter((c): c is Extract<TopicChange, { kind: "risky-config" }> =>
+    c.kind === "risky-config"
+  );
+}
+
+/** The plan without its risky config changes: what a node applies on start. */
+export function withoutRiskyChanges(plan: TopicPlan): TopicPlan {
+  return { changes: plan.changes.filter((c) => c.kind !== "risky-config") };
 }

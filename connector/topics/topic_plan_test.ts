@@ -6,10 +6,16 @@ import assert from "node:assert/strict";
 import { EmbeddedConnector } from "../embedded/embedded_connector.ts";
 import { KafkaConnector } from "../kafka/kafka_connector.ts";
 import type { StreamConnector, TopicAdmin, TopicDescription } from "../types.ts";
-import { applyTopics, TopicChangeRefusedError } from "./apply_topics.ts";
+import { applyTopics, RiskyTopicChangeError, TopicChangeRefusedError } from "./apply_topics.ts";
 import { declaredTopics } from "./declared_topics.ts";
 import { formatTopicPlan } from "./format_topic_plan.ts";
-import { planHasChanges, planTopics } from "./topic_plan.ts";
+import {
+  planHasChanges,
+  planTopics,
+  RISKY_TOPIC_CONFIG,
+  riskyChanges,
+  withoutRiskyChanges,
+} from "./topic_plan.ts";
 
 /** A TopicAdmin over a Map, with Kafka's rules for partitions. */
 class MemoryTopicAdmin implements TopicAdmin {
@@ -138,6 +144,61 @@ async function planApplyStory(admin: TopicAdmin, prefix: string) {
   const [da3] = await admin.describeTopics([a]);
   assert.equal(da3?.partitions, 4);
   assert.equal(da3?.config["retention.ms"], "7200000", "the refused plan's config change was not applied");
+
+  // 5. Another compression and cleanup policy: risky, held back unless allowed; the safe change goes alone.
+  const risky = declaredTopics({
+    [a]: {
+      partitions: 4,
+      replicationFactor: 1,
+      cleanupPolicy: "compact",
+      compression: "zstd",
+      retentionMs: 9_000_000,
+    },
+  });
+  const plan5 = await planTopics(risky, admin);
+  assert.deepEqual(plan5.changes, [
+    { kind: "alter-config", topic: a, changes: [{ key: "retention.ms", from: "7200000", to: "9000000" }] },
+    {
+      kind: "risky-config",
+      topic: a,
+      changes: [
+        { key: "cleanup.policy", from: "delete", to: "compact" },
+        { key: "compression.type", from: "lz4", to: "zstd" },
+      ],
+      reason: `cleanup.policy: ${RISKY_TOPIC_CONFIG["cleanup.policy"]}; ` +
+        `compression.type: ${RISKY_TOPIC_CONFIG["compression.type"]}`,
+    },
+  ]);
+  const text5 = formatTopicPlan(plan5);
+  assert.match(
+    text5,
+    /!~ .*: compression\.type lz4 -> zstd \(risky: new batches are stored in another codec/,
+  );
+  assert.match(text5, /!~ .*: cleanup\.policy delete -> compact \(risky: /);
+  assert.match(
+    text5,
+    /Plan: 0 to create, 1 to change, 0 unchanged, 0 refused, 1 risky \(needs --allow-risky-changes\)\./,
+  );
+  await assert.rejects(() => applyTopics(plan5, admin), (err: unknown) => {
+    assert.ok(err instanceof RiskyTopicChangeError);
+    assert.match(err.message, /nothing was changed/);
+    assert.match(err.message, /compression\.type lz4 -> zstd/);
+    assert.match(err.message, /--allow-risky-changes/);
+    return true;
+  });
+  const [da4] = await admin.describeTopics([a]);
+  assert.equal(da4?.config["retention.ms"], "7200000", "a plan held back for a risky change changes nothing");
+  assert.deepEqual(riskyChanges(plan5).map((c) => c.topic), [a]);
+  await applyTopics(withoutRiskyChanges(plan5), admin);
+  const [da5] = await admin.describeTopics([a]);
+  assert.equal(da5?.config["retention.ms"], "9000000", "the safe change is applied without the risky one");
+  assert.equal(da5?.config["compression.type"], "lz4");
+  assert.equal(da5?.config["cleanup.policy"], "delete");
+  await applyTopics(await planTopics(risky, admin), admin, { allowRiskyChanges: true });
+  const [da6] = await admin.describeTopics([a]);
+  assert.equal(da6?.config["compression.type"], "zstd", "applied when allowed");
+  assert.equal(da6?.config["cleanup.policy"], "compact");
+  assert.deepEqual((await planTopics(risky, admin)).changes.map((c) => c.kind), ["unchanged"]);
 }
 
 Deno.test("topics: plan/apply against an in-memory admin; replication changes and duplicates are refused", async () => {

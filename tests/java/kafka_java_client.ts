@@ -1,0 +1,98 @@
+/**
+ * Kafka's own Java producer and consumer (`KafkaJavaClient.java` on the kafka-clients jars the test services
+ * fetch, `KAFKA_LIBS` and `KAFKA_JAVA`), for tests that show qistream reads what Java writes and the reverse.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+
+/** One record for or from the Java client; a `null` key is sent as null. */
+export interface JavaRecord {
+  key: Uint8Array | null;
+  value: Uint8Array;
+}
+
+const SOURCE = new URL("./KafkaJavaClient.java", import.meta.url).pathname;
+
+function hex(bytes: Uint8Array | null): string {
+  return bytes === null ? "" : Buffer.from(bytes).toString("hex");
+}
+
+async function run(args: string[]): Promise<string> {
+  const java = Deno.env.get("KAFKA_JAVA") ?? "java";
+  const classpath = Deno.env.get("KAFKA_LIBS");
+  if (!classpath) throw new Error("KAFKA_LIBS is not set: start the test services (deno task services up)");
+  const log4j = await Deno.makeTempFile({ suffix: ".properties" });
+  await Deno.writeTextFile(
+    log4j,
+    "log4j.rootLogger=ERROR, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\n" +
+      "log4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n",
+  );
+  try {
+    const out = await new Deno.Command(java, {
+      args: ["-Xmx256m", `-Dlog4j.configuration=file:${log4j}`, "-cp", classpath, SOURCE, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    if (!out.success) {
+      throw new Error(
+        `KafkaJavaClient ${args[0]} failed (${out.code}): ${
+          new TextDecoder().decode(out.stderr).slice(-3000)
+        }`,
+      );
+    }
+    return text;
+  } finally {
+    await Deno.remove(log4j);
+  }
+}
+
+/** A compression the Java producer can use. */
+export type JavaCompression = "none" | "gzip" | "snappy" | "lz4" | "zstd";
+
+/**
+ * Sends records to `topic` with Kafka's Java producer in one JVM: one producer per entry, in order, with that
+ * entry's `compression.type` (batched: linger 100 ms, 1 MiB batches, acks=all); resolves when all are
+ * acknowledged.
+ *
+ * @returns how many records the producers reported sent
+ */
+export async function javaProduce(
+  brokers: string,
+  topic: string,
+  batches: { compression: JavaCompression; records: JavaRecord[] }[],
+): Promise<number> {
+  const file = await Deno.makeTempFile({ suffix: ".tsv" });
+  try {
+    await Deno.writeTextFile(
+      file,
+      batches.flatMap((b) => b.records.map((r) => `${b.compression}\t${hex(r.key)}\t${hex(r.value)}\n`)).join(
+        "",
+      ),
+    );
+    const out = await run(["produce", brokers, topic, file]);
+    const match = out.match(/^produced (\d+)$/m);
+    if (!match) throw new Error(`KafkaJavaClient produce printed no count:\n${out.slice(-1000)}`);
+    return Number(match[1]);
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+/** Reads `topic` from the beginning with Kafka's Java consumer until `count` records or `timeoutMs`. */
+export async function javaConsume(
+  brokers: string,
+  topic: string,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<JavaRecord[]> {
+  const out = await run(["consume", brokers, topic, String(count), String(timeoutMs)]);
+  const records: JavaRecord[] = [];
+  for (const line of out.split("\n")) {
+    if (line === "" || line.startsWith("consumed ")) continue;
+    const [key = "", value = ""] = line.split("\t");
+    records.push({ key: key === "" ? null : Buffer.from(key, "hex"), value: Buffer.from(value, "hex") });
+  }
+  return records;
+}
