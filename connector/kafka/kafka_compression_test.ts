@@ -1,8 +1,8 @@
 /**
- * Every Kafka compression against the real broker and Kafka's own Java client: batches the Java producer writes
- * with gzip, snappy, lz4 and zstd are read by the connector, and batches the connector writes with each codec
- * are accepted by the broker (which decompresses them to validate) and read by the Java consumer. Needs
- * `KAFKA_BROKERS` and `KAFKA_LIBS` (the test services); skipped without them.
+ * Every Kafka compression against the real broker and the other Kafka clients: batches Kafka's Java producer
+ * and librdkafka write with gzip, snappy, lz4 and zstd are read by the connector, and batches the connector
+ * writes with each codec are accepted by the broker (which decompresses them to validate) and read by the Java
+ * consumer. Needs `KAFKA_BROKERS` and `KAFKA_LIBS` (the test services); skipped without them.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -10,7 +10,12 @@ import { CompressionCodecs, CompressionTypes } from "kafkajs";
 import type { ConsumedRecord } from "../types.ts";
 import { waitFor } from "../contract/_wait.ts";
 import { needs } from "../../tests/service_env.ts";
-import { javaConsume, javaProduce, type JavaRecord } from "../../tests/java/kafka_java_client.ts";
+import { javaConsume, javaProduce, type JavaRecord } from "../../tests/interop/kafka_java_client.ts";
+import {
+  CONFLUENT_KAFKA_VERSION,
+  hasPython,
+  librdkafkaProduce,
+} from "../../tests/interop/librdkafka_producer.ts";
 import { KafkaConnector } from "./kafka_connector.ts";
 import type { KafkaCompression } from "./kafka_options.ts";
 
@@ -48,38 +53,56 @@ function asText(r: { key: Uint8Array | null; value: Uint8Array | null }): string
   return `${Buffer.from(r.key ?? []).toString()}=${Buffer.from(r.value ?? []).toString()}`;
 }
 
+/** Writes each codec's batches with `produce`, then reads the topic with the connector: every record, once. */
+async function readsWhatOthersWrite(
+  produce: (
+    topic: string,
+    batches: { compression: typeof CODECS[number]; records: JavaRecord[] }[],
+  ) => Promise<number>,
+) {
+  const c = connector();
+  const topic = `compression-in-${crypto.randomUUID().slice(0, 8)}`;
+  await c.connect();
+  await c.admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1, config: {} }]);
+  try {
+    const batches = CODECS.map((compression) => ({ compression, records: records(compression) }));
+    const sent = batches.flatMap((b) => b.records);
+    assert.equal(await produce(topic, batches), sent.length, "the other client sent all");
+    const got: ConsumedRecord[] = [];
+    const sub = await c.subscribe({
+      group: `compression-${crypto.randomUUID().slice(0, 8)}`,
+      topics: [topic],
+      fromBeginning: true,
+      onBatch: (b) => void got.push(...b.records),
+    });
+    try {
+      await waitFor(() => got.length >= sent.length, 60_000, `${sent.length} records`);
+    } finally {
+      await sub.close();
+    }
+    assert.equal(got.length, sent.length, "no record lost or repeated");
+    assert.deepEqual(got.map(asText).sort(), sent.map(asText).sort());
+  } finally {
+    await c.admin.deleteTopics([topic]).catch(() => {});
+    await c.close();
+  }
+}
+
 Deno.test({
   ...base,
   name:
     "kafka: gzip, snappy, lz4 and zstd batches written by Kafka's Java producer are all read, byte for byte",
-  fn: async () => {
-    const c = connector();
-    const topic = `compression-java-${crypto.randomUUID().slice(0, 8)}`;
-    await c.connect();
-    await c.admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1, config: {} }]);
-    try {
-      const batches = CODECS.map((compression) => ({ compression, records: records(compression) }));
-      const sent = batches.flatMap((b) => b.records);
-      assert.equal(await javaProduce(brokers, topic, batches), sent.length, "Java sent all");
-      const got: ConsumedRecord[] = [];
-      const sub = await c.subscribe({
-        group: `compression-${crypto.randomUUID().slice(0, 8)}`,
-        topics: [topic],
-        fromBeginning: true,
-        onBatch: (b) => void got.push(...b.records),
-      });
-      try {
-        await waitFor(() => got.length >= sent.length, 60_000, `${sent.length} records`);
-      } finally {
-        await sub.close();
-      }
-      assert.equal(got.length, sent.length, "no record lost or repeated");
-      assert.deepEqual(got.map(asText).sort(), sent.map(asText).sort());
-    } finally {
-      await c.admin.deleteTopics([topic]).catch(() => {});
-      await c.close();
-    }
-  },
+  fn: () => readsWhatOthersWrite((topic, batches) => javaProduce(brokers, topic, batches)),
+});
+
+Deno.test({
+  ...base,
+  ...(hasPython() ? {} : { ignore: true }),
+  name:
+    `kafka: gzip, snappy, lz4 and zstd batches written by librdkafka (confluent-kafka ${CONFLUENT_KAFKA_VERSION}) are all read${
+      hasPython() ? "" : " (skipped: python3 is not available)"
+    }`,
+  fn: () => readsWhatOthersWrite((topic, batches) => librdkafkaProduce(brokers, topic, batches)),
 });
 
 Deno.test({

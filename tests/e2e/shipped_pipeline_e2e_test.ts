@@ -17,7 +17,7 @@ import { parse as parseYaml } from "yaml";
 import { AvroSerde } from "../../connector/avro/mod.ts";
 import { openSchemaRegistry } from "../../connector/registry/mod.ts";
 import { KafkaConnector } from "../../connector/kafka/kafka_connector.ts";
-import { javaProduce, type JavaRecord } from "../java/kafka_java_client.ts";
+import { javaProduce, type JavaRecord } from "../interop/kafka_java_client.ts";
 import { needs, services } from "../service_env.ts";
 import { runId, spawnStart, untilBanner, waitFor } from "./_pipeline_harness.ts";
 

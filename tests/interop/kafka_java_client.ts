@@ -18,6 +18,12 @@ function hex(bytes: Uint8Array | null): string {
   return bytes === null ? "" : Buffer.from(bytes).toString("hex");
 }
 
+/** The records file both interop producers read: `COMPRESSION<TAB>KEYHEX<TAB>VALUEHEX` per line. */
+export function recordsFile(batches: { compression: string; records: JavaRecord[] }[]): string {
+  return batches.flatMap((b) => b.records.map((r) => `${b.compression}\t${hex(r.key)}\t${hex(r.value)}\n`))
+    .join("");
+}
+
 async function run(args: string[]): Promise<string> {
   const java = Deno.env.get("KAFKA_JAVA") ?? "java";
   const classpath = Deno.env.get("KAFKA_LIBS");
@@ -65,12 +71,7 @@ export async function javaProduce(
 ): Promise<number> {
   const file = await Deno.makeTempFile({ suffix: ".tsv" });
   try {
-    await Deno.writeTextFile(
-      file,
-      batches.flatMap((b) => b.records.map((r) => `${b.compression}\t${hex(r.key)}\t${hex(r.value)}\n`)).join(
-        "",
-      ),
-    );
+    await Deno.writeTextFile(file, recordsFile(batches));
     const out = await run(["produce", brokers, topic, file]);
     const match = out.match(/^produced (\d+)$/m);
     if (!match) throw new Error(`KafkaJavaClient produce printed no count:\n${out.slice(-1000)}`);
