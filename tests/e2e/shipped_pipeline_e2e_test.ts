@@ -74,6 +74,8 @@ Deno.test({
         const r = await text(`${url}/readyz`);
         return { done: r.status === 200, seen: r };
       }, 60_000);
+      // TODO(issue 9, item 4): once lag is measured on a timer from the broker's offsets, require a series for
+      // each of the 6 partitions per group; until then a series exists only for partitions that were fetched.
       await waitFor("qistream_consumer_lag series of both groups on market.ticks", async () => {
         const metrics = (await text(`${url}/metrics`)).body;
         const series = metrics.split("\n").filter((l) =>
