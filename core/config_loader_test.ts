@@ -57,6 +57,22 @@ Deno.test("a wrong type names the field path, expected and found", () => {
   assert.match(e.message, /topics\.market\.ticks\.partitions: expected number, received string/);
 });
 
+Deno.test("connections.kafka.compression accepts every Kafka codec and names the field when wrong", () => {
+  for (const codec of ["none", "gzip", "snappy", "lz4", "zstd"]) {
+    const { config } = parseConfig(`connections:\n  kafka:\n    brokers: a:1\n    compression: ${codec}\n`, {
+      env: noEnv,
+    });
+    assert.equal(config.connections.kafka?.compression, codec);
+  }
+  assert.equal(
+    parseConfig("connections:\n  kafka:\n    brokers: a:1\n", { env: noEnv }).config.connections.kafka
+      ?.compression,
+    "none",
+  );
+  const e = configError("connections:\n  kafka:\n    brokers: a:1\n    compression: brotli\n");
+  assert.match(e.message, /connections\.kafka\.compression/);
+});
+
 Deno.test("a missing required field names its path", () => {
   const e = configError("agents:\n  feed:\n    instances: 2\n");
   assert.match(e.message, /agents\.feed\.kind: required field is missing \(expected string\)/);

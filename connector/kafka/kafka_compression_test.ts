@@ -16,6 +16,8 @@ import {
   hasPython,
   librdkafkaProduce,
 } from "../../tests/interop/librdkafka_producer.ts";
+import { parseConfig } from "../../core/config_loader.ts";
+import { openConnector } from "../open_connector.ts";
 import { KafkaConnector } from "./kafka_connector.ts";
 import type { KafkaCompression } from "./kafka_options.ts";
 
@@ -132,7 +134,14 @@ Deno.test({
           const inner = registered() as { compress(e: unknown): Promise<unknown> };
           return { ...inner, compress: (e: unknown) => (compressed++, inner.compress(e)) };
         };
-        const c = connector(codec);
+        // Through the configuration, as a node opens it: connections.kafka.compression.
+        const { config } = parseConfig(
+          `connections:\n  kafka:\n    brokers: ${brokers}\n    compression: ${codec}\n`,
+          {
+            env: () => undefined,
+          },
+        );
+        const c = openConnector(config);
         try {
           await c.connect();
           const batch = records(codec);
