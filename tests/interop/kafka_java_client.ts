@@ -14,6 +14,27 @@ export interface JavaRecord {
 
 const SOURCE = new URL("./KafkaJavaClient.java", import.meta.url).pathname;
 
+/**
+ * Why the Java client cannot run here, or `undefined` when it can: it needs `KAFKA_LIBS` (the test services) and
+ * a JDK (`java File.java` compiles the source with the `jdk.compiler` module, which a bare runtime lacks).
+ */
+export function javaClientUnavailable(): string | undefined {
+  if (!Deno.env.get("KAFKA_LIBS")) return "KAFKA_LIBS is not set";
+  try {
+    const out = new Deno.Command(Deno.env.get("KAFKA_JAVA") ?? "java", {
+      args: ["--list-modules"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    if (!new TextDecoder().decode(out.stdout).includes("jdk.compiler")) {
+      return "the Java of the test services is a runtime without jdk.compiler (install a JDK)";
+    }
+  } catch {
+    return "java does not run";
+  }
+  return undefined;
+}
+
 function hex(bytes: Uint8Array | null): string {
   return bytes === null ? "" : Buffer.from(bytes).toString("hex");
 }
