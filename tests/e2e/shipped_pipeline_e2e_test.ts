@@ -2,9 +2,10 @@
  * The product as shipped: `main.ts start` with the repository's unchanged `pipeline.yaml`, only the four
  * service variables set (plus a free HTTP port and a fresh data directory, since other nodes may share this
  * machine), against the real Kafka, registry, PostgreSQL and ClickHouse. Ticks reach both tables, `/readyz` is
- * ready, lag is measured for the consumer groups; then Kafka's own Java producer writes gzip, snappy, lz4 and
- * zstd batches of Avro ticks (Confluent wire format, the registered schema) into `market.ticks`, and each codec's
- * N records become exactly N rows in PostgreSQL and in ClickHouse.
+ * ready, lag is measured for the consumer groups. Then, with the node stopped, Kafka's own Java producer writes
+ * gzip, snappy, lz4 and zstd batches of Avro ticks (Confluent wire format, the registered schema) into
+ * `market.ticks`, and once the node is started again each codec's N records become exactly N rows in PostgreSQL
+ * and in ClickHouse.
  *
  * The test uses the shipped names (topic `market.ticks`, groups `qistream.postgres-sink` and
  * `qistream.clickhouse-sink`, tables `market_ticks`) and tells its own rows apart by symbol and start time.
@@ -19,7 +20,7 @@ import { openSchemaRegistry } from "../../connector/registry/mod.ts";
 import { KafkaConnector } from "../../connector/kafka/kafka_connector.ts";
 import { javaClientUnavailable, javaProduce, type JavaRecord } from "../interop/kafka_java_client.ts";
 import { needs, services } from "../service_env.ts";
-import { runId, spawnStart, untilBanner, waitFor } from "./_pipeline_harness.ts";
+import { runId, spawnStart, type StartedProcess, untilBanner, waitFor } from "./_pipeline_harness.ts";
 
 const CODECS = ["gzip", "snappy", "lz4", "zstd"] as const;
 const PER_CODEC = 250;
@@ -36,7 +37,7 @@ const serviceNeeds = needs("KAFKA_BROKERS", "SCHEMA_REGISTRY_URL", "DATABASE_URL
 Deno.test({
   ignore: serviceNeeds.ignore || noJava !== undefined,
   name: "shipped pipeline.yaml on the real services: ticks in both tables, ready, lag measured; " +
-    `Java-written gzip/snappy/lz4/zstd batches give exactly N rows each${
+    `gzip/snappy/lz4/zstd batches the Java producer left in market.ticks give exactly N rows each${
       noJava ? ` (skipped: ${noJava})` : ""
     }`,
   sanitizeOps: false,
@@ -44,14 +45,16 @@ Deno.test({
   fn: async () => {
     const dataDir = await Deno.makeTempDir({ prefix: "qistream-shipped-" });
     const started = Date.now();
-    const node = spawnStart([], {
+    const env = {
       KAFKA_BROKERS: services.kafkaBrokers!.join(","),
       SCHEMA_REGISTRY_URL: services.schemaRegistryUrl!,
       DATABASE_URL: services.databaseUrl!,
       CLICKHOUSE_URL: services.clickhouseUrl!,
       QISTREAM_HTTP_PORT: "0",
       QISTREAM_DATA_DIR: dataDir,
-    });
+    };
+    const node = spawnStart([], env);
+    let again: StartedProcess | undefined;
     const sql = postgres(services.databaseUrl!, { max: 1, onnotice: () => {} });
     const ch = createClient({ url: services.clickhouseUrl });
     const kafka = new KafkaConnector({ brokers: services.kafkaBrokers! });
@@ -90,7 +93,8 @@ Deno.test({
         return { done: groups.every((n) => n > 0), seen: { groups, series } };
       }, 60_000);
 
-      // 3. Kafka's Java producer writes each codec's batches of Avro ticks into market.ticks.
+      // 3. With the node stopped, Kafka's Java producer writes each codec's batches of Avro ticks (encoded with
+      //    the schema the node registered) into market.ticks; the restarted node finds them waiting.
       const registry = openSchemaRegistry({ url: services.schemaRegistryUrl! }, dataDir);
       const serde = new AvroSerde({ registry });
       const run = runId().toUpperCase();
@@ -117,12 +121,16 @@ Deno.test({
         }
         return { compression, records, symbol };
       }));
+      node.child.kill("SIGTERM");
+      assert.equal((await node.status).code, 0, node.output().slice(-3000));
       assert.equal(
         await javaProduce(services.kafkaBrokers!.join(","), "market.ticks", batches),
         CODECS.length * PER_CODEC,
       );
 
-      // 4. Every codec: exactly N rows in PostgreSQL and in ClickHouse.
+      // 4. Started again as shipped: every codec's N records become exactly N rows in PostgreSQL and ClickHouse.
+      again = spawnStart([], env);
+      const url2 = await untilBanner(again, "the second start banner", 120_000);
       const symbols = batches.map((b) => b.symbol);
       await waitFor(`${PER_CODEC} rows per codec in PostgreSQL and ClickHouse`, async () => {
         const pg = Object.fromEntries(
@@ -146,14 +154,15 @@ Deno.test({
       await kafka.connect();
       const [topic] = await kafka.admin.describeTopics(["market.ticks"]);
       assert.equal(topic?.config["compression.type"], "producer");
-      const r = await text(`${url}/readyz`);
+      const r = await text(`${url2}/readyz`);
       assert.equal(r.status, 200, r.body);
       assert.doesNotMatch(
-        node.output(),
+        node.output() + again.output(),
         /KafkaJSNotImplemented|DecompressionError|UnsupportedCompressionError/,
       );
     } finally {
       await node.kill();
+      await again?.kill();
       await kafka.close().catch(() => {});
       await sql.end();
       await ch.close();
