@@ -4,10 +4,10 @@
  *
  * @module
  */
+import "./kafka_codecs.ts"; // registers every Kafka codec in kafkajs
 import { CompressionTypes, type KafkaConfig, type SASLOptions } from "kafkajs";
 import type { Registry } from "prom-client";
 import { kafkaLogCreator } from "./kafka_log_creator.ts";
-import "./kafka_codecs.ts";
 
 /** TLS settings; `true` uses the system trust store. PEM strings, not file paths. */
 export type KafkaTlsOptions = boolean | {
