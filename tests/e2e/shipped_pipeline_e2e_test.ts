@@ -83,7 +83,8 @@ Deno.test({
         return { done: r.status === 200, seen: r };
       }, 60_000);
       // TODO(issue 9, item 4): once lag is measured on a timer from the broker's offsets, require a series for
-      // each of the 6 partitions per group; until then a series exists only for partitions that were fetched.
+      // each of the 6 partitions per group (`n === 6` below); until then a series exists only for partitions
+      // that were fetched (the 5 synthetic symbols fill 4 of the 6).
       await waitFor("qistream_consumer_lag series of both groups on market.ticks", async () => {
         const metrics = (await text(`${url}/metrics`)).body;
         const series = metrics.split("\n").filter((l) =>
