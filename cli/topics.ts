@@ -13,6 +13,7 @@ import {
   planHasChanges,
   planTopics,
   RiskyTopicChangeError,
+  riskyTopicConfigFor,
   TopicChangeRefusedError,
 } from "../connector/topics/mod.ts";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
@@ -26,9 +27,9 @@ const USAGE = `Usage: qistream topics <plan|apply> [--config PATH] [--allow-risk
   apply  carry the plan out (exit 1 without changing anything if a change is refused, e.g. fewer
          partitions than the topic has, or if it is risky and --allow-risky-changes is not given)
 
-A risky change alters compression.type or cleanup.policy of an existing topic: consumers without the new
-codec could no longer read it, or the broker would delete records by another rule. A starting node never
-applies one; it logs it instead.
+A risky change alters compression.type or cleanup.policy of an existing Kafka topic: consumers without the
+new codec could no longer read it, or the broker would delete records by another rule. A starting node never
+applies one; it logs it instead. (The embedded log neither compresses nor compacts: no change is risky there.)
 
 Topics are declared under "topics:" in the pipeline file (partitions, replicationFactor, retentionMs,
 cleanupPolicy, compression, config). The log is Kafka when connections.kafka (or KAFKA_BROKERS) is set,
@@ -65,7 +66,9 @@ export const topicsCommand: Command = {
     const where = describeConnector(config);
     try {
       await connector.connect();
-      const plan = await planTopics(declaredTopics(config.topics), connector.admin);
+      const plan = await planTopics(declaredTopics(config.topics), connector.admin, {
+        risky: riskyTopicConfigFor(connector.kind),
+      });
       console.log(`Topics declared in the pipeline file against ${where}:`);
       console.log(formatTopicPlan(plan));
       const refused = plan.changes.some((c) => c.kind === "refused");

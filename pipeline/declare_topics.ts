@@ -1,7 +1,7 @@
 /**
  * What a starting node does with the declared topics: creates missing ones, adds partitions and sets safe config
- * keys, but never applies a risky change (an existing topic's `compression.type` or `cleanup.policy`): it logs
- * it, naming `topics apply --allow-risky-changes`, and starts with the topic as it is.
+ * keys, but never applies a risky change (an existing Kafka topic's `compression.type` or `cleanup.policy`): it
+ * logs it, naming `topics apply --allow-risky-changes`, and starts with the topic as it is.
  *
  * @module
  */
@@ -13,10 +13,11 @@ import {
   planHasChanges,
   planTopics,
   riskyChanges,
+  riskyTopicConfigFor,
   type TopicChange,
   withoutRiskyChanges,
 } from "../connector/topics/mod.ts";
-import type { TopicAdmin } from "../connector/types.ts";
+import type { StreamConnector } from "../connector/types.ts";
 import { getLogger } from "../core/log.ts";
 
 const log = getLogger("pipeline");
@@ -29,9 +30,12 @@ const log = getLogger("pipeline");
  */
 export async function declareTopics(
   topics: Record<string, DeclaredTopicConfig>,
-  admin: TopicAdmin,
+  connector: Pick<StreamConnector, "admin" | "kind">,
 ): Promise<Extract<TopicChange, { kind: "risky-config" }>[]> {
-  const full = await planTopics(declaredTopics(topics), admin);
+  const { admin } = connector;
+  const full = await planTopics(declaredTopics(topics), admin, {
+    risky: riskyTopicConfigFor(connector.kind),
+  });
   const held = riskyChanges(full);
   for (const change of held) {
     log.warn(

@@ -1,6 +1,7 @@
 /**
- * What a starting node does with topics that already exist with another compression or cleanup policy: it keeps
- * them and says so, against the embedded log and the real Kafka (skipped when KAFKA_BROKERS is unset).
+ * What a starting node does with topics that already exist with another compression or cleanup policy: on Kafka
+ * it keeps them and says so (skipped when KAFKA_BROKERS is unset); on the embedded log, where neither setting
+ * has an effect, it applies them.
  */
 import assert from "node:assert/strict";
 import { setupLogging } from "../core/log.ts";
@@ -9,7 +10,7 @@ import { KafkaConnector } from "../connector/kafka/kafka_connector.ts";
 import type { StreamConnector } from "../connector/types.ts";
 import { declareTopics } from "./declare_topics.ts";
 
-async function story(connector: StreamConnector, topic: string): Promise<void> {
+async function kafkaStory(connector: StreamConnector, topic: string): Promise<void> {
   const lines: string[] = [];
   setupLogging({ level: "info", output: (line) => lines.push(line) });
   try {
@@ -27,7 +28,7 @@ async function story(connector: StreamConnector, topic: string): Promise<void> {
         compression: "lz4",
         retentionMs: 7_200_000,
       },
-    }, connector.admin);
+    }, connector);
     assert.deepEqual(held.map((h) => [h.topic, h.changes.map((c) => c.key)]), [
       [topic, ["cleanup.policy", "compression.type"]],
     ]);
@@ -48,12 +49,25 @@ async function story(connector: StreamConnector, topic: string): Promise<void> {
   }
 }
 
-Deno.test("declareTopics on start keeps an existing topic's compression and cleanup policy and logs why (embedded log)", async () => {
+Deno.test("declareTopics on start applies compression and cleanup policy on the embedded log, where neither has an effect", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "qistream-declare-" });
   const connector = new EmbeddedConnector({ dataDir });
   await connector.connect();
   try {
-    await story(connector, "market.declare-test");
+    const topic = "market.declare-test";
+    await connector.admin.createTopics([{
+      name: topic,
+      partitions: 2,
+      replicationFactor: 1,
+      config: { "compression.type": "lz4", "cleanup.policy": "delete" },
+    }]);
+    const held = await declareTopics({
+      [topic]: { partitions: 2, replicationFactor: 1, cleanupPolicy: "compact", compression: "none" },
+    }, connector);
+    assert.deepEqual(held, [], "no change is risky on a log that neither compresses nor compacts");
+    const [now] = await connector.admin.describeTopics([topic]);
+    assert.equal(now?.config["compression.type"], "producer");
+    assert.equal(now?.config["cleanup.policy"], "compact");
   } finally {
     await connector.close();
     await Deno.remove(dataDir, { recursive: true });
@@ -73,7 +87,7 @@ Deno.test({
     const connector = new KafkaConnector({ brokers: brokers!.split(",") });
     await connector.connect();
     try {
-      await story(
+      await kafkaStory(
         connector,
         `qistream-declare-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 6)}`,
       );

@@ -130,7 +130,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     });
     cleanup.push(removeStreamCheck);
 
-    await step("declaring topics", () => declareTopics(config.topics, connector.admin));
+    await step("declaring topics", () => declareTopics(config.topics, connector));
 
     const registry = openSchemaRegistry(config.connections.schemaRegistry, config.node.dataDir);
     await step(

@@ -32,6 +32,20 @@ export const RISKY_TOPIC_CONFIG: Readonly<Record<string, string>> = {
     "the broker starts deleting records by another rule (compaction keeps only the last per key)",
 };
 
+/**
+ * The risky config keys on a log of the given connector kind: {@link RISKY_TOPIC_CONFIG} on Kafka, none on the
+ * embedded log, which stores records as they are (no codec) and does not compact (see docs/embedded-log.md).
+ */
+export function riskyTopicConfigFor(kind: string): Readonly<Record<string, string>> {
+  return kind === "embedded" ? {} : RISKY_TOPIC_CONFIG;
+}
+
+/** Options of {@link planTopics}. */
+export interface PlanTopicsOptions {
+  /** Keys planned as `risky-config` when they change on an existing topic; default {@link RISKY_TOPIC_CONFIG}. */
+  risky?: Readonly<Record<string, string>>;
+}
+
 /** A plan: its changes, in declaration order. */
 export interface TopicPlan {
   changes: TopicChange[];
@@ -48,6 +62,7 @@ export interface TopicPlan {
  *
  * @param declared the topics as they should be (see `declaredTopics`)
  * @param admin the log's topic admin
+ * @param options which keys are risky (see {@link riskyTopicConfigFor})
  * @returns the plan; `unchanged` entries say a topic already matches
  * @throws {TypeError} if a topic is declared twice or a partition count is not a positive integer
  *
@@ -57,7 +72,12 @@ export interface TopicPlan {
  * console.log(formatTopicPlan(plan));
  * ```
  */
-export async function planTopics(declared: TopicDescription[], admin: TopicAdmin): Promise<TopicPlan> {
+export async function planTopics(
+  declared: TopicDescription[],
+  admin: TopicAdmin,
+  options: PlanTopicsOptions = {},
+): Promise<TopicPlan> {
+  const risky = options.risky ?? RISKY_TOPIC_CONFIG;
   const seen = new Set<string>();
   for (const d of declared) {
     if (seen.has(d.name)) throw new TypeError(`Cannot plan topics: "${d.name}" is declared twice`);
@@ -105,7 +125,7 @@ export async function planTopics(declared: TopicDescription[], admin: TopicAdmin
     for (const [key, to] of Object.entries(want.config)) {
       const from = have.config[key];
       if (from === to) continue;
-      (key in RISKY_TOPIC_CONFIG ? riskyChanges : configChanges).push(
+      (key in risky ? riskyChanges : configChanges).push(
         from === undefined ? { key, to } : { key, from, to },
       );
     }
@@ -117,7 +137,7 @@ export async function planTopics(declared: TopicDescription[], admin: TopicAdmin
         kind: "risky-config",
         topic: want.name,
         changes: riskyChanges,
-        reason: riskyChanges.map((c) => `${c.key}: ${RISKY_TOPIC_CONFIG[c.key]}`).join("; "),
+        reason: riskyChanges.map((c) => `${c.key}: ${risky[c.key]}`).join("; "),
       });
     }
     if (changes.length === before) changes.push({ kind: "unchanged", topic: want.name });

@@ -14,6 +14,7 @@ import {
   planTopics,
   RISKY_TOPIC_CONFIG,
   riskyChanges,
+  riskyTopicConfigFor,
   withoutRiskyChanges,
 } from "./topic_plan.ts";
 
@@ -208,6 +209,27 @@ Deno.test("topics: plan/apply against an in-memory admin; replication changes an
   const plan = await planTopics([{ name: "r", partitions: 1, replicationFactor: 3, config: {} }], admin);
   assert.equal(plan.changes[0]?.kind, "refused");
   assert.match(formatTopicPlan(plan), /cannot change the replication factor from 1 to 3/);
+  // On the embedded log no key is risky: a compression change is an ordinary config change.
+  admin.topics.set("e", {
+    name: "e",
+    partitions: 1,
+    replicationFactor: 1,
+    config: { "compression.type": "lz4" },
+  });
+  const want = [{
+    name: "e",
+    partitions: 1,
+    replicationFactor: 1,
+    config: { "compression.type": "producer" },
+  }];
+  assert.equal((await planTopics(want, admin)).changes[0]?.kind, "risky-config");
+  assert.equal(
+    (await planTopics(want, admin, { risky: riskyTopicConfigFor("kafka") })).changes[0]?.kind,
+    "risky-config",
+  );
+  assert.deepEqual((await planTopics(want, admin, { risky: riskyTopicConfigFor("embedded") })).changes, [
+    { kind: "alter-config", topic: "e", changes: [{ key: "compression.type", from: "lz4", to: "producer" }] },
+  ]);
   await assert.rejects(
     () =>
       planTopics([
