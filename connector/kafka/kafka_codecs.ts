@@ -198,30 +198,69 @@ export function lz4Encode(bytes: Uint8Array): Uint8Array {
   return out.subarray(0, at + 4);
 }
 
-const LZ4_SKIPPABLE_MASK = 0xfffffff0;
-const LZ4_SKIPPABLE = 0x184d2a50;
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+
+/** Where a skippable frame (the same in LZ4 and zstd: magic 0x184D2A5?, 4-byte size) at `at` ends, if it is one. */
+function skippableFrameEnd(view: DataView, at: number): number | undefined {
+  if (at + 8 > view.byteLength || (view.getUint32(at, true) & SKIPPABLE_MASK) !== SKIPPABLE_MAGIC) {
+    return undefined;
+  }
+  return at + 8 + view.getUint32(at + 4, true);
+}
 /** Maximum block sizes by the BD byte's bits 4–6. */
 const LZ4_MAX_BLOCK: Record<number, number> = { 4: 64 << 10, 5: 256 << 10, 6: 1 << 20, 7: 4 << 20 };
 
+/** One LZ4 frame as read from its headers: where its blocks are and which checksums it carries. */
 interface Lz4Frame {
-  flg: number;
   maxBlock: number;
-  /** Offset of the first block. */
-  blocks: number;
+  blockChecksums: boolean;
+  /** Each block's data: offset, length, and whether it is stored uncompressed. */
+  blocks: { at: number; size: number; stored: boolean }[];
+  /** Offset of the content checksum, when the frame has one. */
+  contentChecksumAt?: number;
 }
 
-function lz4Header(bytes: Uint8Array, view: DataView, at: number): Lz4Frame {
-  if (at + 7 > bytes.length || view.getUint32(at, true) !== LZ4_MAGIC) {
-    throw new Error(`no LZ4 frame at byte ${at}`);
+/** Reads the frame and block headers of LZ4 data (skippable frames dropped), checking every length. */
+function lz4Frames(bytes: Uint8Array, view: DataView): Lz4Frame[] {
+  const frames: Lz4Frame[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const skipped = skippableFrameEnd(view, at);
+    if (skipped !== undefined) {
+      at = skipped;
+      continue;
+    }
+    if (at + 7 > bytes.length || view.getUint32(at, true) !== LZ4_MAGIC) {
+      throw new Error(`no LZ4 frame at byte ${at}`);
+    }
+    const flg = bytes[at + 4]!;
+    if ((flg & 0xc0) !== 0x40) throw new Error(`LZ4 frame version ${flg >> 6} at byte ${at}, expected 1`);
+    const maxBlock = LZ4_MAX_BLOCK[(bytes[at + 5]! >> 4) & 0x7];
+    if (maxBlock === undefined) {
+      throw new Error(`LZ4 block size code ${(bytes[at + 5]! >> 4) & 0x7} at byte ${at}`);
+    }
+    // The header checksum is not checked: Kafka before 0.10 (message format v0/v1) wrote it wrongly.
+    const frame: Lz4Frame = { maxBlock, blockChecksums: (flg & 0x10) !== 0, blocks: [] };
+    for (at += 6 + (flg & 0x08 ? 8 : 0) + 1;;) {
+      if (at + 4 > bytes.length) throw new Error(`truncated LZ4 frame at byte ${at}`);
+      const word = view.getUint32(at, true);
+      at += 4;
+      if (word === 0) break;
+      const size = word & 0x7fffffff;
+      if (at + size + (frame.blockChecksums ? 4 : 0) > bytes.length) {
+        throw new Error(`truncated LZ4 block at byte ${at}`);
+      }
+      frame.blocks.push({ at, size, stored: (word & 0x80000000) !== 0 });
+      at += size + (frame.blockChecksums ? 4 : 0);
+    }
+    if (flg & 0x04) {
+      if (at + 4 > bytes.length) throw new Error(`truncated LZ4 content checksum at byte ${at}`);
+      frame.contentChecksumAt = at;
+      at += 4;
+    }
+    frames.push(frame);
   }
-  const flg = bytes[at + 4]!;
-  if ((flg & 0xc0) !== 0x40) throw new Error(`LZ4 frame version ${flg >> 6} at byte ${at}, expected 1`);
-  const maxBlock = LZ4_MAX_BLOCK[(bytes[at + 5]! >> 4) & 0x7];
-  if (maxBlock === undefined) {
-    throw new Error(`LZ4 block size code ${(bytes[at + 5]! >> 4) & 0x7} at byte ${at}`);
-  }
-  // The header checksum is not checked: Kafka before 0.10 (message format v0/v1) wrote it wrongly.
-  return { flg, maxBlock, blocks: at + 6 + (flg & 0x08 ? 8 : 0) + 1 };
+  return frames;
 }
 
 /**
@@ -233,45 +272,20 @@ function lz4Header(bytes: Uint8Array, view: DataView, at: number): Lz4Frame {
  */
 export function lz4Decode(bytes: Uint8Array): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // First pass: the largest possible output, from the block headers (never from a claimed content size).
+  const frames = lz4Frames(bytes, view);
+  // The largest possible output, from the block headers (never from a claimed content size).
   let bound = 0;
-  for (let at = 0; at < bytes.length;) {
-    if (at + 8 <= bytes.length && (view.getUint32(at, true) & LZ4_SKIPPABLE_MASK) === LZ4_SKIPPABLE) {
-      at += 8 + view.getUint32(at + 4, true);
-      continue;
-    }
-    const frame = lz4Header(bytes, view, at);
-    for (at = frame.blocks;;) {
-      if (at + 4 > bytes.length) throw new Error(`truncated LZ4 frame at byte ${at}`);
-      const word = view.getUint32(at, true);
-      at += 4;
-      if (word === 0) break;
-      const size = word & 0x7fffffff;
-      bound += word & 0x80000000 ? size : frame.maxBlock;
-      at += size + (frame.flg & 0x10 ? 4 : 0);
-    }
-    at += frame.flg & 0x04 ? 4 : 0;
-  }
+  for (const f of frames) for (const b of f.blocks) bound += b.stored ? b.size : f.maxBlock;
   const out = new Uint8Array(bound);
   let written = 0;
-  for (let at = 0; at < bytes.length;) {
-    if (at + 8 <= bytes.length && (view.getUint32(at, true) & LZ4_SKIPPABLE_MASK) === LZ4_SKIPPABLE) {
-      at += 8 + view.getUint32(at + 4, true);
-      continue;
-    }
-    const frame = lz4Header(bytes, view, at);
+  for (const frame of frames) {
     const start = written;
-    for (at = frame.blocks;;) {
-      const word = view.getUint32(at, true);
-      at += 4;
-      if (word === 0) break;
-      const size = word & 0x7fffffff;
-      if (at + size > bytes.length) throw new Error(`truncated LZ4 block at byte ${at}`);
-      if (frame.flg & 0x10 && xxh32.hash(0, bytes, at, size) !== view.getUint32(at + size, true)) {
+    for (const { at, size, stored } of frame.blocks) {
+      if (frame.blockChecksums && xxh32.hash(0, bytes, at, size) !== view.getUint32(at + size, true)) {
         throw new Error(`LZ4 block checksum mismatch at byte ${at}`);
       }
       const before = written;
-      if (word & 0x80000000) {
+      if (stored) {
         out.set(bytes.subarray(at, at + size), written);
         written += size;
       } else {
@@ -280,13 +294,10 @@ export function lz4Decode(bytes: Uint8Array): Uint8Array {
       if (written - before > frame.maxBlock || written > out.length) {
         throw new Error(`LZ4 block at byte ${at} decodes to more than its ${frame.maxBlock} bytes`);
       }
-      at += size + (frame.flg & 0x10 ? 4 : 0);
     }
-    if (frame.flg & 0x04) {
-      if (xxh32.hash(0, out, start, written - start) !== view.getUint32(at, true)) {
-        throw new Error(`LZ4 content checksum mismatch in the frame ending at byte ${at}`);
-      }
-      at += 4;
+    const sumAt = frame.contentChecksumAt;
+    if (sumAt !== undefined && xxh32.hash(0, out, start, written - start) !== view.getUint32(sumAt, true)) {
+      throw new Error(`LZ4 content checksum mismatch in the frame ending at byte ${sumAt}`);
     }
   }
   return out.subarray(0, written);
@@ -304,8 +315,9 @@ export function zstdFrames(bytes: Uint8Array): Uint8Array[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const frames: Uint8Array[] = [];
   for (let at = 0; at < bytes.length;) {
-    if (at + 8 <= bytes.length && (view.getUint32(at, true) & LZ4_SKIPPABLE_MASK) === LZ4_SKIPPABLE) {
-      at += 8 + view.getUint32(at + 4, true);
+    const skipped = skippableFrameEnd(view, at);
+    if (skipped !== undefined) {
+      at = skipped;
       continue;
     }
     if (at + 5 > bytes.length || view.getUint32(at, true) !== ZSTD_MAGIC) {

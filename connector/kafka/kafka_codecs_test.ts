@@ -150,6 +150,12 @@ Deno.test({
       const frame = await cli("lz4", ["-c", "-q", ...flags], data);
       assert.ok(Buffer.from(lz4Decode(frame)).equals(Buffer.from(data)), `lz4 ${flags.join(" ")}`);
     }
+    // A flipped byte is caught by the block checksum (-BX) or the content checksum (the CLI's default).
+    for (const flags of [["-BX", "--no-frame-crc"], []]) {
+      const frame = await cli("lz4", ["-c", "-q", ...flags], data);
+      frame[frame.length - 100] = frame[frame.length - 100]! ^ 0x40;
+      assert.throws(() => lz4Decode(frame), /checksum mismatch/, `lz4 ${flags.join(" ")}`);
+    }
     const twoFrames = new Uint8Array([...await cli("lz4", ["-c", "-q"], data), ...lz4Encode(data)]);
     assert.equal(Buffer.compare(Buffer.from(lz4Decode(twoFrames)), Buffer.concat([data, data])), 0);
   },

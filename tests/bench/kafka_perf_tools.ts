@@ -4,36 +4,13 @@
  *
  * @module
  */
+import { runKafkaJava } from "../interop/run_kafka_java.ts";
 
 /** What one Kafka perf tool run reported. */
 export interface PerfToolResult {
   recordsPerSecond: number;
   /** The tool's own summary line, for the report. */
   summary: string;
-}
-
-async function runJava(java: string, classpath: string, mainClass: string, args: string[]): Promise<string> {
-  const log4j = await Deno.makeTempFile({ suffix: ".properties" });
-  await Deno.writeTextFile(
-    log4j,
-    "log4j.rootLogger=ERROR, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n",
-  );
-  try {
-    const output = await new Deno.Command(java, {
-      args: ["-Xmx512m", `-Dlog4j.configuration=file:${log4j}`, "-cp", classpath, mainClass, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(output.stdout);
-    if (!output.success) {
-      throw new Error(
-        `${mainClass} failed (${output.code}): ${new TextDecoder().decode(output.stderr).slice(-2000)}`,
-      );
-    }
-    return text;
-  } finally {
-    await Deno.remove(log4j);
-  }
 }
 
 /**
@@ -48,21 +25,26 @@ export async function producerPerformance(options: {
   records: number;
   recordSize: number;
 }): Promise<PerfToolResult> {
-  const out = await runJava(options.java, options.classpath, "org.apache.kafka.tools.ProducerPerformance", [
-    "--topic",
-    options.topic,
-    "--num-records",
-    String(options.records),
-    "--record-size",
-    String(options.recordSize),
-    "--throughput",
-    "-1",
-    "--producer-props",
-    `bootstrap.servers=${options.brokers}`,
-    "acks=all",
-    "enable.idempotence=true",
-    "linger.ms=5",
-  ]);
+  const out = await runKafkaJava(
+    options.java,
+    options.classpath,
+    "org.apache.kafka.tools.ProducerPerformance",
+    [
+      "--topic",
+      options.topic,
+      "--num-records",
+      String(options.records),
+      "--record-size",
+      String(options.recordSize),
+      "--throughput",
+      "-1",
+      "--producer-props",
+      `bootstrap.servers=${options.brokers}`,
+      "acks=all",
+      "enable.idempotence=true",
+      "linger.ms=5",
+    ],
+  );
   const summary = out.trim().split("\n").filter((l) => l.includes("records sent")).at(-1) ?? "";
   const match = summary.match(/records sent, ([\d.]+) records\/sec/);
   if (!match) throw new Error(`Cannot read ProducerPerformance's summary from:\n${out.slice(-1000)}`);
@@ -80,18 +62,23 @@ export async function consumerPerformance(options: {
   topic: string;
   records: number;
 }): Promise<PerfToolResult> {
-  const out = await runJava(options.java, options.classpath, "org.apache.kafka.tools.ConsumerPerformance", [
-    "--bootstrap-server",
-    options.brokers,
-    "--topic",
-    options.topic,
-    "--messages",
-    String(options.records),
-    "--group",
-    `bench-java-${crypto.randomUUID().slice(0, 8)}`,
-    "--timeout",
-    "60000",
-  ]);
+  const out = await runKafkaJava(
+    options.java,
+    options.classpath,
+    "org.apache.kafka.tools.ConsumerPerformance",
+    [
+      "--bootstrap-server",
+      options.brokers,
+      "--topic",
+      options.topic,
+      "--messages",
+      String(options.records),
+      "--group",
+      `bench-java-${crypto.randomUUID().slice(0, 8)}`,
+      "--timeout",
+      "60000",
+    ],
+  );
   const lines = out.trim().split("\n");
   const headerIndex = lines.findIndex((l) => l.startsWith("start.time"));
   const header = lines[headerIndex]?.split(",").map((s) => s.trim()) ?? [];

@@ -5,6 +5,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { runKafkaJava } from "./run_kafka_java.ts";
 
 /** One record for or from the Java client; a `null` key is sent as null. */
 export interface JavaRecord {
@@ -46,33 +47,9 @@ export function recordsFile(batches: { compression: string; records: JavaRecord[
 }
 
 async function run(args: string[]): Promise<string> {
-  const java = Deno.env.get("KAFKA_JAVA") ?? "java";
   const classpath = Deno.env.get("KAFKA_LIBS");
   if (!classpath) throw new Error("KAFKA_LIBS is not set: start the test services (deno task services up)");
-  const log4j = await Deno.makeTempFile({ suffix: ".properties" });
-  await Deno.writeTextFile(
-    log4j,
-    "log4j.rootLogger=ERROR, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\n" +
-      "log4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n",
-  );
-  try {
-    const out = await new Deno.Command(java, {
-      args: ["-Xmx256m", `-Dlog4j.configuration=file:${log4j}`, "-cp", classpath, SOURCE, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    if (!out.success) {
-      throw new Error(
-        `KafkaJavaClient ${args[0]} failed (${out.code}): ${
-          new TextDecoder().decode(out.stderr).slice(-3000)
-        }`,
-      );
-    }
-    return text;
-  } finally {
-    await Deno.remove(log4j);
-  }
+  return await runKafkaJava(Deno.env.get("KAFKA_JAVA") ?? "java", classpath, SOURCE, args);
 }
 
 /** A compression the Java producer can use. */
