@@ -167,6 +167,8 @@ const agentSchema = z.object({
   batch: z.object({
     maxRecords: int(1).default(500),
     maxWaitMs: int(0).default(100),
+    /** Longest one batch may run in an actor; past it the actor counts as hung and restarts (a failed try). */
+    deadlineMs: int(1).default(60_000),
   }).strict().prefault({}),
   tools: z.array(z.string().min(1)).default([]),
   permissions: z.object({

@@ -251,6 +251,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         grants,
         publish: publishAllowed(id, [...agent.publish, config.node.deadLetterTopic], publish),
         restart: agent.restart,
+        batchDeadlineMs: agent.batch.deadlineMs,
       };
       let dispatcher: Dispatcher | undefined;
       if (kind.role === "consumer") {

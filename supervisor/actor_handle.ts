@@ -6,7 +6,14 @@
  * and the `credit` event to pause and resume its source, so memory stays bounded under any load.
  *
  * Each `send` settles exactly once: resolved on ack, rejected with `BatchFailedError` when the handler failed, or
- * with `ActorExitedError` (carrying the batch, for redelivery) when the actor stopped or crashed first.
+ * with `ActorExitedError` (carrying the batch, for redelivery) when the actor stopped or crashed first. A failure
+ * while the actor is stopping is an interruption, not the batch's failure: `ActorExitedError` too.
+ *
+ * Hung actors: a batch that does not settle within `batchDeadlineMs` of reaching the head of the Worker's queue
+ * crashes the actor (`batch_timeout`), and an idle Worker that answers no ping for `heartbeat.timeoutMs` (it
+ * ended itself, e.g. `self.close()`) crashes it too (`heartbeat_timeout`). A crash names the batch it is blamed
+ * on (`ExitReason.batchId`): the one the Worker was running, unless the environment caused it
+ * ({@linkcode isEnvironmentFailure}) or the actor was stopping.
  *
  * @module
  */
@@ -39,6 +46,7 @@ import {
   recordAgentMetrics,
 } from "./actor_metrics.ts";
 import { Emitter } from "./_emitter.ts";
+import { isEnvironmentFailure } from "./crash_blame.ts";
 
 const RUNTIME_URL = new URL("../actors/runtime/worker_runtime.ts", import.meta.url).href;
 
@@ -75,6 +83,13 @@ export interface ActorHandleOptions {
   emit?: (event: SupervisorEvent) => void;
   /** Treat a failed batch as a crash (Proto.Actor "restart" directive) instead of failing only the batch. */
   crashOnBatchFailure?: boolean;
+  /**
+   * Longest a batch may run, from when the Worker can start it (default 60 s); past it the actor crashes with
+   * reason `batch_timeout`, blamed on that batch.
+   */
+  batchDeadlineMs?: number;
+  /** Ping period and longest silence of an idle Worker (default 2 s, 10 s); past it: `heartbeat_timeout`. */
+  heartbeat?: { intervalMs?: number; timeoutMs?: number };
 }
 
 /** Events of an actor handle. */
@@ -122,6 +137,14 @@ export class ActorHandle implements Child {
   #stopRequested = false;
   /** Index 0: system messages posted so far; shared with the Worker so none is overtaken by a batch. */
   #control = new Int32Array(new SharedArrayBuffer(4));
+  readonly #deadlineMs: number;
+  readonly #heartbeat: { intervalMs: number; timeoutMs: number };
+  /** The deadline of the batch at the head of the Worker's queue, and which batch that is. */
+  #deadline: { batchId: string; timer: ReturnType<typeof setTimeout> } | undefined;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  /** When the Worker last sent anything. */
+  #heardAt = performance.now();
+  #pinging = false;
 
   private constructor(opts: ActorHandleOptions, spec: AgentSpec) {
     this.path = opts.path;
@@ -133,6 +156,20 @@ export class ActorHandle implements Child {
       opts.mailboxCapacity ?? SUPERVISOR_DEFAULTS.mailboxCapacity,
     );
     this.agent = opts.agent ?? spec.name;
+    this.#deadlineMs = positiveInt(
+      "batchDeadlineMs",
+      opts.batchDeadlineMs ?? SUPERVISOR_DEFAULTS.batchDeadlineMs,
+    );
+    this.#heartbeat = {
+      intervalMs: positiveInt(
+        "heartbeat.intervalMs",
+        opts.heartbeat?.intervalMs ?? SUPERVISOR_DEFAULTS.heartbeat.intervalMs,
+      ),
+      timeoutMs: positiveInt(
+        "heartbeat.timeoutMs",
+        opts.heartbeat?.timeoutMs ?? SUPERVISOR_DEFAULTS.heartbeat.timeoutMs,
+      ),
+    };
     this.permissions = workerPermissions(mergePermissions(spec.permissions, opts.grants));
     this.exited = new Promise((r) => (this.#resolveExit = r));
     const moduleUrl = new URL(opts.module).href;
@@ -336,6 +373,47 @@ export class ActorHandle implements Child {
   #post(p: Pending): void {
     this.#inflight.set(p.batch.id, p);
     this.#worker.postMessage({ type: "batch", batch: p.batch } satisfies ToWorker);
+    this.#armDeadline();
+  }
+
+  /**
+   * Keeps one timer, for the batch at the head of the Worker's queue: batches run one at a time in the order
+   * posted, so the head is the one running (or about to run) and its deadline counts from when it became head.
+   */
+  #armDeadline(): void {
+    const head = this.#inflight.keys().next().value;
+    if (head === this.#deadline?.batchId) return;
+    clearTimeout(this.#deadline?.timer);
+    this.#deadline = undefined;
+    if (head === undefined) return;
+    const timer = setTimeout(() => {
+      this.#crash("batch_timeout", {
+        name: "BatchTimeoutError",
+        message: `batch ${head} did not settle within ${this.#deadlineMs} ms`,
+      });
+    }, this.#deadlineMs);
+    this.#deadline = { batchId: head, timer };
+  }
+
+  /** One heartbeat: an idle Worker silent for longer than the timeout has ended; otherwise ping it. */
+  #beat(): void {
+    if (this.#state !== "running") return;
+    const silentMs = performance.now() - this.#heardAt;
+    if (this.#inflight.size === 0 && silentMs > this.#heartbeat.timeoutMs) {
+      this.#crash(
+        "heartbeat_timeout",
+        {
+          name: "HeartbeatTimeoutError",
+          message: `the Worker answered nothing for ${Math.round(silentMs)} ms`,
+        },
+        true,
+        false,
+      );
+      return;
+    }
+    if (this.#pinging) return;
+    this.#pinging = true;
+    this.#postSystem({ type: "ping", id: 0 });
   }
 
   #postSystem(m: ToWorker): void {
@@ -364,6 +442,7 @@ export class ActorHandle implements Child {
     while (this.#inflight.size < this.creditWindow && this.#queue.length > 0) {
       this.#post(this.#queue.shift()!);
     }
+    this.#armDeadline();
     this.#gauges();
     if (!hadCredit && this.hasCredit()) this.#events.emit("credit", {});
     return p;
@@ -371,10 +450,12 @@ export class ActorHandle implements Child {
 
   #onMessage(m: FromWorker): void {
     const labels = { actor: this.path, agent: this.agent };
+    this.#heardAt = performance.now();
     switch (m.type) {
       case "ready":
         this.#state = "running";
         this.#startedAt = new Date();
+        this.#heartbeatTimer = setInterval(() => this.#beat(), this.#heartbeat.intervalMs);
         this.#ready?.resolve();
         this.#ready = undefined;
         return;
@@ -394,8 +475,14 @@ export class ActorHandle implements Child {
       case "fail": {
         this.#metrics(m.metrics);
         actorBatchDuration().observe(labels, m.durationMs / 1000);
-        actorFailures().inc({ actor: this.path, reason: "batch_failed" });
         const error = new BatchFailedError(this.path, m.batchId, m.error);
+        if (this.#stopRequested) {
+          // The stop aborted its signal: an interruption, not the batch's failure. Redeliver it as it is.
+          const p = this.#settle(m.batchId);
+          p?.reject(new ActorExitedError(this.path, p.batch, "stopping", { cause: error }));
+          return;
+        }
+        actorFailures().inc({ actor: this.path, reason: "batch_failed" });
         this.#failed++;
         this.#lastError = lastError("batch_failed", m.error);
         this.#opts.emit?.({ type: "batch_failed", path: this.path, batchId: m.batchId, error });
@@ -406,6 +493,7 @@ export class ActorHandle implements Child {
         return;
       }
       case "pong":
+        if (m.id === 0) this.#pinging = false; // a heartbeat
         this.#rpc.get(m.id)?.resolve({ batchesStarted: m.batchesStarted, queued: m.queued });
         this.#rpc.delete(m.id);
         return;
@@ -466,7 +554,11 @@ export class ActorHandle implements Child {
     }
   }
 
-  #crash(reason: string, remote: SerializedError, retriable = true): void {
+  /**
+   * Terminates the Worker and exits with `crashed`. Unless `blame` is false, the environment caused the crash
+   * or the actor was stopping, the crash is blamed on the batch the Worker was running (the head of its queue).
+   */
+  #crash(reason: string, remote: SerializedError, retriable = true, blame = true): void {
     if (this.#exitReason) return;
     this.#worker.terminate();
     actorFailures().inc({ actor: this.path, reason });
@@ -474,12 +566,18 @@ export class ActorHandle implements Child {
     this.#lastError = lastError(reason, remote);
     this.#ready?.reject(error);
     this.#ready = undefined;
-    this.#finish({ kind: "crashed", reason, error }, reason);
+    const batchId = blame && !this.#stopRequested && !isEnvironmentFailure(remote)
+      ? this.#inflight.keys().next().value
+      : undefined;
+    this.#finish({ kind: "crashed", reason, error, ...(batchId === undefined ? {} : { batchId }) }, reason);
   }
 
   #finish(reason: ExitReason, why: string): void {
     if (this.#exitReason) return;
     this.#exitReason = reason;
+    clearTimeout(this.#deadline?.timer);
+    this.#deadline = undefined;
+    clearInterval(this.#heartbeatTimer);
     this.#state = reason.kind === "crashed" || reason.kind === "killed" ? "crashed" : "stopped";
     const cause = reason.kind === "crashed" ? reason.error : undefined;
     const pending = [...this.#inflight.values(), ...this.#queue.splice(0)];

@@ -21,7 +21,13 @@ export type ExitReason =
   | { kind: "normal" }
   | { kind: "shutdown" }
   | { kind: "killed" }
-  | { kind: "crashed"; reason: string; error: Error };
+  | {
+    kind: "crashed";
+    reason: string;
+    error: Error;
+    /** The batch the crash is blamed on: the one the Worker was running, unless the environment caused it. */
+    batchId?: string;
+  };
 
 /** What `start` receives: where the child sits in the tree and where to send events. */
 export interface ChildStartContext {

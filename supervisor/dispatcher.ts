@@ -49,6 +49,7 @@ import type { ChildSpec, ExitReason } from "./child_spec.ts";
 import { dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
 import { failureDecision } from "./poison_policy.ts";
+import { isEnvironmentFailure } from "./crash_blame.ts";
 import { assignPartition } from "./partition_assignment.ts";
 
 /** Header carrying the correlation id from source to sink. */
@@ -149,7 +150,8 @@ interface Unit {
   /** When its first record arrived. */
   firstAt: number;
   sentTo?: ActorHandle;
-  postSeq: number;
+  /** Id of the batch it was last sent as (a crash names the batch it is blamed on). */
+  batchId?: string;
   lastError?: unknown;
 }
 
@@ -208,7 +210,6 @@ export class Dispatcher {
   #sub: Subscription | undefined;
   /** Decoded values of records held in queues, keyed by the raw record (whose bytes dead letters keep). */
   #decoded = new WeakMap<ConsumedRecord, unknown>();
-  #postSeq = 0;
   #batchSeq = 0;
   #closing = false;
   /** Set by close(): every queued batch is ready, however young. */
@@ -450,7 +451,6 @@ export class Dispatcher {
       notBefore: 0,
       sealed: false,
       firstAt: now,
-      postSeq: 0,
     }));
     if (merged) merged.to = merged.records.at(-1)!.offset;
   }
@@ -523,10 +523,10 @@ export class Dispatcher {
   #send(p: PartitionState, u: Unit, handle: ActorHandle): void {
     u.sentTo = handle;
     u.sealed = true;
-    u.postSeq = ++this.#postSeq;
+    u.batchId = `${u.key}@${u.from}-${u.to}#${++this.#batchSeq}`;
     p.inflight.push(u);
     const batch: AgentBatch = {
-      id: `${u.key}@${u.from}-${u.to}#${++this.#batchSeq}`,
+      id: u.batchId,
       correlationId: u.correlationId,
       records: u.records.map((r) => this.#decoded.has(r) ? { ...r, value: this.#decoded.get(r) } : r),
     };
@@ -552,7 +552,12 @@ export class Dispatcher {
     u.sentTo = undefined;
     p.inflight.splice(p.inflight.indexOf(u), 1);
     if (error instanceof ActorExitedError) {
-      // Exited before its exit event was seen (cannot normally happen): redeliver.
+      // Interrupted by a stop, or exited before its exit event was seen: not a failure of the batch.
+      this.#countRedelivery(u);
+      p.pending.unshift(u);
+    } else if (this.#closing || (error instanceof Error && isEnvironmentFailure(error))) {
+      // Shutting down, or memory or descriptors ran out: no try of the batch is used up.
+      u.lastError = error;
       this.#countRedelivery(u);
       p.pending.unshift(u);
     } else {
@@ -607,14 +612,9 @@ export class Dispatcher {
       inst.handle = undefined;
       for (const off of inst.off.splice(0)) off();
     }
-    let suspect: Unit | undefined;
-    for (const p of inst.partitions) {
-      for (const u of p.inflight) {
-        if (u.sentTo === handle && (!suspect || u.postSeq < suspect.postSeq)) suspect = u;
-      }
-    }
-    // The oldest posted batch is the one the Worker was running: a crash counts as its failed attempt.
-    if (reason.kind !== "crashed") suspect = undefined;
+    // The handle names the batch a crash is blamed on (the one its Worker was running; none when the
+    // environment caused it). That batch may belong to a partition revoked since: then nobody here is blamed.
+    const blamed = reason.kind === "crashed" && !this.#closing ? reason.batchId : undefined;
     for (const p of inst.partitions) {
       const units = p.inflight.filter((u) => u.sentTo === handle);
       if (units.length === 0) continue;
@@ -624,7 +624,7 @@ export class Dispatcher {
       for (const u of units) {
         u.sentTo = undefined;
         this.#countRedelivery(u);
-        if (u === suspect && reason.kind === "crashed") {
+        if (blamed !== undefined && u.batchId === blamed && reason.kind === "crashed") {
           u.attempts++;
           u.lastError = reason.error;
           back.push(...this.#afterFailure(p, u));

@@ -26,4 +26,17 @@ export const SUPERVISOR_DEFAULTS = {
   mailboxCapacity: 64,
   /** Time for a Worker to load its module and answer `ready`. */
   startTimeoutMs: 10_000,
+  /**
+   * Longest a batch may run before its actor counts as hung: the Worker is terminated, the crash is blamed on
+   * that batch (a failed try) and the supervisor restarts it. Kafka's `max.poll.interval.ms` plays this part
+   * for a consumer (300 s); a market-data batch takes milliseconds to seconds, so 60 s.
+   */
+  batchDeadlineMs: 60_000,
+  /**
+   * Liveness of an idle Worker (one that ended itself with `self.close()` answers nothing): a ping every
+   * `intervalMs`, and no message for `timeoutMs` while no batch runs is a crash. Kafka's consumer heartbeat
+   * before 3.0: every 3 s, session timeout 10 s. While a batch runs, its deadline is the limit instead (a
+   * CPU-bound handler cannot answer pings).
+   */
+  heartbeat: { intervalMs: 2000, timeoutMs: 10_000 },
 } as const;
