@@ -33,8 +33,12 @@ Deno.test({
     await connector.publish("in", [
       { partition: 1, key: "b", value: bytes("slowcrash:3000") },
       ...["b:1", "b:2"].map((v) => ({ partition: 1, key: "b", value: bytes(v) })),
-      ...["a:0", "a:1", "a:2", "a:3", "a:4"].map((v) => ({ partition: 0, key: "a", value: bytes(v) })),
     ]);
+    const innocents = ["a:0", "a:1", "a:2", "a:3", "a:4"].map((v) => ({
+      partition: 0,
+      key: "a",
+      value: bytes(v),
+    }));
     const common = {
       connector,
       agent: "blame",
@@ -49,14 +53,12 @@ Deno.test({
     const a = await misbehavingPipeline({ ...common, actor: { creditWindow: 4 } });
     const b = await misbehavingPipeline({ ...common, join: false });
     try {
-      await until(
-        () => {
-          const s = a.dispatcher.snapshot();
-          return s.stats.batchesAcked >= 1 && s.partitions.some((x) => x.partition === 1 && x.inflight > 0);
-        },
-        20_000,
-        "A running partition 1's slow crash with partition 0's batches behind it",
-      );
+      const inflight = (partition: number) =>
+        a.dispatcher.snapshot().partitions.find((x) => x.partition === partition)?.inflight ?? 0;
+      await until(() => inflight(1) > 0, 20_000, "A running partition 1's slow crash");
+      // Partition 0's records reach A's Worker behind the slow crash: innocent batches in flight when it crashes.
+      await connector.publish("in", innocents);
+      await until(() => inflight(0) > 0, 20_000, "partition 0's batches in flight on A");
       await b.join(); // revokes partition 1 from A while A's Worker still runs its batch
       assert.ok(a.dispatcher.stats.droppedOnRevoke > 0, "A dropped partition 1's in-flight batches");
       await until(() => restartsOf(a.root) >= 1, 20_000, "A's Worker crashed running the revoked batch");

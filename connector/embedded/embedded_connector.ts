@@ -32,6 +32,7 @@ import type { GroupSettings, MemberSink } from "./consumer_group.ts";
 import type { EmbeddedLogStore, LogDefaults } from "./embedded_log_store.ts";
 import { SharedLog } from "./shared_log.ts";
 import { EmbeddedTopicAdmin } from "./embedded_topic_admin.ts";
+import type { LogFs } from "./log_fs.ts";
 
 /** Options of {@link EmbeddedConnector}; every field but `dataDir` has a default. */
 export interface EmbeddedConnectorOptions {
@@ -63,6 +64,13 @@ export interface EmbeddedConnectorOptions {
   defaultPartitions?: number;
   /** Prometheus registry to record the connector metrics into. */
   registry?: Registry;
+  /**
+   * How long a failing segment write (a full disk, an I/O error) is retried before the publish fails, retriable
+   * (default 30 000 ms, as Kafka's producer retries until `delivery.timeout.ms`).
+   */
+  writeRetryMs?: number;
+  /** The segment file operations (default: the real file system): a seam for fault injection in tests. */
+  fs?: LogFs;
 }
 
 const KIND = "embedded";
@@ -130,6 +138,19 @@ export class EmbeddedConnector implements StreamConnector {
       segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
       maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
       fsync: options.fsync ?? true,
+      writeRetryMs: options.writeRetryMs,
+      fs: options.fs,
+      // A failed write attempt is reported on every connector of the process sharing this log (shared_log.ts).
+      onWriteError: (where, error, final) =>
+        this.#emit({
+          type: "error",
+          error: new PublishError(`${where.topic}[${where.partition}]`, 0, {
+            cause: new Error(`${final ? "gave up after" : "retrying"} a failed write: ${error.message}`, {
+              cause: error,
+            }),
+            retriable: !final,
+          }),
+        }),
     };
     this.#settings = {
       maxBatchRecords: options.maxBatchRecords ?? 500,
@@ -238,25 +259,50 @@ export class EmbeddedConnector implements StreamConnector {
         timestamp: r.timestamp ?? Date.now(),
       };
     });
-    const results: PublishedRecord[] = new Array(records.length);
-    const waits: Promise<void>[] = [];
-    for (const [partition, indexes] of byPartition) {
-      const log = store.partitionLog(topic, partition)!;
-      let appended;
+    const parts = [...byPartition].map(([partition, indexes]) => ({
+      partition,
+      indexes,
+      log: store.partitionLog(topic, partition)!,
+    }));
+    const failure = parts.find((p) => p.log.failure)?.log.failure;
+    if (failure) throw new PublishError(topic, records.length, { cause: failure, retriable: false });
+    // Each partition retries its own failing writes (partition_log.ts), so a short fault costs no duplicate.
+    const settled = await Promise.allSettled(parts.map((p) => {
       try {
-        appended = log.append(indexes.map((i) => prepared[i]!));
-      } catch (cause) {
-        throw new PublishError(topic, records.length, { cause, retriable: false });
+        return p.log.append(p.indexes.map((i) => prepared[i]!));
+      } catch (e) {
+        return Promise.reject(e); // closed meanwhile
       }
-      appended.offsets.forEach((offset, k) => {
-        results[indexes[k]!] = { topic, partition, offset: String(offset) };
+    }));
+    const results: PublishedRecord[] = new Array(records.length);
+    const written: number[] = [];
+    let cause: unknown;
+    settled.forEach((s, k) => {
+      const { partition, indexes } = parts[k]!;
+      if (s.status === "rejected") {
+        cause ??= s.reason;
+        return;
+      }
+      written.push(partition);
+      s.value.forEach((offset, j) => {
+        results[indexes[j]!] = { topic, partition, offset: String(offset) };
       });
-      waits.push(appended.durable);
-    }
-    try {
-      await Promise.all(waits);
-    } catch (cause) {
-      throw new PublishError(topic, records.length, { cause, retriable: false });
+    });
+    if (cause !== undefined) {
+      if (written.length === 0) {
+        const retriable = (cause as { retriable?: unknown }).retriable === true;
+        throw new PublishError(topic, records.length, { cause, retriable });
+      }
+      // Sending the call again would duplicate what was written: say so, and do not invite a retry.
+      const failed = parts.map((p) => p.partition).filter((p) => !written.includes(p));
+      throw new PublishError(topic, records.length, {
+        cause: new Error(
+          `partitions ${written.join(", ")} were written and partitions ${failed.join(", ")} were not ` +
+            `(${(cause as Error).message}); publishing the call again would duplicate the written records`,
+          { cause },
+        ),
+        retriable: false,
+      });
     }
     if (this.#metrics) {
       const bytes = prepared.reduce((sum, r) => sum + payloadBytes(r.key) + payloadBytes(r.value), 0);

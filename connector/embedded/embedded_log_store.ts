@@ -12,6 +12,7 @@ import type { TopicDescription } from "../types.ts";
 import { acquireDataDirLock, type DataDirLock } from "./data_dir_lock.ts";
 import { JsonFileStore } from "./json_file_store.ts";
 import { PartitionLog } from "./partition_log.ts";
+import type { LogFs } from "./log_fs.ts";
 
 /** Defaults applied to topics that do not set the corresponding config. */
 export interface LogDefaults {
@@ -25,6 +26,12 @@ export interface LogDefaults {
   maxMessageBytes: number;
   /** fsync before a publish resolves. */
   fsync: boolean;
+  /** How long a failing partition write is retried before its publish fails (retriable). */
+  writeRetryMs?: number;
+  /** The segment file operations (default: the real file system); a seam for fault injection in tests. */
+  fs?: LogFs;
+  /** Told of each failed partition write attempt. */
+  onWriteError?: (where: { topic: string; partition: number }, error: Error, final: boolean) => void;
 }
 
 interface TopicMeta {
@@ -109,6 +116,9 @@ export class EmbeddedLogStore {
       const { log: partitionLog, report } = await PartitionLog.open(this.#partitionDir(topic, p), {
         segmentBytes: this.#numeric(topic, "segment.bytes", this.defaults.segmentBytes),
         fsync: this.defaults.fsync,
+        writeRetryMs: this.defaults.writeRetryMs,
+        fs: this.defaults.fs,
+        onWriteError: (error, final) => this.defaults.onWriteError?.({ topic, partition: p }, error, final),
       });
       if (report.truncatedBytes > 0) {
         log.warn("Truncated a torn tail of {topic}[{partition}]: {bytes} bytes", {
@@ -258,11 +268,17 @@ export class EmbeddedLogStore {
     return this.#groups.data.groups[group]?.[topic]?.[String(partition)];
   }
 
-  /** Stores a group's committed position durably (coalesced with concurrent commits). */
+  /**
+   * Stores a group's committed position durably (coalesced with concurrent commits). Commits never move
+   * backwards: a position below the stored one is ignored (a late or stale commit), as a consumer's own
+   * committed offset only grows.
+   */
   commit(group: string, topic: string, partition: number, next: number): Promise<void> {
     const groups = this.#groups.data.groups;
     const topics = groups[group] ??= {};
     const partitions = topics[topic] ??= {};
+    const current = partitions[String(partition)];
+    if (current !== undefined && next < current) return this.#groups.save();
     partitions[String(partition)] = next;
     return this.#groups.save();
   }

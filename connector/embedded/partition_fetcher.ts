@@ -1,12 +1,14 @@
 /**
  * The fetch-and-deliver loop of one partition owned by a group member: reads batches from the partition log,
  * hands them to `onBatch` one at a time, waits for new records, honours pause/resume, and redelivers a rejected
- * batch (from the committed position) after a backoff.
+ * batch (from the committed position) after a backoff. A read that fails (an I/O error) is reported as an `error`
+ * status naming the partition and offset and retried with the same backoff: the fetcher never stops silently.
  *
  * @module
  */
 
 import { interruptibleSleep } from "../_interruptible_sleep.ts";
+import { ConnectorError } from "../errors.ts";
 import type { PartitionBatch } from "../types.ts";
 import type { GroupMember } from "./group_member.ts";
 import { asError, type GroupHost } from "./group_types.ts";
@@ -77,6 +79,7 @@ export class PartitionFetcher {
     const stop = this.#stop.signal;
     let batch: PartitionBatch | null = null;
     let attempts = 0;
+    let readFailures = 0;
     while (!stop.aborted) {
       if (this.#paused) {
         await waitAbort(this.#signal());
@@ -92,6 +95,7 @@ export class PartitionFetcher {
       if (!batch) {
         try {
           const stored = await log.read(this.#position, maxBatchRecords, maxBatchBytes);
+          readFailures = 0;
           if (stored.length === 0) {
             await log.waitFor(this.#position, this.#signal());
             continue;
@@ -115,7 +119,20 @@ export class PartitionFetcher {
             this.#position = this.#member.resetPosition(log);
             continue;
           }
-          throw e;
+          readFailures++;
+          const delay = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** (readFailures - 1));
+          const cause = asError(e);
+          this.#member.sink.emit({
+            type: "error",
+            error: new ConnectorError(
+              `Cannot read ${this.topic}[${this.partition}] at offset ${this.#position}: ${cause.message}; ` +
+                `retrying in ${delay} ms`,
+              { cause, retriable: true },
+            ),
+            group: this.#member.group,
+          });
+          await interruptibleSleep(delay, stop);
+          continue;
         }
       }
       if (stop.aborted || this.#paused) continue;

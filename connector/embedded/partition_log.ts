@@ -4,13 +4,26 @@
  * last frame is truncated away. Records become visible to readers only once written and flushed, so nothing a
  * consumer sees can be lost by a crash.
  *
+ * Short faults: a write round (one group commit) is all or nothing. When a write or `fsync` fails (a full disk,
+ * an I/O error), the round is undone — the file truncated back, segments it rolled into removed — and retried
+ * with backoff for up to `writeRetryMs`, as Kafka's producer retries a batch until `delivery.timeout.ms`; only
+ * then are its appends rejected (retriable), and the partition keeps accepting appends. Only a failure to undo
+ * (the file's state is unknown) fails the partition until it is reopened. Readers hold at most
+ * {@linkcode MAX_OPEN_READERS} segment files open; a read error closes the file so the next read reopens it.
+ *
  * @module
  */
 
 import { join } from "node:path";
 import { decodeFrames, encodeFrame, scanFrames, type StoredRecord } from "./segment_frame.ts";
 import { LogCorruptionError } from "./embedded_errors.ts";
+import { ConnectorError, type ConnectorErrorOptions } from "../errors.ts";
 import { syncDir } from "./_sync_dir.ts";
+import { denoLogFs, type LogFile, type LogFs } from "./log_fs.ts";
+import { interruptibleSleep } from "../_interruptible_sleep.ts";
+
+/** Segment files a partition keeps open for reading at most (the least recently read is closed first). */
+export const MAX_OPEN_READERS = 2;
 
 /** How a partition log writes. */
 export interface PartitionLogOptions {
@@ -18,6 +31,12 @@ export interface PartitionLogOptions {
   segmentBytes: number;
   /** `true` (default): fsync before an append resolves; `false`: only write to the OS. */
   fsync: boolean;
+  /** How long a failing write is retried before its appends are rejected (default 30 000 ms). */
+  writeRetryMs?: number;
+  /** The file operations on segments (default: the real file system); a seam for fault injection. */
+  fs?: LogFs;
+  /** Told of each failed write attempt (the round is retried unless `final`). */
+  onWriteError?: (error: Error, final: boolean) => void;
 }
 
 /** What `open` found on disk. */
@@ -36,16 +55,35 @@ interface Segment {
   /** Durable size in bytes. */
   size: number;
   maxTimestamp: number;
-  reader?: Deno.FsFile;
+  reader?: LogFile;
   lock: Promise<void>;
   deleted: boolean;
 }
 
 interface PendingAppend {
-  frames: Uint8Array[];
-  timestamps: number[];
-  resolve(): void;
+  records: Omit<StoredRecord, "offset">[];
+  resolve(offsets: number[]): void;
   reject(error: Error): void;
+}
+
+/** Where one write round puts its frames: a segment, and what the round added to it. */
+interface RoundTarget {
+  segment: Segment;
+  /** Created by this round (not yet visible to readers). */
+  fresh: boolean;
+  /** Segment size when the round started writing to it. */
+  startSize: number;
+  positions: number[];
+  size: number;
+  maxTimestamp: number;
+}
+
+/** A partition's write failed and could not be undone, or kept failing past the retry window. */
+export class LogWriteError extends ConnectorError {
+  constructor(dir: string, detail: string, options: ConnectorErrorOptions = {}) {
+    super(`Cannot write to the embedded log partition ${dir}: ${detail}`, options);
+    this.name = "LogWriteError";
+  }
 }
 
 /** Raised internally when a read asks for an offset below the log start (deleted by retention). */
@@ -61,21 +99,31 @@ export class PartitionLog {
   readonly #dir: string;
   readonly #options: PartitionLogOptions;
   readonly #segments: Segment[];
-  #writer: Deno.FsFile;
-  #nextOffset: number;
+  readonly #fs: LogFs;
+  #writer: LogFile;
+  /** Segments with an open reader, least recently read first. */
+  #readers: Segment[] = [];
   #pending: PendingAppend[] = [];
   #flushing: Promise<void> | null = null;
   #chain: Promise<void> = Promise.resolve();
   #waiters = new Set<() => void>();
   #failed: Error | null = null;
   #closed = false;
+  /** Aborted by close(): a write retry stops waiting. */
+  #closing = new AbortController();
 
-  private constructor(dir: string, options: PartitionLogOptions, segments: Segment[], writer: Deno.FsFile) {
+  private constructor(
+    dir: string,
+    options: PartitionLogOptions,
+    segments: Segment[],
+    writer: LogFile,
+    fs: LogFs,
+  ) {
     this.#dir = dir;
     this.#options = options;
     this.#segments = segments;
     this.#writer = writer;
-    this.#nextOffset = this.high;
+    this.#fs = fs;
   }
 
   /**
@@ -143,9 +191,15 @@ export class PartitionLog {
     const fresh = segments.length === 0;
     if (fresh) segments.push(newSegment(dir, 0));
     report.segments = segments.length;
-    const writer = await Deno.open(segments.at(-1)!.path, { create: true, write: true, append: true });
+    const fs = options.fs ?? denoLogFs;
+    const writer = await fs.open(segments.at(-1)!.path, { create: true, write: true, append: true });
     if (fresh && options.fsync) await syncDir(dir);
-    return { log: new PartitionLog(dir, options, segments, writer), report };
+    return { log: new PartitionLog(dir, options, segments, writer, fs), report };
+  }
+
+  /** The error that failed the partition until it is reopened, if any. */
+  get failure(): Error | null {
+    return this.#failed;
   }
 
   /** Earliest offset still held. */
@@ -166,29 +220,23 @@ export class PartitionLog {
   }
 
   /**
-   * Assigns offsets to records now (so concurrent appends keep call order) and writes them in the background.
-   * Appends arriving while a flush runs are written together by the next flush (group commit).
+   * Queues records for the next write round; appends arriving while a round runs are written together by the
+   * next one (group commit). Offsets are assigned in call order when the round starts, so concurrent appends
+   * keep their call order and a failed round leaves no hole.
    *
    * @param records The records without offsets.
-   * @returns The assigned offsets and a promise that resolves once they are durable.
+   * @returns Their offsets, once they are durable.
+   * @throws {LogWriteError} If the partition failed, or the round kept failing for `writeRetryMs` (retriable:
+   *   nothing of the call was written).
    */
-  append(records: Omit<StoredRecord, "offset">[]): { offsets: number[]; durable: Promise<void> } {
+  append(records: Omit<StoredRecord, "offset">[]): Promise<number[]> {
     if (this.#closed) throw new Error(`Cannot append to ${this.#dir}: the log is closed`);
     if (this.#failed) throw this.#failed;
-    const offsets: number[] = [];
-    const frames: Uint8Array[] = [];
-    const timestamps: number[] = [];
-    for (const record of records) {
-      const offset = this.#nextOffset++;
-      offsets.push(offset);
-      frames.push(encodeFrame({ ...record, offset }));
-      timestamps.push(record.timestamp);
-    }
-    const durable = new Promise<void>((resolve, reject) => {
-      this.#pending.push({ frames, timestamps, resolve, reject });
+    const durable = new Promise<number[]>((resolve, reject) => {
+      this.#pending.push({ records, resolve, reject });
     });
     this.#kick();
-    return { offsets, durable };
+    return durable;
   }
 
   #kick(): void {
@@ -199,47 +247,127 @@ export class PartitionLog {
     });
   }
 
+  /** Writes one round, retrying it (undone each time) while it fails, for up to `writeRetryMs`. */
   async #flush(): Promise<void> {
     const batch = this.#pending;
     this.#pending = [];
     try {
       if (this.#failed) throw this.#failed;
-      const frames = batch.flatMap((b) => b.frames);
-      const timestamps = batch.flatMap((b) => b.timestamps);
+      const base = this.high;
+      const frames: Uint8Array[] = [];
+      const timestamps: number[] = [];
+      const offsets = batch.map((b) =>
+        b.records.map((record) => {
+          const offset = base + frames.length;
+          frames.push(encodeFrame({ ...record, offset }));
+          timestamps.push(record.timestamp);
+          return offset;
+        })
+      );
+      const retryMs = this.#options.writeRetryMs ?? 30_000;
+      const started = Date.now();
+      for (let attempt = 1;; attempt++) {
+        try {
+          await this.#writeRound(frames, timestamps);
+          break;
+        } catch (cause) {
+          if (this.#failed) throw this.#failed;
+          const final = this.#closing.signal.aborted || Date.now() - started >= retryMs;
+          const error = cause instanceof Error ? cause : new Error(String(cause));
+          this.#options.onWriteError?.(error, final);
+          if (final) {
+            throw new LogWriteError(this.#dir, `the write kept failing for ${Date.now() - started} ms`, {
+              cause,
+              retriable: true,
+            });
+          }
+          await interruptibleSleep(Math.min(50 * 2 ** (attempt - 1), 1000), this.#closing.signal);
+        }
+      }
+      batch.forEach((b, k) => b.resolve(offsets[k]!));
+    } catch (e) {
+      for (const b of batch) b.reject(e as Error);
+    } finally {
+      this.#notify();
+    }
+  }
+
+  /**
+   * Writes (and fsyncs) every frame, rolling segments as needed, then makes them visible at once. On a failure
+   * the round is undone — files truncated to their size before the round, segments it created removed — so a
+   * retry writes it again from scratch; a failure to undo fails the partition.
+   */
+  async #writeRound(frames: Uint8Array[], timestamps: number[]): Promise<void> {
+    const active = this.#segments.at(-1)!;
+    const first: RoundTarget = {
+      segment: active,
+      fresh: false,
+      startSize: active.size,
+      positions: [],
+      size: active.size,
+      maxTimestamp: active.maxTimestamp,
+    };
+    const targets = [first];
+    let target = first;
+    try {
       let i = 0;
       while (i < frames.length) {
-        let active = this.#segments.at(-1)!;
-        if (active.size > 0 && active.size + frames[i]!.length > this.#options.segmentBytes) {
-          active = await this.#roll();
+        if (target.size > 0 && target.size + frames[i]!.length > this.#options.segmentBytes) {
+          const segment = newSegment(this.#dir, this.high + i);
+          closeQuietly(this.#writer);
+          target = { segment, fresh: true, startSize: 0, positions: [], size: 0, maxTimestamp: -1 };
+          targets.push(target);
+          this.#writer = await this.#fs.open(segment.path, { create: true, write: true, append: true });
+          if (this.#options.fsync) await syncDir(this.#dir);
         }
         let j = i;
         let bytes = 0;
         while (
           j < frames.length &&
-          ((j === i && active.size === 0) ||
-            active.size + bytes + frames[j]!.length <= this.#options.segmentBytes)
+          ((j === i && target.size === 0) ||
+            target.size + bytes + frames[j]!.length <= this.#options.segmentBytes)
         ) {
           bytes += frames[j]!.length;
           j++;
         }
-        const chunk = concat(frames.slice(i, j), bytes);
-        await writeAll(this.#writer, chunk);
+        await writeAll(this.#writer, concat(frames.slice(i, j), bytes));
         if (this.#options.fsync) await this.#writer.syncData();
-        let position = active.size;
         for (let k = i; k < j; k++) {
-          active.positions.push(position);
-          position += frames[k]!.length;
-          active.maxTimestamp = Math.max(active.maxTimestamp, timestamps[k]!);
+          target.positions.push(target.size);
+          target.size += frames[k]!.length;
+          target.maxTimestamp = Math.max(target.maxTimestamp, timestamps[k]!);
         }
-        active.size = position;
         i = j;
       }
-      for (const b of batch) b.resolve();
+    } catch (error) {
+      await this.#undoRound(targets);
+      throw error;
+    }
+    for (const t of targets) {
+      t.segment.positions.push(...t.positions);
+      t.segment.size = t.size;
+      t.segment.maxTimestamp = t.maxTimestamp;
+      if (t.fresh) this.#segments.push(t.segment);
+    }
+  }
+
+  async #undoRound(targets: RoundTarget[]): Promise<void> {
+    try {
+      if (targets.length > 1) {
+        closeQuietly(this.#writer);
+        for (const t of targets.slice(1)) await Deno.remove(t.segment.path).catch(() => {});
+        this.#writer = await this.#fs.open(targets[0]!.segment.path, { write: true, append: true });
+      }
+      await this.#writer.truncate(targets[0]!.startSize);
     } catch (cause) {
-      this.#failed ??= new Error(`Writing to ${this.#dir} failed; reopen the log to recover`, { cause });
-      for (const b of batch) b.reject(this.#failed);
-    } finally {
-      this.#notify();
+      this.#failed = new LogWriteError(
+        this.#dir,
+        "a failed write could not be undone; reopen the log to recover",
+        {
+          cause,
+          retriable: false,
+        },
+      );
     }
   }
 
@@ -247,7 +375,7 @@ export class PartitionLog {
     this.#writer.close();
     const segment = newSegment(this.#dir, this.high);
     this.#segments.push(segment);
-    this.#writer = await Deno.open(segment.path, { create: true, write: true, append: true });
+    this.#writer = await this.#fs.open(segment.path, { create: true, write: true, append: true });
     if (this.#options.fsync) await syncDir(this.#dir);
     return segment;
   }
@@ -290,21 +418,53 @@ export class PartitionLog {
         const limit = Math.min(count, i + maxRecords);
         while (j < limit && (segment.positions[j + 1] ?? segment.size) - start <= maxBytes) j++;
         const end = segment.positions[j] ?? segment.size;
-        segment.reader ??= await Deno.open(segment.path, { read: true });
-        await segment.reader.seek(start, Deno.SeekMode.Start);
-        const buffer = new Uint8Array(end - start);
-        let got = 0;
-        while (got < buffer.length) {
-          const n = await segment.reader.read(buffer.subarray(got));
-          if (n === null) throw new Error(`Unexpected end of ${segment.path} at ${start + got}`);
-          got += n;
+        const reader = await this.#reader(segment);
+        try {
+          await reader.seek(start, Deno.SeekMode.Start);
+          const buffer = new Uint8Array(end - start);
+          let got = 0;
+          while (got < buffer.length) {
+            const n = await reader.read(buffer.subarray(got));
+            if (n === null) throw new Error(`Unexpected end of ${segment.path} at ${start + got}`);
+            got += n;
+          }
+          records = decodeFrames(buffer);
+        } catch (e) {
+          this.#closeReader(segment); // the next read reopens the file
+          throw e;
         }
-        records = decodeFrames(buffer);
       });
       segment.lock = run.then(() => {}, () => {});
       await run;
       if (records) return records;
     }
+  }
+
+  /** The segment's open reader (opened now if needed), keeping at most MAX_OPEN_READERS open. */
+  async #reader(segment: Segment): Promise<LogFile> {
+    const i = this.#readers.indexOf(segment);
+    if (i >= 0) this.#readers.splice(i, 1);
+    this.#readers.push(segment);
+    while (this.#readers.length > MAX_OPEN_READERS) {
+      const evicted = this.#readers.shift()!;
+      // Under its own lock: a read of it in progress finishes first.
+      evicted.lock = evicted.lock.then(() => {
+        if (!this.#readers.includes(evicted)) this.#closeReader(evicted);
+      });
+    }
+    segment.reader ??= await this.#fs.open(segment.path, { read: true });
+    return segment.reader;
+  }
+
+  #closeReader(segment: Segment): void {
+    try {
+      segment.reader?.close();
+    } catch {
+      // already closed
+    }
+    segment.reader = undefined;
+    const i = this.#readers.indexOf(segment);
+    if (i >= 0) this.#readers.splice(i, 1);
   }
 
   #segmentFor(offset: number): Segment {
@@ -371,8 +531,7 @@ export class PartitionLog {
   async #deleteSegment(segment: Segment): Promise<void> {
     const run = segment.lock.then(async () => {
       segment.deleted = true;
-      segment.reader?.close();
-      segment.reader = undefined;
+      this.#closeReader(segment);
       await Deno.remove(segment.path);
     });
     segment.lock = run.then(() => {}, () => {});
@@ -390,17 +549,25 @@ export class PartitionLog {
   /** Flushes, then closes the files. Waiting readers are released. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#closing.abort();
     await this.flush();
     await this.#serial(async () => {
       this.#closed = true;
       this.#writer.close();
       for (const s of this.#segments) {
         await s.lock;
-        s.reader?.close();
-        s.reader = undefined;
+        this.#closeReader(s);
       }
     });
     this.#notify();
+  }
+}
+
+function closeQuietly(file: LogFile): void {
+  try {
+    file.close();
+  } catch {
+    // already closed (an open that failed left it so)
   }
 }
 
@@ -427,7 +594,7 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
   return out;
 }
 
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+async function writeAll(file: LogFile, data: Uint8Array): Promise<void> {
   let written = 0;
   while (written < data.length) written += await file.write(data.subarray(written));
 }

@@ -19,16 +19,14 @@ async function segmentFiles(dir: string): Promise<string[]> {
 Deno.test("appends get consecutive offsets, become readable once durable, and survive reopen", async () => {
   const dir = await tempDir();
   const { log } = await PartitionLog.open(dir, { segmentBytes: 1 << 20, fsync: true });
-  const a = log.append([rec("a"), rec("b")]);
-  const b = log.append([rec("c")]);
-  assert.deepEqual([...a.offsets, ...b.offsets], [0, 1, 2]);
-  await Promise.all([a.durable, b.durable]);
+  const [a, b] = await Promise.all([log.append([rec("a"), rec("b")]), log.append([rec("c")])]);
+  assert.deepEqual([...a, ...b], [0, 1, 2]);
   assert.equal(log.high, 3);
   assert.deepEqual((await log.read(1, 10, 1 << 20)).map((r) => text(r.value)), ["b", "c"]);
   await log.close();
   const { log: again, report } = await PartitionLog.open(dir, { segmentBytes: 1 << 20, fsync: true });
   assert.deepEqual(report, { segments: 1, records: 3, truncatedBytes: 0 });
-  assert.equal(again.append([rec("d")]).offsets[0], 3);
+  assert.equal((await again.append([rec("d")]))[0], 3);
   await again.flush();
   assert.deepEqual((await again.read(0, 10, 1 << 20)).map((r) => text(r.value)), ["a", "b", "c", "d"]);
   await again.close();
@@ -38,7 +36,7 @@ Deno.test("appends get consecutive offsets, become readable once durable, and su
 Deno.test("a torn last frame is truncated on open and its offset is reused", async () => {
   const dir = await tempDir();
   const { log } = await PartitionLog.open(dir, { segmentBytes: 1 << 20, fsync: true });
-  await log.append([rec("one"), rec("two"), rec("three")]).durable;
+  await log.append([rec("one"), rec("two"), rec("three")]);
   await log.close();
   const [segment] = await segmentFiles(dir);
   const path = join(dir, segment!);
@@ -48,7 +46,7 @@ Deno.test("a torn last frame is truncated on open and its offset is reused", asy
   assert.equal(report.records, 2);
   assert.ok(report.truncatedBytes > 0);
   assert.equal(again.high, 2);
-  assert.equal(again.append([rec("three again")]).offsets[0], 2);
+  assert.equal((await again.append([rec("three again")]))[0], 2);
   await again.flush();
   assert.deepEqual((await again.read(0, 10, 1 << 20)).map((r) => text(r.value)), [
     "one",
@@ -62,7 +60,7 @@ Deno.test("a torn last frame is truncated on open and its offset is reused", asy
 Deno.test("garbage appended after the last frame (a torn header) is truncated too", async () => {
   const dir = await tempDir();
   const { log } = await PartitionLog.open(dir, { segmentBytes: 1 << 20, fsync: true });
-  await log.append([rec("x")]).durable;
+  await log.append([rec("x")]);
   await log.close();
   const path = join(dir, (await segmentFiles(dir))[0]!);
   const before = (await Deno.stat(path)).size;
@@ -79,7 +77,7 @@ Deno.test("segments roll at segment.bytes and reads cross segment boundaries", a
   const dir = await tempDir();
   const { log } = await PartitionLog.open(dir, { segmentBytes: 500, fsync: false });
   const values = Array.from({ length: 40 }, (_, i) => `value-${i}`.padEnd(60, "."));
-  await log.append(values.map((v) => rec(v))).durable;
+  await log.append(values.map((v) => rec(v)));
   const files = await segmentFiles(dir);
   assert.ok(files.length > 3, `expected several segments, got ${files}`);
   const read: string[] = [];
@@ -97,7 +95,7 @@ Deno.test("segments roll at segment.bytes and reads cross segment boundaries", a
 Deno.test("retention by bytes deletes whole old segments and moves the low offset", async () => {
   const dir = await tempDir();
   const { log } = await PartitionLog.open(dir, { segmentBytes: 1000, fsync: false });
-  await log.append(Array.from({ length: 100 }, (_, i) => rec(`v${i}`.padEnd(80, "x")))).durable;
+  await log.append(Array.from({ length: 100 }, (_, i) => rec(`v${i}`.padEnd(80, "x"))));
   const total = log.size;
   assert.equal(log.low, 0);
   const deleted = await log.applyRetention(-1, 2500);
@@ -118,8 +116,8 @@ Deno.test("retention by time deletes expired segments, including a rolled active
   const dir = await tempDir();
   const { log } = await PartitionLog.open(dir, { segmentBytes: 1000, fsync: false });
   const old = Date.now() - 3_600_000;
-  await log.append(Array.from({ length: 30 }, (_, i) => rec(`old${i}`.padEnd(80), old))).durable;
-  await log.append(Array.from({ length: 30 }, (_, i) => rec(`new${i}`.padEnd(80)))).durable;
+  await log.append(Array.from({ length: 30 }, (_, i) => rec(`old${i}`.padEnd(80), old)));
+  await log.append(Array.from({ length: 30 }, (_, i) => rec(`new${i}`.padEnd(80))));
   await log.applyRetention(60_000, -1);
   assert.ok(log.low > 0 && log.low <= 30, `low ${log.low}`);
   const first = await log.read(log.low, 1, 1 << 20);
@@ -128,7 +126,7 @@ Deno.test("retention by time deletes expired segments, including a rolled active
   await log.applyRetention(60_000, -1, Date.now() + 3_600_000);
   assert.equal(log.low, 60);
   assert.equal(log.high, 60);
-  assert.equal(log.append([rec("after")]).offsets[0], 60);
+  assert.equal((await log.append([rec("after")]))[0], 60);
   await log.close();
   const { log: again } = await PartitionLog.open(dir, { segmentBytes: 1000, fsync: false });
   assert.equal(again.low, 60);
@@ -145,7 +143,7 @@ Deno.test("waitFor resolves when a later append becomes durable", async () => {
   const waiting = log.waitFor(0, ctl.signal).then(() => woke = true);
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(woke, false);
-  await log.append([rec("z")]).durable;
+  await log.append([rec("z")]);
   await waiting;
   assert.equal(woke, true);
   await log.close();
