@@ -378,18 +378,19 @@ export class ActorHandle implements Child {
 
   /**
    * Keeps one timer, for the batch at the head of the Worker's queue: batches run one at a time in the order
-   * posted, so the head is the one running (or about to run) and its deadline counts from when it became head.
+   * posted, so the head is the one running (or about to run). Its deadline counts from when it became head, and
+   * again from each sign of progress (`restart`: a tool call or a publish settled).
    */
-  #armDeadline(): void {
+  #armDeadline(restart = false): void {
     const head = this.#inflight.keys().next().value;
-    if (head === this.#deadline?.batchId) return;
+    if (head === this.#deadline?.batchId && !restart) return;
     clearTimeout(this.#deadline?.timer);
     this.#deadline = undefined;
     if (head === undefined) return;
     const timer = setTimeout(() => {
       this.#crash("batch_timeout", {
         name: "BatchTimeoutError",
-        message: `batch ${head} did not settle within ${this.#deadlineMs} ms`,
+        message: `batch ${head} made no progress and did not settle within ${this.#deadlineMs} ms`,
       });
     }, this.#deadlineMs);
     this.#deadline = { batchId: head, timer };
@@ -510,6 +511,9 @@ export class ActorHandle implements Child {
       case "metrics":
         this.#metrics(m.metrics);
         return;
+      case "progress":
+        if (m.batchId === this.#deadline?.batchId) this.#armDeadline(true);
+        return;
       case "log": {
         const { category, level, message, timestamp, properties } = m.record;
         getLogTapeLogger(category).emit({
@@ -539,6 +543,7 @@ export class ActorHandle implements Child {
     try {
       if (!this.#opts.publish) throw new Error("no publisher is wired to this actor");
       const result = await this.#opts.publish(topic, records, { actor: this.path, agent: this.agent });
+      if (!this.#exitReason) this.#armDeadline(true); // a settled publish is progress of the running batch
       reply = { type: "publish_result", id, ok: true, result };
     } catch (e) {
       reply = { type: "publish_result", id, ok: false, error: serializeError(e) };

@@ -49,7 +49,7 @@ Deno.test({
       assert.equal(dead[0]!.headers[DLQ_HEADERS.errorClass], "ActorCrashError");
       assert.match(
         dead[0]!.headers[DLQ_HEADERS.errorMessage] ?? "",
-        /batch_timeout.*did not settle within 400 ms/,
+        /batch_timeout.*made no progress and did not settle within 400 ms/,
       );
       const out = new Set((await readAll(connector, "out")).map((r) => text(r.value)));
       assert.deepEqual(out, new Set(values.filter((v) => v !== "hang")), "every other record was processed");
@@ -110,6 +110,38 @@ Deno.test({
         await metricsText(),
         /actor_failures_total\{actor="closer\/closer-0",reason="batch_timeout"\} \d+/,
       );
+    } finally {
+      await p.stop();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "hung actor: a handler that runs past its deadline while making progress (publishes settling) is not hung",
+  async fn() {
+    await using env = await embeddedLog();
+    const { connector } = env;
+    await createTopics(connector, { in: 1, out: 1, dlq: 1 });
+    await connector.publish("in", ["x:0", "busy:1500", "x:2"].map((v) => ({ key: "x", value: bytes(v) })));
+    const p = await misbehavingPipeline({
+      connector,
+      agent: "busy",
+      topics: ["in"],
+      deadLetterTopic: "dlq",
+      fromBeginning: true,
+      out: "out",
+      maxBatchRecords: 1,
+      maxAttempts: 1,
+      actor: { batchDeadlineMs: 500 },
+    });
+    try {
+      await allCommitted(connector, "in", "busy", 30_000);
+      assert.equal(restartsOf(p.root), 0, "never restarted");
+      assert.equal(p.dispatcher.stats.deadLetters, 0);
+      const out = (await readAll(connector, "out")).map((r) => text(r.value));
+      assert.deepEqual(out, ["x:0", "busy:1500", "x:2"]);
     } finally {
       await p.stop();
     }

@@ -63,6 +63,8 @@ export type FromWorker =
   | { type: "config_result"; id: number; error?: SerializedError }
   | { type: "publish"; id: number; topic: string; records: AgentRecord[] }
   | { type: "metrics"; metrics: MetricSample[] }
+  /** The running batch's handler made progress (a tool call settled): its deadline starts again. */
+  | { type: "progress"; batchId: string }
   | { type: "log"; record: LogSample }
   | { type: "crash"; reason: "uncaught_error" | "unhandled_rejection" | "run_failed"; error: SerializedError }
   | { type: "stopped"; reason: "normal" | "shutdown" };

@@ -34,6 +34,8 @@ export interface WorkerScope {
 }
 
 const METRICS_FLUSH_MS = 1000;
+/** Progress of a running batch is reported at most this often. */
+const PROGRESS_EVERY_MS = 1000;
 
 /**
  * Serves an agent module inside the current Worker. Called by the bootstrap the actor handle generates; agent
@@ -62,6 +64,8 @@ export function serveAgent(
   let config: unknown;
   let tools: ToolClient | undefined;
   let currentCorrelation: string | undefined;
+  let currentBatch: string | undefined;
+  let progressAt = 0;
   let initialized = false;
   let stopping = false;
   let crashed = false;
@@ -136,7 +140,9 @@ export function serveAgent(
       return;
     }
     config = parsed.data;
-    tools = createToolClient(m.toolPort, spec.tools ?? [], () => currentCorrelation);
+    const toolClient = createToolClient(m.toolPort, spec.tools ?? [], () => currentCorrelation);
+    // A settled tool call is progress: a handler retrying through an outage is busy, not hung.
+    tools = { call: (name, args, opts) => toolClient.call(name, args, opts).finally(progress) };
     initialized = true;
     post({ type: "ready", name: spec.name });
     setInterval(() => {
@@ -153,6 +159,13 @@ export function serveAgent(
       })();
     }
     void userLoop();
+  };
+
+  const progress = () => {
+    const now = performance.now();
+    if (currentBatch === undefined || now - progressAt < PROGRESS_EVERY_MS) return;
+    progressAt = now;
+    post({ type: "progress", batchId: currentBatch });
   };
 
   const finish = (reason: "normal" | "shutdown") => {
@@ -220,6 +233,8 @@ export function serveAgent(
   const runBatch = async (batch: AgentBatch) => {
     const started = performance.now();
     currentCorrelation = batch.correlationId ?? batch.records[0]?.headers["correlation-id"];
+    currentBatch = batch.id;
+    progressAt = started;
     try {
       if (!agent.receive) throw new TypeError(`agent "${spec.name}" has no receive() handler`);
       await agent.receive(batch, context(currentCorrelation));
@@ -239,6 +254,7 @@ export function serveAgent(
       });
     } finally {
       currentCorrelation = undefined;
+      currentBatch = undefined;
     }
   };
 

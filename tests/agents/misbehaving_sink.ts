@@ -5,7 +5,8 @@
  * - `close`: the Worker ends itself (`self.close()`) in the middle of the batch;
  * - `close-after`: the batch is acked, then the Worker ends itself while idle;
  * - `slowcrash:<ms>`: waits `<ms>`, then crashes the Worker with an uncaught error;
- * - `slow:<ms>`: waits `<ms>` and goes on, but fails the batch with an `AbortError` if `ctx.signal` aborts first.
+ * - `slow:<ms>`: waits `<ms>` and goes on, but fails the batch with an `AbortError` if `ctx.signal` aborts first;
+ * - `busy:<ms>`: works for `<ms>`, showing progress (an empty publish every 100 ms), then goes on.
  *
  * While the file `config.oomFlag` exists, every batch crashes the Worker with a real allocation failure (a 4 TiB
  * buffer: `RangeError: Array buffer allocation failed`), whatever its records — an environment fault.
@@ -44,6 +45,13 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<Config>): Pro
       return await never();
     }
     if (v === "close-after") closeAfter = true;
+    const busy = /^busy:(\d+)$/.exec(v);
+    if (busy) {
+      for (const until = Date.now() + Number(busy[1]); Date.now() < until;) {
+        await ctx.publish(ctx.config.out, []);
+        await sleep(100, ctx.signal);
+      }
+    }
     const abortable = /^slow:(\d+)$/.exec(v);
     if (abortable) await sleep(Number(abortable[1]), ctx.signal);
     const slow = /^slowcrash:(\d+)$/.exec(v);
