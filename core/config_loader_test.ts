@@ -43,7 +43,7 @@ Deno.test("topic and agent defaults are filled in", () => {
   assert.equal(agent.instances, 1);
   assert.equal(agent.restart, "permanent");
   assert.equal(agent.enabled, true);
-  assert.deepEqual(agent.batch, { maxRecords: 500, maxWaitMs: 100 });
+  assert.deepEqual(agent.batch, { maxRecords: 500, maxWaitMs: 100, deadlineMs: 60_000 });
 });
 
 Deno.test("a wrong type names the field path, expected and found", () => {
@@ -71,6 +71,14 @@ Deno.test("connections.kafka.compression accepts every Kafka codec and names the
   );
   const e = configError("connections:\n  kafka:\n    brokers: a:1\n    compression: brotli\n");
   assert.match(e.message, /connections\.kafka\.compression/);
+});
+
+Deno.test("a batch deadline is a positive integer of ms, per agent; zero is refused with its path", () => {
+  const ok = parseConfig("agents:\n  a:\n    kind: x\n    batch:\n      deadlineMs: 1500\n", { env: noEnv });
+  assert.equal(ok.config.agents["a"]!.batch.deadlineMs, 1500);
+  const e = configError("agents:\n  a:\n    kind: x\n    batch:\n      deadlineMs: 0\n");
+  assert.deepEqual(e.problems.map((p) => p.path), ["agents.a.batch.deadlineMs"]);
+  assert.match(e.message, /agents\.a\.batch\.deadlineMs: .*>= ?1/);
 });
 
 Deno.test("a missing required field names its path", () => {
