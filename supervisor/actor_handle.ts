@@ -140,7 +140,7 @@ export class ActorHandle implements Child {
   readonly #deadlineMs: number;
   readonly #heartbeat: { intervalMs: number; timeoutMs: number };
   /** The deadline of the batch at the head of the Worker's queue, and which batch that is. */
-  #deadline: { batchId: string; timer: ReturnType<typeof setTimeout> } | undefined;
+  #deadline: { batchId: string; timer: ReturnType<typeof setTimeout>; since: number } | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   /** When the Worker last sent anything. */
   #heardAt = performance.now();
@@ -362,6 +362,8 @@ export class ActorHandle implements Child {
       mailboxDepth: this.#queue.length,
       inflight: this.#inflight.size,
       creditWindow: this.creditWindow,
+      batchDeadlineMs: this.#deadlineMs,
+      ...(this.#deadline ? { sinceProgressMs: Math.round(performance.now() - this.#deadline.since) } : {}),
       processed: this.#processed,
       failed: this.#failed,
       startedAt: this.#startedAt.toISOString(),
@@ -393,7 +395,7 @@ export class ActorHandle implements Child {
         message: `batch ${head} made no progress and did not settle within ${this.#deadlineMs} ms`,
       });
     }, this.#deadlineMs);
-    this.#deadline = { batchId: head, timer };
+    this.#deadline = { batchId: head, timer, since: performance.now() };
   }
 
   /** One heartbeat: an idle Worker silent for longer than the timeout has ended; otherwise ping it. */

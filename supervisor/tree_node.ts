@@ -43,6 +43,10 @@ export interface ActorNode {
   /** Batches posted to the Worker and not yet acked or failed (at most `creditWindow`). */
   inflight: number;
   creditWindow: number;
+  /** Longest a batch may run without progress before the actor counts as hung. */
+  batchDeadlineMs: number;
+  /** While a batch runs: ms since it started or last made progress (a hang shows as this growing). */
+  sinceProgressMs?: number;
   processed: number;
   failed: number;
   /** ISO time the current incarnation started. */

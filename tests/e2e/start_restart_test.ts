@@ -7,6 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LOCAL_TOKEN_FILE } from "../../pipeline/local_mcp_token.ts";
 import { callTool, spawnStart, untilBanner, waitFor } from "./_pipeline_harness.ts";
+import type { ActorNode, TreeNode } from "../../supervisor/tree_node.ts";
+
+/** Every actor node of a tree. */
+function actors(node: TreeNode): ActorNode[] {
+  if (node.type === "actor") return [node];
+  return "children" in node ? node.children.flatMap(actors) : [];
+}
 
 /** Starts `main.ts start` with only what a newcomer's shell would have; resolves with its URL once it is up. */
 async function startNode(dataDir: string) {
@@ -44,6 +51,14 @@ Deno.test({
       }, 90_000);
       const ready = await fetch(`${first.url}/readyz`);
       assert.equal(ready.status, 200, await ready.text());
+      // The shipped batch deadline reaches the sinks, and neither it nor the heartbeat restarted a healthy actor.
+      const tree = await (await fetch(`${first.url}/api/tree`)).json() as TreeNode;
+      const sinks = actors(tree).filter((a) => a.agent === "postgres-sink");
+      assert.equal(sinks.length, 2, JSON.stringify(tree));
+      for (const sink of sinks) {
+        assert.equal(sink.batchDeadlineMs, 60_000);
+        assert.equal(sink.restarts, 0, JSON.stringify(sink.lastError));
+      }
 
       first.child.kill("SIGINT");
       const status = await first.child.status;
