@@ -20,11 +20,12 @@ export async function misbehavingPipeline(
     instances?: number;
     out: string;
     oomFlag?: string;
+    oomMode?: "crash" | "fail";
     join?: boolean;
     actor?: Pick<ActorChildOptions, "batchDeadlineMs" | "heartbeat" | "creditWindow" | "grants">;
   },
 ): Promise<MisbehavingPipeline> {
-  const { out, oomFlag, instances = 1, actor = {}, join = true, ...rest } = options;
+  const { out, oomFlag, oomMode, instances = 1, actor = {}, join = true, ...rest } = options;
   const ids = Array.from({ length: instances }, (_, i) => `${options.agent}-${i}`);
   const dispatcher = new Dispatcher({ ...rest, instances: ids });
   const root = await Supervisor.start({
@@ -32,7 +33,7 @@ export async function misbehavingPipeline(
     intensity: 100,
     periodMs: 5000,
     backoff: { minMs: 1, maxMs: 20 },
-    children: dispatcher.children({ module: MISBEHAVING_SINK, config: { out, oomFlag }, ...actor }),
+    children: dispatcher.children({ module: MISBEHAVING_SINK, config: { out, oomFlag, oomMode }, ...actor }),
   });
   if (join) await dispatcher.start();
   return {

@@ -73,44 +73,55 @@ Deno.test({
   },
 });
 
-Deno.test({
-  ...opts,
-  name:
-    "crash blame: Workers crashing on an allocation failure (out of memory) split nothing and dead-letter nothing",
-  async fn() {
-    await using env = await embeddedLog();
-    const { connector, dataDir } = env;
-    await createTopics(connector, { in: 1, out: 1, dlq: 1 });
-    const oomFlag = `${dataDir}/oom`;
-    await Deno.writeTextFile(oomFlag, "every batch fails to allocate while this file exists");
-    const values = await publishSeq(connector, "in", 20, { keys: 4 });
-    const p = await misbehavingPipeline({
-      connector,
-      agent: "oom",
-      topics: ["in"],
-      deadLetterTopic: "dlq",
-      fromBeginning: true,
-      out: "out",
-      oomFlag,
-      maxBatchRecords: 5,
-      maxAttempts: 2,
-      retryBackoff: { minMs: 1, maxMs: 5 },
-      actor: { grants: { read: [oomFlag] } },
-    });
-    try {
-      // Enough crashes that a blamed batch would have been split (after 2) and a record dead-lettered (after 5).
-      await until(() => restartsOf(p.root) >= 6, 60_000, "six out-of-memory crashes");
-      assert.equal(p.dispatcher.stats.splits, 0, "no batch split");
-      assert.equal(p.dispatcher.stats.deadLetters, 0, "no record dead-lettered");
-      await Deno.remove(oomFlag); // memory is back
-      await allCommitted(connector, "in", "oom", 60_000);
-      assert.deepEqual(await deadLetters(connector), []);
-      assert.deepEqual(new Set((await readAll(connector, "out")).map((r) => text(r.value))), new Set(values));
-    } finally {
-      await p.stop();
-    }
-  },
-});
+for (const oomMode of ["crash", "fail"] as const) {
+  Deno.test({
+    ...opts,
+    name: `crash blame: an allocation failure (out of memory) that ${
+      oomMode === "crash" ? "crashes the Worker" : "fails the handler"
+    } splits nothing and dead-letters nothing`,
+    async fn() {
+      await using env = await embeddedLog();
+      const { connector, dataDir } = env;
+      await createTopics(connector, { in: 1, out: 1, dlq: 1 });
+      const oomFlag = `${dataDir}/oom`;
+      await Deno.writeTextFile(oomFlag, "every batch fails to allocate while this file exists");
+      const values = await publishSeq(connector, "in", 20, { keys: 4 });
+      const p = await misbehavingPipeline({
+        connector,
+        agent: "oom",
+        topics: ["in"],
+        deadLetterTopic: "dlq",
+        fromBeginning: true,
+        out: "out",
+        oomFlag,
+        oomMode,
+        maxBatchRecords: 5,
+        maxAttempts: 2,
+        retryBackoff: { minMs: 1, maxMs: 5 },
+        actor: { grants: { read: [oomFlag] } },
+      });
+      try {
+        // Enough crashes that a blamed batch would have been split (after 2) and a record dead-lettered (after 5).
+        await until(
+          () => (oomMode === "crash" ? restartsOf(p.root) : p.dispatcher.stats.redeliveredBatches) >= 6,
+          60_000,
+          "six out-of-memory failures",
+        );
+        assert.equal(p.dispatcher.stats.splits, 0, "no batch split");
+        assert.equal(p.dispatcher.stats.deadLetters, 0, "no record dead-lettered");
+        await Deno.remove(oomFlag); // memory is back
+        await allCommitted(connector, "in", "oom", 60_000);
+        assert.deepEqual(await deadLetters(connector), []);
+        assert.deepEqual(
+          new Set((await readAll(connector, "out")).map((r) => text(r.value))),
+          new Set(values),
+        );
+      } finally {
+        await p.stop();
+      }
+    },
+  });
+}
 
 Deno.test({
   ...opts,
@@ -142,6 +153,41 @@ Deno.test({
       const out = (await readAll(connector, "out")).map((r) => text(r.value));
       assert.deepEqual(new Set(out), new Set(["x:0", "slow:1500", "x:2"]));
       assert.ok(restartsOf(p.root) >= 1, "the supervisor restarted the stopped actor");
+    } finally {
+      await p.stop();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "crash blame: a Worker that crashes while its actor is being stopped blames no batch",
+  async fn() {
+    await using env = await embeddedLog();
+    const { connector } = env;
+    await createTopics(connector, { in: 1, out: 1, dlq: 1 });
+    await connector.publish(
+      "in",
+      ["x:0", "stopcrash:1500", "x:2"].map((v) => ({ key: "x", value: bytes(v) })),
+    );
+    const p = await misbehavingPipeline({
+      connector,
+      agent: "stopcrash",
+      topics: ["in"],
+      deadLetterTopic: "dlq",
+      fromBeginning: true,
+      out: "out",
+      maxBatchRecords: 1,
+      maxAttempts: 1,
+      retryBackoff: { minMs: 1, maxMs: 5 },
+    });
+    try {
+      await until(() => p.dispatcher.stats.batchesAcked >= 1, 20_000, "the first batch acked");
+      await p.dispatcher.handle("stopcrash-0")!.stop(5000); // the handler crashes its Worker on the abort
+      await allCommitted(connector, "in", "stopcrash", 60_000);
+      assert.deepEqual(await deadLetters(connector), []);
+      const out = (await readAll(connector, "out")).map((r) => text(r.value));
+      assert.deepEqual(new Set(out), new Set(["x:0", "stopcrash:1500", "x:2"]));
     } finally {
       await p.stop();
     }

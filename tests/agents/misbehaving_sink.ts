@@ -6,10 +6,12 @@
  * - `close-after`: the batch is acked, then the Worker ends itself while idle;
  * - `slowcrash:<ms>`: waits `<ms>`, then crashes the Worker with an uncaught error;
  * - `slow:<ms>`: waits `<ms>` and goes on, but fails the batch with an `AbortError` if `ctx.signal` aborts first;
- * - `busy:<ms>`: works for `<ms>`, showing progress (an empty publish every 100 ms), then goes on.
+ * - `busy:<ms>`: works for `<ms>`, showing progress (an empty publish every 100 ms), then goes on;
+ * - `stopcrash:<ms>`: waits `<ms>` and goes on, but crashes the Worker (uncaught) if `ctx.signal` aborts first.
  *
- * While the file `config.oomFlag` exists, every batch crashes the Worker with a real allocation failure (a 4 TiB
- * buffer: `RangeError: Array buffer allocation failed`), whatever its records — an environment fault.
+ * While the file `config.oomFlag` exists, every batch meets a real allocation failure (a 4 TiB buffer:
+ * `RangeError: Array buffer allocation failed`), whatever its records — an environment fault. With
+ * `oomMode: "crash"` (default) it is uncaught and crashes the Worker; with `"fail"` the handler throws it.
  *
  * @module
  */
@@ -21,6 +23,7 @@ const Config = z.object({
   out: z.string(),
   delayMs: z.number().int().min(0).default(0),
   oomFlag: z.string().optional(),
+  oomMode: z.enum(["crash", "fail"]).default("crash"),
 });
 type Config = z.infer<typeof Config>;
 
@@ -33,6 +36,7 @@ const closeSelf = () => (globalThis as unknown as { close(): void }).close();
 /** Misbehaves as the module doc says, else republishes the batch. */
 export async function receive(batch: AgentBatch, ctx: AgentContext<Config>): Promise<void> {
   if (ctx.config.oomFlag && exists(ctx.config.oomFlag)) {
+    if (ctx.config.oomMode === "fail") new Uint8Array(2 ** 42);
     setTimeout(() => new Uint8Array(2 ** 42), 0);
     return await never();
   }
@@ -51,6 +55,15 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<Config>): Pro
         await ctx.publish(ctx.config.out, []);
         await sleep(100, ctx.signal);
       }
+    }
+    const stopcrash = /^stopcrash:(\d+)$/.exec(v);
+    if (stopcrash) {
+      await sleep(Number(stopcrash[1]), ctx.signal).catch(() => {
+        setTimeout(() => {
+          throw new Error(`crashed while stopping at offset ${r.offset}`);
+        }, 0);
+        return never();
+      });
     }
     const abortable = /^slow:(\d+)$/.exec(v);
     if (abortable) await sleep(Number(abortable[1]), ctx.signal);
