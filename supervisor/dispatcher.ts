@@ -152,6 +152,8 @@ interface Unit {
   sentTo?: ActorHandle;
   /** Id of the batch it was last sent as (a crash names the batch it is blamed on). */
   batchId?: string;
+  /** Failures of the environment (out of memory) in a row: they use no try, but back off. */
+  environmentFailures?: number;
   lastError?: unknown;
 }
 
@@ -555,10 +557,16 @@ export class Dispatcher {
       // Interrupted by a stop, or exited before its exit event was seen: not a failure of the batch.
       this.#countRedelivery(u);
       p.pending.unshift(u);
-    } else if (this.#closing || (error instanceof Error && isEnvironmentFailure(error))) {
-      // Shutting down, or memory or descriptors ran out: no try of the batch is used up.
+    } else if (this.#closing) {
+      this.#countRedelivery(u); // shutting down: no try of the batch is used up
+      p.pending.unshift(u);
+    } else if (error instanceof Error && isEnvironmentFailure(error)) {
+      // Memory or descriptors ran out: no try is used up, but the batch backs off as after a failure.
+      const n = (u.environmentFailures ?? 0) + 1;
+      u.environmentFailures = n;
       u.lastError = error;
       this.#countRedelivery(u);
+      this.#retryLater(p, u, Math.min(this.#backoff.minMs * 2 ** (n - 1), this.#backoff.maxMs));
       p.pending.unshift(u);
     } else {
       u.attempts++;
@@ -582,12 +590,7 @@ export class Dispatcher {
       case "retry": {
         this.#stats.retries++;
         dispatcherRedeliveries().inc({ agent: this.agent, reason: "retry" });
-        u.notBefore = Date.now() + decision.delayMs;
-        const t = setTimeout(() => {
-          this.#timers.delete(t);
-          this.#pump(p.owner);
-        }, decision.delayMs);
-        this.#timers.add(t);
+        this.#retryLater(p, u, decision.delayMs);
         return [u];
       }
       case "dead_letter":
@@ -605,6 +608,16 @@ export class Dispatcher {
           sentTo: undefined,
         }));
     }
+  }
+
+  /** Holds `u` back for `delayMs` (it waits at the head of its queue) and pumps when the delay is over. */
+  #retryLater(p: PartitionState, u: Unit, delayMs: number): void {
+    u.notBefore = Date.now() + delayMs;
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      this.#pump(p.owner);
+    }, delayMs);
+    this.#timers.add(t);
   }
 
   #onExit(inst: Instance, handle: ActorHandle, reason: ExitReason): void {
