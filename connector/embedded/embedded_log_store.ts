@@ -118,7 +118,13 @@ export class EmbeddedLogStore {
         fsync: this.defaults.fsync,
         writeRetryMs: this.defaults.writeRetryMs,
         fs: this.defaults.fs,
-        onWriteError: (error, final) => this.defaults.onWriteError?.({ topic, partition: p }, error, final),
+        onWriteError: (error, final) => {
+          const fields = { topic, partition: p, error: error.message };
+          if (final) {
+            log.error("Writing {topic}[{partition}] kept failing; its publishes fail: {error}", fields);
+          } else log.warn("Writing {topic}[{partition}] failed, retrying: {error}", fields);
+          this.defaults.onWriteError?.({ topic, partition: p }, error, final);
+        },
       });
       if (report.truncatedBytes > 0) {
         log.warn("Truncated a torn tail of {topic}[{partition}]: {bytes} bytes", {

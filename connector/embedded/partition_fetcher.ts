@@ -9,6 +9,9 @@
 
 import { interruptibleSleep } from "../_interruptible_sleep.ts";
 import { ConnectorError } from "../errors.ts";
+import { getLogger } from "../../core/log.ts";
+
+const logger = getLogger("connector.embedded");
 import type { PartitionBatch } from "../types.ts";
 import type { GroupMember } from "./group_member.ts";
 import { asError, type GroupHost } from "./group_types.ts";
@@ -122,6 +125,13 @@ export class PartitionFetcher {
           readFailures++;
           const delay = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** (readFailures - 1));
           const cause = asError(e);
+          logger.warn("Reading {topic}[{partition}] at {offset} failed, retrying in {delay} ms: {error}", {
+            topic: this.topic,
+            partition: this.partition,
+            offset: this.#position,
+            delay,
+            error: cause.message,
+          });
           this.#member.sink.emit({
             type: "error",
             error: new ConnectorError(
