@@ -39,7 +39,7 @@ Deno.test({
       maxBatchRecords: 8,
       maxAttempts: 2,
       retryBackoff: { minMs: 1, maxMs: 5 },
-      actor: { batchDeadlineMs: 400 },
+      actor: { batchDeadlineMs: 1000 },
     });
     try {
       await allCommitted(connector, "in", "hanger", 60_000);
@@ -49,7 +49,7 @@ Deno.test({
       assert.equal(dead[0]!.headers[DLQ_HEADERS.errorClass], "ActorCrashError");
       assert.match(
         dead[0]!.headers[DLQ_HEADERS.errorMessage] ?? "",
-        /batch_timeout.*made no progress and did not settle within 400 ms/,
+        /batch_timeout.*made no progress and did not settle within 1000 ms/,
       );
       const out = new Set((await readAll(connector, "out")).map((r) => text(r.value)));
       assert.deepEqual(out, new Set(values.filter((v) => v !== "hang")), "every other record was processed");
@@ -81,7 +81,7 @@ Deno.test({
       out: "out",
       maxAttempts: 2,
       retryBackoff: { minMs: 1, maxMs: 5 },
-      actor: { batchDeadlineMs: 1000, heartbeat: { intervalMs: 100, timeoutMs: 800 } },
+      actor: { batchDeadlineMs: 1000, heartbeat: { intervalMs: 100, timeoutMs: 1500 } },
     });
     try {
       // Idle: the batch is acked, then the Worker closes itself; only the heartbeat can tell.
@@ -124,7 +124,7 @@ Deno.test({
     await using env = await embeddedLog();
     const { connector } = env;
     await createTopics(connector, { in: 1, out: 1, dlq: 1 });
-    await connector.publish("in", ["x:0", "busy:1500", "x:2"].map((v) => ({ key: "x", value: bytes(v) })));
+    await connector.publish("in", ["x:0", "busy:3000", "x:2"].map((v) => ({ key: "x", value: bytes(v) })));
     const p = await misbehavingPipeline({
       connector,
       agent: "busy",
@@ -134,14 +134,14 @@ Deno.test({
       out: "out",
       maxBatchRecords: 1,
       maxAttempts: 1,
-      actor: { batchDeadlineMs: 500 },
+      actor: { batchDeadlineMs: 1000 },
     });
     try {
       await allCommitted(connector, "in", "busy", 30_000);
       assert.equal(restartsOf(p.root), 0, "never restarted");
       assert.equal(p.dispatcher.stats.deadLetters, 0);
       const out = (await readAll(connector, "out")).map((r) => text(r.value));
-      assert.deepEqual(out, ["x:0", "busy:1500", "x:2"]);
+      assert.deepEqual(out, ["x:0", "busy:3000", "x:2"]);
     } finally {
       await p.stop();
     }
