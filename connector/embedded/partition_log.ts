@@ -62,6 +62,9 @@ interface Segment {
 
 interface PendingAppend {
   records: Omit<StoredRecord, "offset">[];
+  /** Offsets assigned at append (renumbered if an earlier round is given up), and the frames encoding them. */
+  offsets: number[];
+  frames: Uint8Array[];
   resolve(offsets: number[]): void;
   reject(error: Error): void;
 }
@@ -101,6 +104,8 @@ export class PartitionLog {
   readonly #segments: Segment[];
   readonly #fs: LogFs;
   #writer: LogFile;
+  /** The offset the next appended record gets. */
+  #nextOffset: number;
   /** Segments with an open reader, least recently read first. */
   #readers: Segment[] = [];
   #pending: PendingAppend[] = [];
@@ -124,6 +129,7 @@ export class PartitionLog {
     this.#segments = segments;
     this.#writer = writer;
     this.#fs = fs;
+    this.#nextOffset = this.high;
   }
 
   /**
@@ -220,9 +226,9 @@ export class PartitionLog {
   }
 
   /**
-   * Queues records for the next write round; appends arriving while a round runs are written together by the
-   * next one (group commit). Offsets are assigned in call order when the round starts, so concurrent appends
-   * keep their call order and a failed round leaves no hole.
+   * Assigns offsets now, in call order (so concurrent appends keep it), encodes the records and queues them for
+   * the next write round; appends arriving while a round runs are written together by the next one (group
+   * commit). A round given up after its retries leaves no hole: the appends queued behind it are renumbered.
    *
    * @param records The records without offsets.
    * @returns Their offsets, once they are durable.
@@ -232,8 +238,10 @@ export class PartitionLog {
   append(records: Omit<StoredRecord, "offset">[]): Promise<number[]> {
     if (this.#closed) throw new Error(`Cannot append to ${this.#dir}: the log is closed`);
     if (this.#failed) throw this.#failed;
+    const offsets = records.map(() => this.#nextOffset++);
+    const frames = records.map((record, i) => encodeFrame({ ...record, offset: offsets[i]! }));
     const durable = new Promise<number[]>((resolve, reject) => {
-      this.#pending.push({ records, resolve, reject });
+      this.#pending.push({ records, offsets, frames, resolve, reject });
     });
     this.#kick();
     return durable;
@@ -253,17 +261,8 @@ export class PartitionLog {
     this.#pending = [];
     try {
       if (this.#failed) throw this.#failed;
-      const base = this.high;
-      const frames: Uint8Array[] = [];
-      const timestamps: number[] = [];
-      const offsets = batch.map((b) =>
-        b.records.map((record) => {
-          const offset = base + frames.length;
-          frames.push(encodeFrame({ ...record, offset }));
-          timestamps.push(record.timestamp);
-          return offset;
-        })
-      );
+      const frames = batch.flatMap((b) => b.frames);
+      const timestamps = batch.flatMap((b) => b.records.map((r) => r.timestamp));
       const retryMs = this.#options.writeRetryMs ?? 30_000;
       const started = Date.now();
       for (let attempt = 1;; attempt++) {
@@ -276,6 +275,7 @@ export class PartitionLog {
           const error = cause instanceof Error ? cause : new Error(String(cause));
           this.#options.onWriteError?.(error, final);
           if (final) {
+            this.#renumberPending();
             throw new LogWriteError(this.#dir, `the write kept failing for ${Date.now() - started} ms`, {
               cause,
               retriable: true,
@@ -284,11 +284,20 @@ export class PartitionLog {
           await interruptibleSleep(Math.min(50 * 2 ** (attempt - 1), 1000), this.#closing.signal);
         }
       }
-      batch.forEach((b, k) => b.resolve(offsets[k]!));
+      for (const b of batch) b.resolve(b.offsets);
     } catch (e) {
       for (const b of batch) b.reject(e as Error);
     } finally {
       this.#notify();
+    }
+  }
+
+  /** After a round was given up (nothing of it written): the queued appends take its offsets, in order. */
+  #renumberPending(): void {
+    this.#nextOffset = this.high;
+    for (const b of this.#pending) {
+      b.offsets = b.records.map(() => this.#nextOffset++);
+      b.frames = b.records.map((record, i) => encodeFrame({ ...record, offset: b.offsets[i]! }));
     }
   }
 
