@@ -52,7 +52,9 @@ Deno.test({
       const ready = await fetch(`${first.url}/readyz`);
       assert.equal(ready.status, 200, await ready.text());
       // The shipped batch deadline reaches the sinks, and neither it nor the heartbeat restarted a healthy actor.
-      const tree = await (await fetch(`${first.url}/api/tree`)).json() as TreeNode;
+      const tree =
+        await (await fetch(`${first.url}/api/tree`, { headers: { authorization: `Bearer ${token}` } }))
+          .json() as TreeNode;
       const sinks = actors(tree).filter((a) => a.agent === "postgres-sink");
       assert.equal(sinks.length, 2, JSON.stringify(tree));
       for (const sink of sinks) {
