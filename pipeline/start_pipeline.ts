@@ -307,6 +307,13 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       }));
     live.root = root;
     cleanup.push(() => root.stop());
+    // A consumer whose data stops (its registry does not answer, its dead-letter path is broken) is not ready.
+    for (const dispatcher of dispatchers) {
+      cleanup.push(http.readiness.add(`${dispatcher.agent}.dispatcher`, () => {
+        const problem = dispatcher.problem();
+        if (problem) throw new Error(problem);
+      }));
+    }
 
     const where = {
       log: describeConnector(config),

@@ -46,7 +46,7 @@ import { BatchFailedError } from "./batch_failed_error.ts";
 import { actorChild, type ActorChildOptions } from "./actor_child.ts";
 import type { ActorHandle } from "./actor_handle.ts";
 import type { ChildSpec, ExitReason } from "./child_spec.ts";
-import { dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
+import { dispatcherCommits, dispatcherDecodeRetries, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
 import { failureDecision } from "./poison_policy.ts";
 import { isEnvironmentFailure } from "./crash_blame.ts";
@@ -83,7 +83,9 @@ export interface DispatcherOptions {
   /**
    * Runs on the main thread before dispatch (e.g. `AvroSerde.decode`); the actor receives its result as the
    * record's value, while dead letters keep the original bytes. A throw sends the record to the dead-letter
-   * topic at stage `decode`.
+   * topic at stage `decode`, unless the error says `retriable: true` (e.g. `SchemaLookupError`: the registry
+   * did not answer): that is not the record's fault, so the records before it are dispatched and the rest of
+   * the fetch is handed back to the connector, which delivers it again with backoff (the partition backs up).
    */
   decode?: (record: ConsumedRecord) => unknown;
 }
@@ -210,6 +212,8 @@ export class Dispatcher {
   #order: string[];
   #partitions = new Map<string, PartitionState>();
   #sub: Subscription | undefined;
+  /** Partitions whose last decode failed retriably (the registry did not answer), with the error. */
+  #decodeStalls = new Map<string, unknown>();
   /** Decoded values of records held in queues, keyed by the raw record (whose bytes dead letters keep). */
   #decoded = new WeakMap<ConsumedRecord, unknown>();
   #batchSeq = 0;
@@ -349,6 +353,20 @@ export class Dispatcher {
     return this.#instances.get(id)?.handle;
   }
 
+  /**
+   * Why data does not flow, if it does not: partitions backed up because decoding failed retriably (the
+   * registry did not answer). `undefined` while everything flows. Readiness reports it.
+   */
+  problem(): string | undefined {
+    const stalls = [...this.#decodeStalls];
+    if (stalls.length === 0) return undefined;
+    const [key, error] = stalls[0]!;
+    const more = stalls.length > 1 ? ` (and ${stalls.length - 1} more partition(s))` : "";
+    return `${this.agent}: ${key} is backed up, decoding failed: ${
+      error instanceof Error ? error.message : String(error)
+    }${more}`;
+  }
+
   /** Counters since start. */
   get stats(): DispatcherStats {
     return { ...this.#stats };
@@ -425,8 +443,21 @@ export class Dispatcher {
       try {
         this.#decoded.set(record, await this.#opts.decode(record));
         run.push(record);
+        this.#decodeStalls.delete(p.key);
       } catch (error) {
         flush();
+        if (isRetriable(error)) {
+          // Not the record's fault: dispatch what decoded, and let the connector redeliver the rest later.
+          this.#pump(p.owner);
+          this.#decodeStalls.set(p.key, error);
+          dispatcherDecodeRetries().inc({ agent: this.agent, error_class: errorName(error) });
+          log.warn("decoding {partition}@{offset} failed retriably, retrying: {error}", {
+            partition: p.key,
+            offset: record.offset,
+            error: String(error),
+          });
+          throw error;
+        }
         const last = p.pending.at(-1);
         if (last) last.sealed = true; // its range must not span the dead-lettered offset
         p.tracker.track(record.offset, record.offset);
@@ -733,9 +764,19 @@ export class Dispatcher {
       p.inflight = [];
       p.pending = [];
       this.#partitions.delete(p.key);
+      this.#decodeStalls.delete(p.key);
       p.owner.partitions.delete(p);
     }
   }
+}
+
+/** Whether an error says that trying again may succeed (the `retriable` contract of qistream's errors). */
+function isRetriable(error: unknown): boolean {
+  return (error as { retriable?: unknown } | null)?.retriable === true;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name || "Error" : typeof error;
 }
 
 /** The handler's own error class and message for the dead letter's headers (not the main-thread wrapper). */

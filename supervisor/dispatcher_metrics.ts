@@ -22,3 +22,14 @@ export const dispatcherRedeliveries = () =>
     help: "Batches sent again to an actor (crash: unacked when the actor died; retry: after a failure)",
     labelNames: ["agent", "reason"],
   });
+
+/**
+ * `dispatcher_decode_retries_total{agent,error_class}`: fetches handed back to the connector because decoding
+ * failed retriably (the schema registry did not answer); the partition backs up instead of dead-lettering.
+ */
+export const dispatcherDecodeRetries = () =>
+  counter({
+    name: "dispatcher_decode_retries_total",
+    help: "Fetches redelivered because decoding failed retriably (e.g. the schema registry did not answer)",
+    labelNames: ["agent", "error_class"],
+  });
