@@ -46,7 +46,14 @@ import { BatchFailedError } from "./batch_failed_error.ts";
 import { actorChild, type ActorChildOptions } from "./actor_child.ts";
 import type { ActorHandle } from "./actor_handle.ts";
 import type { ChildSpec, ExitReason } from "./child_spec.ts";
-import { dispatcherCommits, dispatcherDecodeRetries, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
+import { DeadLetterFailedError } from "./dead_letter_failed_error.ts";
+import {
+  dispatcherCommits,
+  dispatcherDeadLetterFailures,
+  dispatcherDecodeRetries,
+  dispatcherFailed,
+  dispatcherRedeliveries,
+} from "./dispatcher_metrics.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
 import { failureDecision } from "./poison_policy.ts";
 import { isEnvironmentFailure } from "./crash_blame.ts";
@@ -88,6 +95,11 @@ export interface DispatcherOptions {
    * the fetch is handed back to the connector, which delivers it again with backoff (the partition backs up).
    */
   decode?: (record: ConsumedRecord) => unknown;
+  /**
+   * How long a dead letter that fails retriably (the log unreachable) is retried before the dispatcher fails
+   * (default 120 000 ms, Kafka's `delivery.timeout.ms`). A failure retrying cannot fix fails it at once.
+   */
+  deadLetterTimeoutMs?: number;
 }
 
 /** Counters of one dispatcher since it started. */
@@ -182,6 +194,8 @@ interface Instance {
 }
 
 const log = getLogger(["qistream", "dispatcher"]);
+/** How long a failed dispatcher waits for its in-flight batches, so what they processed is committed. */
+const FAILED_DRAIN_MS = 5000;
 const tpKey = (topic: string, partition: number) => `${topic}/${partition}`;
 
 /**
@@ -214,10 +228,18 @@ export class Dispatcher {
   #sub: Subscription | undefined;
   /** Partitions whose last decode failed retriably (the registry did not answer), with the error. */
   #decodeStalls = new Map<string, unknown>();
+  /** Partitions whose dead letter is being retried, with the last failure. */
+  #deadLetterStalls = new Map<string, DeadLetterFailedError>();
+  /** Set when the dead-letter path broke for good: the dispatcher stopped. */
+  #failure: DeadLetterFailedError | undefined;
+  #failedListeners: ((error: DeadLetterFailedError) => void)[] = [];
+  #deadLetterTimeoutMs: number;
   /** Decoded values of records held in queues, keyed by the raw record (whose bytes dead letters keep). */
   #decoded = new WeakMap<ConsumedRecord, unknown>();
   #batchSeq = 0;
   #closing = false;
+  /** Set once close() has left the group: nothing is committed any more. */
+  #closed = false;
   /** Set by close(): every queued batch is ready, however young. */
   #flushing = false;
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -269,6 +291,13 @@ export class Dispatcher {
     this.#limits = { maxRecords: positiveInt("maxBatchRecords", options.maxBatchRecords ?? 500), maxWaitMs };
     this.#maxAttempts = positiveInt("maxAttempts", options.maxAttempts ?? 3);
     this.#backoff = { minMs: options.retryBackoff?.minMs ?? 20, maxMs: options.retryBackoff?.maxMs ?? 2000 };
+    this.#deadLetterTimeoutMs = options.deadLetterTimeoutMs ?? 120_000;
+    dispatcherFailed().set({ agent: this.agent }, 0);
+    if (!Number.isFinite(this.#deadLetterTimeoutMs) || this.#deadLetterTimeoutMs < 0) {
+      throw new RangeError(
+        `Cannot create a dispatcher: deadLetterTimeoutMs must be a number >= 0, current value is ${this.#deadLetterTimeoutMs}`,
+      );
+    }
   }
 
   /**
@@ -346,6 +375,7 @@ export class Dispatcher {
     this.#timers.clear();
     for (const inst of this.#instances.values()) for (const off of inst.off.splice(0)) off();
     await this.#sub?.close();
+    this.#closed = true;
   }
 
   /** The current incarnation of instance `id`, if one is attached and has not exited. */
@@ -354,10 +384,14 @@ export class Dispatcher {
   }
 
   /**
-   * Why data does not flow, if it does not: partitions backed up because decoding failed retriably (the
-   * registry did not answer). `undefined` while everything flows. Readiness reports it.
+   * Why data does not flow, if it does not: the dispatcher failed (its dead-letter path is broken), a dead
+   * letter is being retried, or partitions are backed up because decoding failed retriably (the registry did
+   * not answer). `undefined` while everything flows. Readiness reports it.
    */
   problem(): string | undefined {
+    if (this.#failure) return `${this.agent} failed: ${this.#failure.message}`;
+    const deadLetter = this.#deadLetterStalls.values().next().value;
+    if (deadLetter) return `${this.agent}: retrying a dead letter: ${deadLetter.message}`;
     const stalls = [...this.#decodeStalls];
     if (stalls.length === 0) return undefined;
     const [key, error] = stalls[0]!;
@@ -365,6 +399,27 @@ export class Dispatcher {
     return `${this.agent}: ${key} is backed up, decoding failed: ${
       error instanceof Error ? error.message : String(error)
     }${more}`;
+  }
+
+  /** Why the dispatcher stopped, once its dead-letter path broke for good. */
+  get failure(): DeadLetterFailedError | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Calls `listener` once if the dispatcher fails (at once if it already has).
+   *
+   * @returns a function that removes the listener
+   */
+  onFailed(listener: (error: DeadLetterFailedError) => void): () => void {
+    if (this.#failure) {
+      listener(this.#failure);
+      return () => {};
+    }
+    this.#failedListeners.push(listener);
+    return () => {
+      this.#failedListeners = this.#failedListeners.filter((l) => l !== listener);
+    };
   }
 
   /** Counters since start. */
@@ -427,7 +482,7 @@ export class Dispatcher {
   }
 
   async #onBatch(batch: PartitionBatch): Promise<void> {
-    if (this.#closing || batch.records.length === 0) return;
+    if (this.#closing || this.#failure || batch.records.length === 0) return;
     const p = this.#partition(batch);
     let run: ConsumedRecord[] = [];
     const flush = () => {
@@ -519,7 +574,7 @@ export class Dispatcher {
   /** Sends the instance's queued batches within its credit, round robin; pauses partitions that must wait. */
   #pump(inst: Instance): void {
     const handle = inst.handle;
-    if (handle && handle.state === "running" && !this.#closing) {
+    if (handle && handle.state === "running" && !this.#closing && !this.#failure) {
       const now = Date.now();
       let progressed = true;
       while (progressed && handle.hasCredit()) {
@@ -685,7 +740,12 @@ export class Dispatcher {
     dispatcherRedeliveries().inc({ agent: this.agent, reason: "crash" });
   }
 
-  /** Writes a dead letter (retrying until the log acknowledges it), then acks the record's offset. */
+  /**
+   * Writes a dead letter, then acks the record's offset. A retriable failure (the log is unreachable) is
+   * retried with backoff for up to `deadLetterTimeoutMs`; past it, or at once for a failure retrying cannot
+   * fix (missing topic, ACL denial, too large even truncated), the dispatcher fails ({@linkcode #fail}).
+   * Meanwhile {@linkcode problem} names the failing dead letter, so readiness shows the stall.
+   */
   #deadLetter(
     p: PartitionState,
     record: ConsumedRecord,
@@ -694,7 +754,8 @@ export class Dispatcher {
     attempts: number,
   ): void {
     const work = (async () => {
-      for (let attempt = 1; !p.dropped; attempt++) {
+      const started = Date.now();
+      for (let attempt = 1; !p.dropped && !this.#failure; attempt++) {
         try {
           await sendToDeadLetter(this.#opts.connector, this.deadLetterTopic, {
             record,
@@ -704,18 +765,29 @@ export class Dispatcher {
             attempts,
           });
           this.#stats.deadLetters++;
+          this.#deadLetterStalls.delete(p.key);
           break;
         } catch (e) {
+          dispatcherDeadLetterFailures().inc({ agent: this.agent, error_class: errorName(e) });
           log.error("dead letter to {topic} failed (attempt {attempt}): {error}", {
             topic: this.deadLetterTopic,
             attempt,
             error: String(e),
           });
           if (this.#closing && attempt >= 3) return;
+          const source = { topic: record.topic, partition: record.partition, offset: record.offset };
+          const failure = new DeadLetterFailedError(this.agent, this.deadLetterTopic, source, {
+            cause: e,
+            attempts: attempt,
+          });
+          if (!isRetriable(e) || Date.now() - started >= this.#deadLetterTimeoutMs) {
+            return this.#fail(failure);
+          }
+          this.#deadLetterStalls.set(p.key, failure);
           await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
         }
       }
-      if (p.dropped) return;
+      if (p.dropped || this.#failure) return;
       p.tracker.ack(record.offset, record.offset);
       this.#commit(p);
       this.#pump(p.owner);
@@ -724,8 +796,26 @@ export class Dispatcher {
     void work.finally(() => this.#work.delete(work));
   }
 
+  /**
+   * Stops this consumer because its dead-letter path is broken: no batch is sent any more, batches in flight
+   * may finish and what was acked is committed (never past the record that could not be dead-lettered), the
+   * group is left, and the failure is
+   * reported — to `onFailed` listeners (its supervisor, through {@linkcode dispatcherChild}), to
+   * {@linkcode problem} (readiness), as `dispatcher_failed{agent} 1` and in the log.
+   */
+  #fail(failure: DeadLetterFailedError): void {
+    if (this.#failure) return;
+    this.#failure = failure;
+    dispatcherFailed().set({ agent: this.agent }, 1);
+    log.error("{agent} stops: {error}", { agent: this.agent, error: failure.message });
+    for (const listener of this.#failedListeners.splice(0)) listener(failure);
+    void this.close(FAILED_DRAIN_MS).catch((e) =>
+      log.warn("closing the failed {agent}: {error}", { agent: this.agent, error: e })
+    );
+  }
+
   #commit(p: PartitionState): void {
-    if (p.committing || p.dropped || !this.#sub) return;
+    if (p.committing || p.dropped || !this.#sub || this.#closed) return;
     const offset = p.tracker.committable();
     if (offset === undefined || (p.committed !== null && BigInt(offset) <= BigInt(p.committed))) return;
     p.committing = true;
@@ -765,6 +855,7 @@ export class Dispatcher {
       p.pending = [];
       this.#partitions.delete(p.key);
       this.#decodeStalls.delete(p.key);
+      this.#deadLetterStalls.delete(p.key);
       p.owner.partitions.delete(p);
     }
   }

@@ -12,7 +12,9 @@ import type { DispatcherNode } from "./tree_node.ts";
 
 /**
  * The child spec of a dispatcher. It starts by subscribing; its shutdown timeout is the time allowed to drain
- * in-flight batches before committing. It is `temporary`: a closed dispatcher is not reopened.
+ * in-flight batches before committing. It is `temporary`: a closed dispatcher is not reopened. If the dispatcher
+ * fails (its dead-letter path is broken, see `DeadLetterFailedError`), the child exits as crashed with reason
+ * `dead_letter_failed`.
  *
  * @example
  * ```ts
@@ -29,9 +31,18 @@ export function dispatcherChild(id: string, dispatcher: Dispatcher): ChildSpec {
       let state: DispatcherNode["state"] = "running";
       let exit!: (reason: ExitReason) => void;
       const exited = new Promise<ExitReason>((resolve) => (exit = resolve));
+      // A broken dead-letter path stops the dispatcher: its supervisor sees a crash with the typed error.
+      let failedAt: string | undefined;
+      const offFailed = dispatcher.onFailed((error) => {
+        state = "failed";
+        failedAt = new Date().toISOString();
+        exit({ kind: "crashed", reason: "dead_letter_failed", error });
+      });
       return {
         exited,
         async stop(shutdown) {
+          offFailed();
+          if (state === "failed") return;
           state = "stopping";
           const drainMs = typeof shutdown === "number" ? shutdown : shutdown === "brutal_kill" ? 0 : 60_000;
           await dispatcher.close(drainMs);
@@ -44,6 +55,16 @@ export function dispatcherChild(id: string, dispatcher: Dispatcher): ChildSpec {
           path: ctx.path,
           state,
           restarts: 0,
+          ...(failedAt && dispatcher.failure
+            ? {
+              lastError: {
+                reason: "dead_letter_failed",
+                name: dispatcher.failure.name,
+                message: dispatcher.failure.message,
+                at: failedAt,
+              },
+            }
+            : {}),
         }),
       };
     },

@@ -71,6 +71,7 @@ export {
   type DispatcherStats,
   type PartitionNode,
 } from "./dispatcher.ts";
+export { DeadLetterFailedError } from "./dead_letter_failed_error.ts";
 export { dispatcherChild } from "./dispatcher_child.ts";
 export { dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
 export { OffsetTracker } from "./offset_tracker.ts";
