@@ -52,8 +52,14 @@ const decode = (r: ConsumedRecord) => {
 };
 
 /** The dispatcher and its actors as the pipeline runs them: actors' supervisor, then the dispatcher child. */
-async function startTree(connector: KafkaConnector, names: Names, deadLetterTopic: string) {
+async function startTree(
+  connector: KafkaConnector,
+  names: Names,
+  deadLetterTopic: string,
+  deadLetterTimeoutMs?: number,
+) {
   const dispatcher = new Dispatcher({
+    deadLetterTimeoutMs,
     connector,
     agent: names.group,
     topics: [names.in],
