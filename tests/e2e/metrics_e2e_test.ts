@@ -236,7 +236,7 @@ Deno.test({
       const readyz = await fetch(`${node.url}/readyz`);
       const ready = await readyz.json() as { status: string; checks: { name: string; ok: boolean }[] };
       assert.equal(readyz.status, 200, JSON.stringify(ready));
-      assert.deepEqual(ready.checks.map((c) => c.name).sort(), ["postgres", "stream"]);
+      assert.deepEqual(ready.checks.map((c) => c.name).sort(), ["pg.dispatcher", "postgres", "stream"]);
       families = await scrape();
 
       // 1. Every required family, with data and the labels the dashboard groups by.
