@@ -21,7 +21,12 @@
  * - **Poison records.** A batch that fails `maxAttempts` times (handler failures, or crashes while it was the
  *   oldest batch in its actor) is split in halves, recursively ({@linkcode failureDecision}); a single record
  *   that still fails goes to the dead-letter topic with its error (stage `handler`) and its partition moves
- *   on. A record the `decode` hook rejects goes there at stage `decode` without reaching an actor.
+ *   on. A record the `decode` hook rejects goes there at stage `decode` without reaching an actor — unless
+ *   the error is retriable (the registry did not answer): then the partition backs up and is redelivered.
+ * - **A broken dead-letter path stops the consumer.** A dead letter that cannot be written (missing topic,
+ *   ACL denial, too large even truncated, or the log unreachable past `deadLetterTimeoutMs`) fails the
+ *   dispatcher with `DeadLetterFailedError`: it stops dispatching, commits up to the record and leaves the
+ *   group, and says so ({@linkcode Dispatcher.problem}, {@linkcode Dispatcher.onFailed}, `dispatcher_failed`).
  *
  * Order caveat: batches of one partition are pipelined (up to the credit window), so when a batch fails,
  * later batches of its partition already in flight are not recalled; its retries run before any batch not yet
@@ -292,12 +297,13 @@ export class Dispatcher {
     this.#maxAttempts = positiveInt("maxAttempts", options.maxAttempts ?? 3);
     this.#backoff = { minMs: options.retryBackoff?.minMs ?? 20, maxMs: options.retryBackoff?.maxMs ?? 2000 };
     this.#deadLetterTimeoutMs = options.deadLetterTimeoutMs ?? 120_000;
-    dispatcherFailed().set({ agent: this.agent }, 0);
     if (!Number.isFinite(this.#deadLetterTimeoutMs) || this.#deadLetterTimeoutMs < 0) {
       throw new RangeError(
-        `Cannot create a dispatcher: deadLetterTimeoutMs must be a number >= 0, current value is ${this.#deadLetterTimeoutMs}`,
+        "Cannot create a dispatcher: deadLetterTimeoutMs must be a number >= 0, current value is " +
+          this.#deadLetterTimeoutMs,
       );
     }
+    dispatcherFailed().set({ agent: this.agent }, 0);
   }
 
   /**
@@ -799,9 +805,8 @@ export class Dispatcher {
   /**
    * Stops this consumer because its dead-letter path is broken: no batch is sent any more, batches in flight
    * may finish and what was acked is committed (never past the record that could not be dead-lettered), the
-   * group is left, and the failure is
-   * reported — to `onFailed` listeners (its supervisor, through {@linkcode dispatcherChild}), to
-   * {@linkcode problem} (readiness), as `dispatcher_failed{agent} 1` and in the log.
+   * group is left, and the failure is reported — to `onFailed` listeners (its supervisor, through
+   * `dispatcherChild`), to {@linkcode problem} (readiness), as `dispatcher_failed{agent} 1` and in the log.
    */
   #fail(failure: DeadLetterFailedError): void {
     if (this.#failure) return;
