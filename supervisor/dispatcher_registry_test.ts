@@ -103,6 +103,11 @@ Deno.test({
         );
         assert.match(p.dispatcher.problem() ?? "", /backed up, decoding failed: .*503/);
 
+        proxy.mode = "hang"; // the registry accepts connections and never answers: the client times out
+        await until(() => proxy.hangs >= 2, 30_000, "two lookups that timed out");
+        assert.equal(p.dispatcher.stats.deadLetters, 0, "nothing dead-lettered while the registry times out");
+        assert.match(p.dispatcher.problem() ?? "", /backed up, decoding failed: .*(timed out|abort)/i);
+
         await proxy.down(); // connections refused
         const before = errors;
         await until(() => errors >= before + 2, 30_000, "retries while the registry is unreachable");

@@ -1,13 +1,16 @@
 /**
  * A loopback HTTP proxy in front of a real service (the schema registry) that counts the requests it forwards
- * and can stage faults: answer 503, or stop listening (connections are refused) and listen again on the same
+ * and can stage faults: answer 503, hang until the client times out, or stop listening (connections are refused) and listen again on the same
  * port. Tests use it to see what the registry sees and to stage an outage without stopping the shared service.
  *
  * @module
  */
 
-/** How the proxy treats a request: forward it, or answer `503 Service Unavailable`. */
-export type ProxyMode = "forward" | "503";
+/**
+ * How the proxy treats a request: forward it, answer `503 Service Unavailable`, or `hang` (answer nothing
+ * until the client gives up, so the client times out).
+ */
+export type ProxyMode = "forward" | "503" | "hang";
 
 /** A running proxy. */
 export interface HttpFaultProxy {
@@ -21,6 +24,8 @@ export interface HttpFaultProxy {
   readonly maxConcurrent: Map<string, number>;
   /** Requests answered 503. */
   readonly faults: number;
+  /** Requests held unanswered until the client gave up (mode `hang`). */
+  readonly hangs: number;
   /** Stops listening: connections to the port are refused until {@linkcode HttpFaultProxy.up}. */
   down(): Promise<void>;
   /** Listens again on the same port. */
@@ -42,10 +47,22 @@ export function startHttpFaultProxy(target: string): HttpFaultProxy {
   const maxConcurrent = new Map<string, number>();
   const inflight = new Map<string, number>();
   let faults = 0;
+  let hangs = 0;
   const handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const key = `${req.method} ${url.pathname}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
+    if (proxy.mode === "hang") {
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 60_000);
+        req.signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        }, { once: true });
+      });
+      hangs++;
+      return new Response(null, { status: 504 });
+    }
     if (proxy.mode === "503") {
       faults++;
       return Response.json({ error_code: 50301, message: "staged outage" }, { status: 503 });
@@ -80,6 +97,9 @@ export function startHttpFaultProxy(target: string): HttpFaultProxy {
     maxConcurrent,
     get faults() {
       return faults;
+    },
+    get hangs() {
+      return hangs;
     },
     count(pattern) {
       let n = 0;
