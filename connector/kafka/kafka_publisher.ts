@@ -17,7 +17,12 @@ import { Buffer } from "node:buffer";
 import { type Message, Partitioners, type Producer, type RecordMetadata } from "kafkajs";
 import type { OutgoingRecord, PublishedRecord } from "../types.ts";
 import { type ConnectorMetrics, payloadBytes } from "../connector_metrics.ts";
-import { ConnectorClosedError, RecordTooLargeError } from "../errors.ts";
+import {
+  AuthenticationError,
+  ConnectorClosedError,
+  RecordTooLargeError,
+  UnknownTopicError,
+} from "../errors.ts";
 import { isConnectionFailure, publishErrorFrom } from "./kafka_errors.ts";
 import { codecType, type ResolvedKafkaOptions } from "./kafka_options.ts";
 
@@ -189,7 +194,8 @@ export class KafkaPublisher {
    * So each partition's batch is first sent again exactly as before — same records, same order, same sequence
    * — which the broker recognises as a duplicate of what it appended and acknowledges with the original
    * offsets. Only a partition whose batch fails again was not appended; its records are then sent call by call,
-   * in order, so only the faulty call fails (as the Java producer fails only the faulty record's future).
+   * in order, so only the faulty call fails (as the Java producer fails only the faulty record's future) —
+   * unless the failure concerns the whole topic (unknown, not authorised): then its calls all fail at once.
    *
    * If the failed send never got as far as placing every record on a partition (no metadata for a topic),
    * nothing was sent and the calls are simply resent one by one.
@@ -213,7 +219,8 @@ export class KafkaPublisher {
             placed,
           );
         } catch (error) {
-          if (isConnectionFailure(error)) {
+          if (isConnectionFailure(error) || isTopicLevel(error, batch.topic)) {
+            // Not one record's fault: every call on this partition fails with it, without a resend each.
             for (const [call] of batch.slices) if (!failed.has(call)) failed.set(call, error);
             continue;
           }
@@ -333,6 +340,12 @@ export class KafkaPublisher {
     }
     call.resolve(published);
   }
+}
+
+/** Whether a failure concerns the whole topic (missing, not allowed), not one of its records. */
+function isTopicLevel(error: unknown, topic: string): boolean {
+  const typed = publishErrorFrom(error, topic, 0, []);
+  return typed instanceof UnknownTopicError || typed instanceof AuthenticationError;
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {
