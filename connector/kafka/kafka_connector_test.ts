@@ -322,6 +322,60 @@ Deno.test({
 
 Deno.test({
   ...base,
+  name:
+    `kafka: a merged send with a call to a topic deleted meanwhile fails that call with UnknownTopicError; ` +
+    `the other calls' records land exactly once, in order${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const c = connector({ linger: 50, retry: { initialRetryTime: 100, retries: 2 } });
+    try {
+      await withTopic(c, 2, async (topic) => {
+        // Never created, and the producer never auto-creates topics (a dead-letter topic nobody declared).
+        const gone = `kafka-test-missing-${crypto.randomUUID().slice(0, 8)}`;
+        const keyOn = (partition: number) =>
+          Array.from({ length: 100 }, (_, i) => `k${i}`).find((k) => partitionForKey(k, 2) === partition)!;
+        const record = (partition: number, tag: string) => ({
+          key: keyOn(partition),
+          value: encoder.encode(tag),
+        });
+        const results = await Promise.allSettled([
+          c.publish(topic, [record(0, "a0"), record(1, "a1")]),
+          c.publish(gone, [{ key: "k", value: encoder.encode("lost") }]),
+          c.publish(topic, [record(1, "b1"), record(0, "b0")]),
+        ]);
+        assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+        const refused = results[1]!;
+        assert.ok(
+          refused.status === "rejected" && refused.reason instanceof UnknownTopicError,
+          String(refused),
+        );
+        const seen: ConsumedRecord[] = [];
+        const sub = await c.subscribe({
+          group: `gone-${crypto.randomUUID().slice(0, 8)}`,
+          topics: [topic],
+          fromBeginning: true,
+          onBatch: (b) => void seen.push(...b.records),
+        });
+        try {
+          const total = (await c.offsets(topic)).reduce((n, o) => n + Number(o.high), 0);
+          await waitFor(() => seen.length >= total, 20_000, `${total} records`);
+          const on = (partition: number) =>
+            seen.filter((r) => r.partition === partition).sort((a, b) => Number(a.offset) - Number(b.offset))
+              .map((r) => decoder.decode(r.value!));
+          assert.deepEqual(on(0), ["a0", "b0"], "partition 0: exactly once, in order");
+          assert.deepEqual(on(1), ["a1", "b1"], "partition 1: exactly once, in order");
+        } finally {
+          await sub.close();
+        }
+      });
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  ...base,
   name: `kafka: metrics count records and bytes in and out, produce latency and consumer lag${skip}`,
   ignore: noKafka,
   fn: async () => {
