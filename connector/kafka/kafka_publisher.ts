@@ -205,9 +205,7 @@ export class KafkaPublisher {
     const placed = new Map<Message, bigint>();
     const everyRecordPlaced = calls.every((c) => c.messages.every((m) => this.#chosen.has(m)));
     if (!everyRecordPlaced) {
-      for (const call of calls) {
-        await this.#sendSlice(call.topic, [[call, call.messages]], placed, failed);
-      }
+      for (const call of calls) await this.#sendSlice(call.topic, call, call.messages, placed, failed);
     } else {
       for (const batch of this.#partitionBatches(calls)) {
         const all = batch.slices.flatMap(([, messages]) => messages);
@@ -224,7 +222,9 @@ export class KafkaPublisher {
             for (const [call] of batch.slices) if (!failed.has(call)) failed.set(call, error);
             continue;
           }
-          for (const slice of batch.slices) await this.#sendSlice(batch.topic, [slice], placed, failed);
+          for (const [call, messages] of batch.slices) {
+            await this.#sendSlice(batch.topic, call, messages, placed, failed);
+          }
         }
       }
     }
@@ -238,16 +238,15 @@ export class KafkaPublisher {
   /** Sends one call's records of one partition (or of its topic) alone; records their offsets or the failure. */
   async #sendSlice(
     topic: string,
-    slices: [PendingCall, Message[]][],
+    call: PendingCall,
+    messages: Message[],
     placed: Map<Message, bigint>,
     failed: Map<PendingCall, unknown>,
   ): Promise<void> {
-    for (const [call, messages] of slices) {
-      try {
-        this.#placeAll(topic, messages, await this.#sendBatch([{ topic, messages }]), placed);
-      } catch (error) {
-        if (!failed.has(call)) failed.set(call, error);
-      }
+    try {
+      this.#placeAll(topic, messages, await this.#sendBatch([{ topic, messages }]), placed);
+    } catch (error) {
+      if (!failed.has(call)) failed.set(call, error);
     }
   }
 
