@@ -49,6 +49,7 @@ import { avroPublisher } from "./avro_publish.ts";
 import { declareTopics } from "./declare_topics.ts";
 import { localMcpToken } from "./local_mcp_token.ts";
 import { topicSchemas } from "./topic_schemas.ts";
+import { checkAgentTables } from "./check_agent_tables.ts";
 import { type Databases, openDatabases } from "./databases.ts";
 
 /** Options of {@linkcode startPipeline}. */
@@ -255,6 +256,10 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       };
       let dispatcher: Dispatcher | undefined;
       if (kind.role === "consumer") {
+        await step(
+          `checking the table of agents.${id}`,
+          () => checkAgentTables(tools, allow, module.spec, agentConfig),
+        );
         if (!agent.subscribe) {
           throw new PipelineStartError(
             `agents.${id}.subscribe`,

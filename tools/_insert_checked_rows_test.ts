@@ -4,7 +4,15 @@ import { checkTickRow, type IndexedRow } from "./tick_row.ts";
 
 class DataError extends Error {}
 
-const tick = (ts: number) => ({ symbol: "S", source: "x", ts, price: 1 });
+const tick = (ts: number) => ({
+  symbol: "S",
+  source: "x",
+  ts,
+  price: 1,
+  kafka_topic: "t",
+  kafka_partition: 0,
+  kafka_offset: `${ts}`,
+});
 
 Deno.test("insertCheckedRows writes the valid rows and reports validation and database errors by index", async () => {
   const stored: number[] = [];

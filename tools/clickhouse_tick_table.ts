@@ -1,12 +1,15 @@
 /**
  * DDL and the batch insert of the ClickHouse tick table.
  *
- * Table (kind `tick`): `ReplacingMergeTree()` ordered by the natural key (symbol, source, ts), so a redelivered
- * row collapses into the first one at merge time (read with `FINAL` for exact counts before a merge).
+ * Table (kind `tick`): the `market.tick` v1 fields and the record's provenance (`kafka_topic`, `kafka_partition`,
+ * `kafka_offset`) in a `ReplacingMergeTree()` ordered by {@linkcode TICK_KEY} — the provenance led by the
+ * columns queries select on — so a redelivered record collapses into one row at merge time (read with `FINAL`
+ * for exact counts before a merge), and two distinct ticks never do. A table of the old layout (ordered by
+ * `(symbol, source, ts)`, no provenance) is refused with a {@linkcode TableLayoutError} that says how to migrate
+ * it (ClickHouse 18.16 cannot change a sorting key: the migration copies into a new table and swaps names).
  *
  * `ts` is `UInt64` epoch milliseconds, not `DateTime64` (absent in ClickHouse 18.16) nor `DateTime` + a
- * `UInt16` millis column: one column carries the Avro `timestamp-millis` value unchanged, keeps the natural key
- * three columns wide, sorts correctly, and negative or fractional values are refused by the database itself.
+ * `UInt16` millis column: one column carries the Avro `timestamp-millis` value unchanged, sorts correctly, and negative or fractional values are refused by the database itself.
  * For time functions use `toDateTime(intDiv(ts, 1000))`; the table is partitioned by month of that.
  * The old-style `ENGINE = ReplacingMergeTree() PARTITION BY ... ORDER BY ...` syntax works on 18.16 and on
  * current versions.
@@ -14,7 +17,8 @@
  * @module
  */
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { IndexedRow } from "./tick_row.ts";
+import { TableLayoutError } from "./table_layout_error.ts";
+import { type IndexedRow, TICK_KEY } from "./tick_row.ts";
 
 /** What {@linkcode ensureClickHouseTickTable} did. */
 export interface ClickHouseTableResult {
@@ -41,18 +45,67 @@ export function clickHouseTickDdl(table: string): string {
   price Float64,
   bid Nullable(Float64),
   ask Nullable(Float64),
-  volume Nullable(Float64)
+  volume Nullable(Float64),
+  kafka_topic String,
+  kafka_partition Int32,
+  kafka_offset Int64
 ) ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(toDateTime(intDiv(ts, 1000)))
-ORDER BY (symbol, source, ts)`;
+ORDER BY (${TICK_KEY.join(", ")})`;
 }
 
 /**
- * Creates the tick table if it does not exist.
+ * Throws a {@linkcode TableLayoutError} when the tick table `table` lacks the provenance columns or is not
+ * ordered (deduplicated) by {@linkcode TICK_KEY}; the error carries the statements that migrate it.
+ *
+ * @param client A client that can read `system.tables` and `system.columns`.
+ * @param table An existing table, a validated lowercase identifier.
+ */
+export async function checkClickHouseTickLayout(client: ClickHouseClient, table: string): Promise<void> {
+  const cols = await client.query({
+    query: `SELECT name FROM system.columns WHERE database = currentDatabase() AND table = '${table}'`,
+    format: "JSONEachRow",
+  });
+  const has = new Set((await cols.json<{ name: string }>()).map((c) => c.name));
+  const meta = await client.query({
+    query: `SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`,
+    format: "JSONEachRow",
+  });
+  const engine = (await meta.json<{ engine_full: string }>())[0]?.engine_full ?? "";
+  const order = /ORDER BY \(?([^)]*?)\)?(?: SETTINGS| SAMPLE| TTL|$)/.exec(engine)?.[1]?.split(/,\s*/) ?? [];
+  const missing = ["kafka_topic", "kafka_partition", "kafka_offset"].filter((c) => !has.has(c));
+  if (missing.length === 0 && order.join() === TICK_KEY.join()) return;
+  const problem = [
+    ...missing.map((c) => `no column ${c}`),
+    ...(order.join() === TICK_KEY.join() ? [] : [`ORDER BY (${order.join(", ")})`]),
+  ].join(", ");
+  throw new TableLayoutError("clickhouse", table, problem, clickHouseTickMigration(table));
+}
+
+/**
+ * The statements that migrate a tick table of the old layout: create the table anew under a temporary name,
+ * copy the rows (deduplicated; rows already there get provenance `''`, `-1`, `-1` — they stay distinct, as they
+ * were on the old key), then swap the names. Run them with the sinks stopped; drop `<table>_old` once checked.
+ *
+ * @param table The table.
+ * @returns The statements, in order.
+ */
+export function clickHouseTickMigration(table: string): string[] {
+  const next = `${table}_new`.slice(0, 63);
+  return [
+    clickHouseTickDdl(next).replace(/\s*\n\s*/g, " "),
+    `INSERT INTO \`${next}\` SELECT symbol, source, exchange, ts, price, bid, ask, volume, '', -1, -1 FROM \`${table}\` FINAL`,
+    `RENAME TABLE \`${table}\` TO \`${`${table}_old`.slice(0, 63)}\`, \`${next}\` TO \`${table}\``,
+  ];
+}
+
+/**
+ * Creates the tick table if it does not exist, and checks that an existing one has the current layout.
  *
  * @param client A client allowed to create tables.
  * @param table A validated lowercase identifier.
  * @returns Whether it was created.
+ * @throws {TableLayoutError} When the table exists in an older layout (nothing is changed).
  */
 export async function ensureClickHouseTickTable(
   client: ClickHouseClient,
@@ -60,6 +113,7 @@ export async function ensureClickHouseTickTable(
 ): Promise<ClickHouseTableResult> {
   const existed = await tableExists(client, table);
   await client.command({ query: clickHouseTickDdl(table) });
+  if (existed) await checkClickHouseTickLayout(client, table);
   return { table, kind: "tick", created: !existed, engine: "ReplacingMergeTree" };
 }
 
@@ -82,7 +136,7 @@ export async function tableExists(client: ClickHouseClient, table: string): Prom
  * @param client The writing client.
  * @param table A validated lowercase identifier.
  * @param rows Valid rows.
- * @returns The number of rows written (duplicates are collapsed later by the engine).
+ * @returns The number of rows written (re-deliveries, same {@linkcode TICK_KEY}, collapse later in the engine).
  */
 export async function insertClickHouseTicks(
   client: ClickHouseClient,
@@ -101,6 +155,9 @@ export async function insertClickHouseTicks(
       bid: row.bid ?? null,
       ask: row.ask ?? null,
       volume: row.volume ?? null,
+      kafka_topic: row.kafka_topic,
+      kafka_partition: row.kafka_partition,
+      kafka_offset: row.kafka_offset,
     })),
   });
   return rows.length;

@@ -175,9 +175,12 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
       title: "Create a ClickHouse table (idempotent)",
       description:
         "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kind `tick`: " +
-        "market ticks (symbol, source, exchange, ts UInt64 epoch ms, price, bid, ask, volume) in a " +
-        "ReplacingMergeTree ordered by (symbol, source, ts), so duplicates of the natural key collapse. No " +
-        "arbitrary DDL is accepted. Returns {table, kind, created, engine}.",
+        "market ticks (symbol, source, exchange, ts UInt64 epoch ms, price, bid, ask, volume) and the provenance " +
+        "of the record each came from (kafka_topic, kafka_partition, kafka_offset) in a ReplacingMergeTree ordered " +
+        "by (symbol, source, ts, kafka_topic, kafka_partition, kafka_offset), so re-deliveries of a record " +
+        "collapse and distinct records never do. A table of an older layout is refused with a TableLayoutError " +
+        "naming the statements that migrate it. No arbitrary DDL is accepted. Returns {table, kind, created, " +
+        "engine}.",
       inputSchema: z.object({ kind: z.enum(TABLE_KINDS).describe("Table kind"), table: tableNameSchema }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       handler: ({ table }) =>
@@ -189,9 +192,10 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
       name: "clickhouse.insert_rows",
       title: "Insert rows into ClickHouse (idempotent)",
       description: "Inserts a batch of rows into a table made by clickhouse.ensure_table, in one INSERT " +
-        "(JSONEachRow). Idempotent on the natural key (symbol, source, ts): the engine collapses duplicates in " +
-        "the background, so `written` counts rows sent, not new rows (query with FINAL for exact counts). Rows for " +
-        "kind `tick`: {symbol, source, exchange?, ts (integer ms since epoch, >= 0), price, bid?, ask?, volume?}. " +
+        "(JSONEachRow). Idempotent on the record's provenance (kafka_topic, kafka_partition, kafka_offset): the " +
+        "engine collapses re-deliveries in the background, so `written` counts rows sent, not new rows (query " +
+        "with FINAL for exact counts). Rows for kind `tick`: {symbol, source, exchange?, ts (integer ms since " +
+        "epoch, >= 0), price, bid?, ask?, volume?, kafka_topic, kafka_partition, kafka_offset (decimal string)}. " +
         "Rows that fail validation or that the database refuses are reported in `errors` ({index, stage, " +
         "error}) while the other rows are written (a refused batch is bisected). Returns {written, errors, " +
         "statements}.",

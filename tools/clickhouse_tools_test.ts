@@ -43,6 +43,9 @@ function ticks(n: number, from = 0) {
     ts: 1_700_000_000_000 + from + i,
     price: 100 + i / 8,
     bid: 99.5,
+    kafka_topic: "market.ticks",
+    kafka_partition: 0,
+    kafka_offset: String(from + i),
   }));
 }
 
@@ -60,7 +63,10 @@ Deno.test(
       assert.equal((await t.call("clickhouse.ensure_table", { kind: "tick", table })).created, false);
       const d = await t.call("clickhouse.describe", { table });
       assert.equal(d.engine, "ReplacingMergeTree");
-      assert.match(String(d.engineFull), /ORDER BY \(symbol, source, ts\)/);
+      assert.match(
+        String(d.engineFull),
+        /ORDER BY \(symbol, source, ts, kafka_topic, kafka_partition, kafka_offset\)/,
+      );
       assert.deepEqual((d.columns as { name: string }[]).map((c) => c.name), [
         "symbol",
         "source",
@@ -70,6 +76,9 @@ Deno.test(
         "bid",
         "ask",
         "volume",
+        "kafka_topic",
+        "kafka_partition",
+        "kafka_offset",
       ]);
       const list = await t.call("clickhouse.describe", {});
       assert.ok((list.tables as { table: string }[]).some((x) => x.table === table));

@@ -18,6 +18,9 @@ function ticks(n: number) {
     bid: 99.5,
     ask: null,
     volume: i,
+    kafka_topic: "market.ticks",
+    kafka_partition: 0,
+    kafka_offset: String(i),
   }));
 }
 

@@ -5,7 +5,15 @@ import type { IndexedRow } from "./tick_row.ts";
 const rows = (n: number): IndexedRow[] =>
   Array.from({ length: n }, (_, index) => ({
     index,
-    row: { symbol: "S", source: "x", ts: index, price: 1 },
+    row: {
+      symbol: "S",
+      source: "x",
+      ts: index,
+      price: 1,
+      kafka_topic: "t",
+      kafka_partition: 0,
+      kafka_offset: `${index}`,
+    },
   }));
 
 class DataError extends Error {}

@@ -80,9 +80,12 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
       title: "Create a PostgreSQL table (idempotent)",
       description:
         "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kind `tick`: " +
-        "market ticks (symbol, source, exchange, ts, price, bid, ask, volume) with primary key (symbol, source, ts); " +
+        "market ticks (symbol, source, exchange, ts, price, bid, ask, volume) and the provenance of the record each " +
+        "came from (kafka_topic, kafka_partition, kafka_offset), primary key (symbol, source, ts, kafka_topic, " +
+        "kafka_partition, kafka_offset); " +
         "a TimescaleDB hypertable on ts when the timescaledb extension is available, otherwise a plain table with an " +
-        "index on ts. No arbitrary DDL is accepted. Returns {table, kind, created, hypertable}.",
+        "index on ts. A table of an older layout is refused with a TableLayoutError naming the statements that " +
+        "migrate it. No arbitrary DDL is accepted. Returns {table, kind, created, hypertable}.",
       inputSchema: z.object({ kind: z.enum(TABLE_KINDS).describe("Table kind"), table: tableNameSchema }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       handler: async ({ table }) => {
@@ -101,9 +104,10 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
       name: "postgres.insert_rows",
       title: "Insert rows into PostgreSQL (idempotent)",
       description: "Inserts a batch of rows into a table made by postgres.ensure_table, in one statement. " +
-        "Idempotent on the natural key (symbol, source, ts): rows already present are counted as duplicates, " +
-        "never written twice. Rows for kind `tick`: {symbol, source, exchange?, ts (integer ms since epoch), price, " +
-        "bid?, ask?, volume?}. Rows that fail validation or that the database refuses are reported in `errors` " +
+        "Idempotent on the record's provenance: a row whose (kafka_topic, kafka_partition, kafka_offset) is already " +
+        "there (a re-delivery) is counted as a duplicate, never written twice; distinct records are all kept. Rows " +
+        "for kind `tick`: {symbol, source, exchange?, ts (integer ms since epoch), price, bid?, ask?, volume?, " +
+        "kafka_topic, kafka_partition, kafka_offset (decimal string)}. Rows that fail validation or that the database refuses are reported in `errors` " +
         "({index, stage, error}) while the other rows are written (a refused batch is bisected to isolate the bad " +
         "rows). Returns {inserted, duplicates, errors, statements}.",
       inputSchema: z.object({

@@ -1,11 +1,18 @@
 /**
  * The row the `*.insert_rows` tools accept for table kind `tick`: the fields of `market.tick` v1
- * (schemas/market.tick/v1.avsc), `ts` in milliseconds since the epoch as in the Avro record. The natural key is
- * (`symbol`, `source`, `ts`).
+ * (schemas/market.tick/v1.avsc), `ts` in milliseconds since the epoch as in the Avro record, and the
+ * provenance of the record it came from — `kafka_topic`, `kafka_partition`, `kafka_offset` — which identifies
+ * it: the tables are idempotent on {@linkcode TICK_KEY}, so only a re-delivery of the same record collapses,
+ * never two distinct ticks that share a symbol and a second (docs/sinks.md, "Idempotency key").
  *
  * @module
  */
 import { z } from "zod";
+
+/** Largest partition number (Kafka partitions are a 32-bit signed int). */
+const MAX_PARTITION = 2 ** 31 - 1;
+/** A Kafka offset as a decimal string of at most 19 digits (the database refuses one above 2^63 - 1). */
+const OFFSET = /^(0|[1-9][0-9]{0,18})$/;
 
 /** Zod schema of one tick row. */
 export const tickRowSchema = z.object({
@@ -17,7 +24,18 @@ export const tickRowSchema = z.object({
   bid: z.number().nullish().describe("Best bid"),
   ask: z.number().nullish().describe("Best ask"),
   volume: z.number().nullish().describe("Volume over the source's window"),
+  kafka_topic: z.string().min(1).describe("Topic of the record the row came from"),
+  kafka_partition: z.number().int().min(0).max(MAX_PARTITION).describe("Partition of that record"),
+  kafka_offset: z.string().regex(OFFSET, "expected a decimal offset").describe(
+    "Offset of that record, a decimal string (64-bit)",
+  ),
 });
+
+/**
+ * The idempotency key of a tick table, in both databases: the record's provenance (topic, partition, offset),
+ * led by the columns queries select on. Two rows share it only when they came from the same record.
+ */
+export const TICK_KEY = ["symbol", "source", "ts", "kafka_topic", "kafka_partition", "kafka_offset"] as const;
 
 /** One tick row. */
 export type TickRow = z.infer<typeof tickRowSchema>;
@@ -58,21 +76,34 @@ const optionalNumber = (v: unknown) => v === undefined || v === null || Number.i
  * @returns The row (only the tick fields), or the schema's issues as one message.
  * @example
  * ```ts
- * checkTickRow({ symbol: "BTC-USD", source: "synthetic", ts: 1, price: 2 }).row?.price; // 2
- * checkTickRow({ symbol: "BTC-USD", source: "synthetic", ts: 1.5, price: 2 }).error; // "ts: Invalid input: ..."
+ * const from = { kafka_topic: "market.ticks", kafka_partition: 0, kafka_offset: "42" };
+ * checkTickRow({ symbol: "BTC-USD", source: "synthetic", ts: 1, price: 2, ...from }).row?.price; // 2
+ * checkTickRow({ symbol: "BTC-USD", source: "synthetic", ts: 1.5, price: 2, ...from }).error; // "ts: Invalid ..."
  * ```
  */
 export function checkTickRow(raw: unknown): CheckedTickRow {
   if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
     const r = raw as Record<string, unknown>;
     const { symbol, source, exchange, ts, price, bid, ask, volume } = r;
+    const { kafka_topic, kafka_partition, kafka_offset } = r;
     if (
       typeof symbol === "string" && symbol.length > 0 && typeof source === "string" && source.length > 0 &&
       (exchange === undefined || exchange === null || typeof exchange === "string") &&
       Number.isSafeInteger(ts) && Number.isFinite(price) &&
-      optionalNumber(bid) && optionalNumber(ask) && optionalNumber(volume)
+      optionalNumber(bid) && optionalNumber(ask) && optionalNumber(volume) &&
+      typeof kafka_topic === "string" && kafka_topic.length > 0 && Number.isInteger(kafka_partition) &&
+      (kafka_partition as number) >= 0 && (kafka_partition as number) <= MAX_PARTITION &&
+      typeof kafka_offset === "string" && OFFSET.test(kafka_offset)
     ) {
-      const row: TickRow = { symbol, source, ts: ts as number, price: price as number };
+      const row: TickRow = {
+        symbol,
+        source,
+        ts: ts as number,
+        price: price as number,
+        kafka_topic,
+        kafka_partition: kafka_partition as number,
+        kafka_offset,
+      };
       if ("exchange" in r) row.exchange = exchange as string | null;
       if ("bid" in r) row.bid = bid as number | null;
       if ("ask" in r) row.ask = ask as number | null;

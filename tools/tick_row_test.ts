@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { checkTickRow, tickRowInputSchema, tickRowSchema, validateTickRows } from "./tick_row.ts";
 
-const good = { symbol: "BTC-USD", source: "synthetic", exchange: "x", ts: 1_700_000_000_000, price: 1.5 };
+const good = {
+  symbol: "BTC-USD",
+  source: "synthetic",
+  exchange: "x",
+  ts: 1_700_000_000_000,
+  price: 1.5,
+  kafka_topic: "market.ticks",
+  kafka_partition: 3,
+  kafka_offset: "9223372036854775807",
+};
 
 Deno.test("checkTickRow agrees with tickRowSchema on valid and invalid rows", () => {
   const cases: unknown[] = [
@@ -17,6 +26,13 @@ Deno.test("checkTickRow agrees with tickRowSchema on valid and invalid rows", ()
     { ...good, symbol: "" },
     { ...good, bid: NaN },
     { ...good, exchange: 3 },
+    { ...good, kafka_topic: "" },
+    { ...good, kafka_partition: -1 },
+    { ...good, kafka_partition: 1.5 },
+    { ...good, kafka_offset: 7 },
+    { ...good, kafka_offset: "07" },
+    { ...good, kafka_offset: "12345678901234567890" },
+    { ...good, kafka_offset: undefined },
     { source: "s", ts: 1, price: 1 },
     [good],
     null,
@@ -48,5 +64,13 @@ Deno.test("tickRowInputSchema checks each row once, never fails the array, and i
     items: { type: string; required: string[] };
   };
   assert.equal(json.items.type, "object");
-  assert.deepEqual(json.items.required, ["symbol", "source", "ts", "price"]);
+  assert.deepEqual(json.items.required, [
+    "symbol",
+    "source",
+    "ts",
+    "price",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+  ]);
 });

@@ -13,7 +13,8 @@ import { clickHouseTools } from "../../tools/clickhouse_tools.ts";
 import { postgresTools } from "../../tools/postgres_tools.ts";
 import type { AnyToolDefinition } from "../../tools/tool_definition.ts";
 import type { Tick } from "../sources/market_record.ts";
-import type { TickDatabase } from "./_tick_sink.ts";
+import { SINK_ROWS, type TickDatabase } from "./_tick_sink.ts";
+import { registry } from "../../core/metrics.ts";
 
 /** The sink module of a database. */
 export const sinkModule = (database: TickDatabase): URL => new URL(`./${database}_sink.ts`, import.meta.url);
@@ -22,10 +23,18 @@ export const sinkModule = (database: TickDatabase): URL => new URL(`./${database
 export interface TestDatabase {
   database: TickDatabase;
   tools: AnyToolDefinition[];
-  /** Rows in `table` (ClickHouse: after deduplication, `FINAL`). */
-  count(table: string): Promise<number>;
-  /** Rows in `table` whose natural key repeats (should be none). */
-  duplicates(table: string): Promise<number>;
+  /**
+   * Rows stored in `table`, as they are, before any deduplication at read time: a row inserted twice counts
+   * twice in ClickHouse (unless a background merge already collapsed it); PostgreSQL's key never holds it twice.
+   */
+  rawRows(table: string): Promise<number>;
+  /** Rows in `table` after deduplication (ClickHouse: `FINAL`; PostgreSQL: the same as {@linkcode rawRows}). */
+  rowsAfterDedup(table: string): Promise<number>;
+  /**
+   * Every row of `table` after deduplication, as one comparable line each, ordered by provenance:
+   * `topic/partition@offset symbol source exchange ts price bid ask volume`.
+   */
+  rowLines(table: string): Promise<string[]>;
   drop(table: string): Promise<void>;
   close(): Promise<void>;
   /** The raw client, for baselines. */
@@ -35,19 +44,23 @@ export interface TestDatabase {
 /** PostgreSQL at `url` (`max` connections in the pool). */
 export function postgresDatabase(url: string, max = 4): TestDatabase {
   const sql = postgres(url, { max, onnotice: () => {} });
+  const count = async (table: string) => {
+    const [r] = await sql.unsafe(`SELECT count(*)::int AS n FROM "${table}"`);
+    return r!.n as number;
+  };
   return {
     database: "postgres",
     tools: postgresTools({ sql }),
     client: sql,
-    async count(table) {
-      const [r] = await sql.unsafe(`SELECT count(*)::int AS n FROM "${table}"`);
-      return r!.n as number;
-    },
-    async duplicates(table) {
-      const [r] = await sql.unsafe(
-        `SELECT count(*)::int AS n FROM (SELECT 1 FROM "${table}" GROUP BY symbol, source, ts HAVING count(*) > 1) d`,
+    rawRows: count,
+    rowsAfterDedup: count,
+    async rowLines(table) {
+      const rows = await sql.unsafe(
+        `SELECT kafka_topic, kafka_partition, kafka_offset, symbol, source, exchange,
+                (extract(epoch FROM ts) * 1000)::bigint::text AS ts, price, bid, ask, volume
+         FROM "${table}" ORDER BY kafka_topic, kafka_partition, kafka_offset`,
       );
-      return r!.n as number;
+      return rows.map(rowLine);
     },
     async drop(table) {
       await sql.unsafe(`DROP TABLE IF EXISTS "${table}"`);
@@ -68,16 +81,43 @@ export function clickhouseDatabase(url: string): TestDatabase {
     database: "clickhouse",
     tools: clickHouseTools({ client: ch }),
     client: ch,
-    count: (table) => scalar(`SELECT count() AS n FROM \`${table}\` FINAL`),
-    duplicates: (table) =>
-      scalar(
-        `SELECT count() AS n FROM (SELECT symbol, source, ts FROM \`${table}\` FINAL GROUP BY symbol, source, ts HAVING count() > 1)`,
-      ),
+    rawRows: (table) => scalar(`SELECT count() AS n FROM \`${table}\``),
+    rowsAfterDedup: (table) => scalar(`SELECT count() AS n FROM \`${table}\` FINAL`),
+    async rowLines(table) {
+      const rs = await ch.query({
+        query:
+          `SELECT kafka_topic, kafka_partition, kafka_offset, symbol, source, exchange, ts, price, bid, ask,
+                       volume
+                FROM \`${table}\` FINAL ORDER BY kafka_topic, kafka_partition, kafka_offset`,
+        format: "JSONEachRow",
+      });
+      return (await rs.json<Record<string, unknown>>()).map(rowLine);
+    },
     async drop(table) {
       await ch.command({ query: `DROP TABLE IF EXISTS \`${table}\`` });
     },
     close: () => ch.close(),
   };
+}
+
+/** One stored tick row as a line that compares equal across the databases (numbers as JS numbers). */
+function rowLine(r: Record<string, unknown>): string {
+  const num = (v: unknown) => (v === null || v === undefined ? "null" : String(Number(v)));
+  return `${r.kafka_topic}/${r.kafka_partition}@${r.kafka_offset} ${r.symbol} ${r.source} ${r.exchange} ${r.ts} ` +
+    `${num(r.price)} ${num(r.bid)} ${num(r.ask)} ${num(r.volume)}`;
+}
+
+/**
+ * The sink's own count of rows, from the process registry (the Workers report into it): `sink_rows_total` of
+ * `table` with `outcome` — `written` (PostgreSQL: rows new to the table; ClickHouse: rows sent), `duplicate`
+ * (PostgreSQL: rows whose key was already there) or `refused`.
+ */
+export async function sinkRows(table: string, outcome: "written" | "duplicate" | "refused"): Promise<number> {
+  const metric = registry.getSingleMetric(SINK_ROWS);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values.filter((v) => v.labels.table === table && v.labels.outcome === outcome)
+    .reduce((n, v) => n + v.value, 0);
 }
 
 const TICK_SCHEMA = new URL("../../schemas/market.tick/v1.avsc", import.meta.url);

@@ -21,6 +21,7 @@
 import { z } from "zod";
 import type { AgentBatch } from "../runtime/agent_batch.ts";
 import type { AgentContext } from "../runtime/agent_context.ts";
+import type { DeliveredRecord } from "../runtime/agent_record.ts";
 import { ToolCallError } from "../runtime/tool_call_error.ts";
 import { abortableSleep } from "../shared/abortable_sleep.ts";
 import { backoffDelay } from "../shared/backoff_delay.ts";
@@ -100,6 +101,25 @@ export function tickRowOf(value: unknown): unknown {
 }
 
 /**
+ * The row of a delivered record: {@linkcode tickRowOf} its value, plus where the record came from
+ * (`kafka_topic`, `kafka_partition`, `kafka_offset`) — the tables' idempotency key, so a redelivered record
+ * collapses into its first write and two distinct ticks never do.
+ *
+ * @param record A delivered record.
+ * @returns The row to send.
+ */
+export function tickRowOfRecord(record: DeliveredRecord): unknown {
+  const row = tickRowOf(record.value);
+  if (typeof row !== "object" || row === null || Array.isArray(row)) return row;
+  return {
+    ...row,
+    kafka_topic: record.topic,
+    kafka_partition: record.partition,
+    kafka_offset: record.offset,
+  };
+}
+
+/**
  * Whether a failed tool call may succeed later (retry it) or never will (throw it).
  *
  * @param error What `ctx.tools.call` rejected with.
@@ -173,7 +193,7 @@ export function tickSink(
     if (batch.records.length === 0) return;
     const started = performance.now();
     const { table } = ctx.config;
-    const result = await withRetry(ctx, batch.records.map((r) => tickRowOf(r.value)));
+    const result = await withRetry(ctx, batch.records.map(tickRowOfRecord));
     const labels = { database, table };
     ctx.metrics.observe(SINK_INSERT_DURATION, (performance.now() - started) / 1000, labels);
     const fresh = result.inserted ?? result.written ?? 0;

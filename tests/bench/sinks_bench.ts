@@ -53,7 +53,7 @@ interface Target {
   database: TickDatabase;
   tools: AnyToolDefinition[];
   /** Plain bulk insert of `rows` into `table` (created by the tools' DDL beforehand). */
-  bulk(table: string, rows: Tick[]): Promise<void>;
+  bulk(table: string, rows: TickWithProvenance[]): Promise<void>;
   count(table: string): Promise<number>;
   drop(table: string): Promise<void>;
   /** Concurrent writers of the baseline (one for embedded PostgreSQL: one connection). */
@@ -126,7 +126,13 @@ export async function sinksBench(o: SinksBenchOptions): Promise<string> {
         const ensure = t.tools.find((d) => d.name === `${t.database}.ensure_table`)!;
         await ensure.handler({ kind: "tick", table: baseTable }, { caller: "bench" } as never);
         const started = performance.now();
-        await inParallel(rows, o.batch, t.writers, (chunk) => t.bulk(baseTable, chunk));
+        const baseRows = rows.map((r, i) => ({
+          ...r,
+          kafka_topic: TOPIC,
+          kafka_partition: 0,
+          kafka_offset: `${i}`,
+        }));
+        await inParallel(baseRows, o.batch, t.writers, (chunk) => t.bulk(baseTable, chunk));
         const bulkMs = performance.now() - started;
         const bulkWritten = await t.count(baseTable);
         if (bulkWritten !== o.records) throw new Error(`${t.label}: baseline wrote ${bulkWritten} rows`);
@@ -179,6 +185,9 @@ async function inParallel<T>(rows: T[], size: number, writers: number, fn: (chun
   }));
 }
 
+/** A tick with the provenance columns the tick tables are keyed on. */
+type TickWithProvenance = Tick & { kafka_topic: string; kafka_partition: number; kafka_offset: string };
+
 function postgresTarget(label: string, url: string, max: number, writers: number): Target {
   const sql = postgres(url, { max, onnotice: () => {} });
   return {
@@ -187,13 +196,16 @@ function postgresTarget(label: string, url: string, max: number, writers: number
     tools: postgresTools({ sql }),
     writers,
     async bulk(table, rows) {
-      const col = <V>(f: (r: Tick) => V) => rows.map(f);
+      const col = <V>(f: (r: TickWithProvenance) => V) => rows.map(f);
       await sql.unsafe(
-        `INSERT INTO "${table}" (symbol, source, exchange, ts, price, bid, ask, volume)
+        `INSERT INTO "${table}" (symbol, source, exchange, ts, price, bid, ask, volume, kafka_topic,
+                                 kafka_partition, kafka_offset)
          SELECT u.symbol, u.source, u.exchange, 'epoch'::timestamptz + u.ts_ms * interval '1 millisecond',
-                u.price, u.bid, u.ask, u.volume
+                u.price, u.bid, u.ask, u.volume, u.kafka_topic, u.kafka_partition, u.kafka_offset
          FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::float8[], $6::float8[], $7::float8[],
-                     $8::float8[]) AS u(symbol, source, exchange, ts_ms, price, bid, ask, volume)
+                     $8::float8[], $9::text[], $10::int4[], $11::int8[])
+              AS u(symbol, source, exchange, ts_ms, price, bid, ask, volume, kafka_topic, kafka_partition,
+                   kafka_offset)
          ON CONFLICT DO NOTHING`,
         [
           col((r) => r.symbol),
@@ -204,6 +216,9 @@ function postgresTarget(label: string, url: string, max: number, writers: number
           col((r) => r.bid),
           col((r) => r.ask),
           col((r) => r.volume),
+          col((r) => r.kafka_topic),
+          col((r) => r.kafka_partition),
+          col((r) => r.kafka_offset),
         ] as never[],
         { prepare: true },
       );
