@@ -35,6 +35,11 @@ export interface TestDatabase {
    * `topic/partition@offset symbol source exchange ts price bid ask volume`.
    */
   rowLines(table: string): Promise<string[]>;
+  /**
+   * Creates the tick table through the database's own `ensure_table` tool and, in ClickHouse, stops its
+   * background merges, so that {@linkcode rawRows} counts every copy ever inserted.
+   */
+  createHoldingMerges(table: string): Promise<void>;
   drop(table: string): Promise<void>;
   close(): Promise<void>;
   /** The raw client, for baselines. */
@@ -44,15 +49,17 @@ export interface TestDatabase {
 /** PostgreSQL at `url` (`max` connections in the pool). */
 export function postgresDatabase(url: string, max = 4): TestDatabase {
   const sql = postgres(url, { max, onnotice: () => {} });
+  const tools = postgresTools({ sql });
   const count = async (table: string) => {
     const [r] = await sql.unsafe(`SELECT count(*)::int AS n FROM "${table}"`);
     return r!.n as number;
   };
   return {
     database: "postgres",
-    tools: postgresTools({ sql }),
+    tools,
     client: sql,
     rawRows: count,
+    createHoldingMerges: (table) => ensure(tools, table),
     rowsAfterDedup: count,
     async rowLines(table) {
       const rows = await sql.unsafe(
@@ -72,6 +79,7 @@ export function postgresDatabase(url: string, max = 4): TestDatabase {
 /** ClickHouse at `url`. */
 export function clickhouseDatabase(url: string): TestDatabase {
   const ch = createClient({ url, log: { level: ClickHouseLogLevel.OFF } });
+  const tools = clickHouseTools({ client: ch });
   const scalar = async (query: string) => {
     const rs = await ch.query({ query, format: "JSONEachRow" });
     const [r] = await rs.json<{ n: string | number }>();
@@ -79,8 +87,12 @@ export function clickhouseDatabase(url: string): TestDatabase {
   };
   return {
     database: "clickhouse",
-    tools: clickHouseTools({ client: ch }),
+    tools,
     client: ch,
+    async createHoldingMerges(table) {
+      await ensure(tools, table);
+      await ch.command({ query: `SYSTEM STOP MERGES \`${table}\`` });
+    },
     rawRows: (table) => scalar(`SELECT count() AS n FROM \`${table}\``),
     rowsAfterDedup: (table) => scalar(`SELECT count() AS n FROM \`${table}\` FINAL`),
     async rowLines(table) {
@@ -98,6 +110,15 @@ export function clickhouseDatabase(url: string): TestDatabase {
     },
     close: () => ch.close(),
   };
+}
+
+/** Calls the `<db>.ensure_table` tool of `tools` for a tick table. */
+async function ensure(tools: AnyToolDefinition[], table: string): Promise<void> {
+  const tool = tools.find((t) => t.name.endsWith(".ensure_table"))!;
+  await tool.handler(tool.inputSchema.parse({ kind: "tick", table }), {
+    caller: "test",
+    signal: new AbortController().signal,
+  });
 }
 
 /** One stored tick row as a line that compares equal across the databases (numbers as JS numbers). */

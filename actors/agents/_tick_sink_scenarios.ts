@@ -35,6 +35,7 @@ export async function exactlyOnceInTable(
   await createTopics(connector, { [topic]: 4, [dlq]: 1 });
   const serde = await tickSerde(opts.dir, topic);
   await publishTicks(connector, serde, topic, ticks(opts.n));
+  if (!opts.kill) await db.createHoldingMerges(table); // so that a second copy of a row stays visible
   const p = await startSinkPipeline({
     connector,
     database: db.database,

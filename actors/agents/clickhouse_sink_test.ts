@@ -37,7 +37,7 @@ Deno.test("clickhouse-sink: spec names its two tools, no permissions, config def
 Deno.test({
   ...opts,
   ...needs("CLICKHOUSE_URL"),
-  name: "clickhouse-sink: N unique ticks in gives exactly N rows in ClickHouse (embedded log)",
+  name: "clickhouse-sink: N unique ticks in gives N rows in ClickHouse, each inserted once (raw table, no FINAL)",
   async fn() {
     await using env = await embeddedConnector();
     const db = clickhouseDatabase(services.clickhouseUrl!);
@@ -52,7 +52,7 @@ Deno.test({
 Deno.test({
   ...opts,
   ...needs("CLICKHOUSE_URL"),
-  name: "clickhouse-sink: actors killed mid-batch, batches redelivered: still exactly N rows (FINAL)",
+  name: "clickhouse-sink: actors killed mid-batch, batches redelivered: no loss after dedup (N rows with FINAL)",
   async fn() {
     await using env = await embeddedConnector();
     const db = clickhouseDatabase(services.clickhouseUrl!);
@@ -67,7 +67,7 @@ Deno.test({
 Deno.test({
   ...opts,
   ...needs("CLICKHOUSE_URL"),
-  name: "clickhouse-sink: a row ClickHouse refuses is dead-lettered with its error; batch-mates are written",
+  name: "clickhouse-sink: a row ClickHouse refuses is dead-lettered with its error; batch-mates are written (no loss after dedup)",
   async fn() {
     await using env = await embeddedConnector();
     const db = clickhouseDatabase(services.clickhouseUrl!);
@@ -85,7 +85,7 @@ Deno.test({
 Deno.test({
   ...opts,
   ...needs("CLICKHOUSE_URL", "KAFKA_BROKERS"),
-  name: "clickhouse-sink: over real Kafka, with an actor killed mid-batch: exactly N rows",
+  name: "clickhouse-sink: over real Kafka, with an actor killed mid-batch: no loss after dedup (N rows with FINAL)",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "qistream-ch-sink-kafka-" });
     const connector = new KafkaConnector({

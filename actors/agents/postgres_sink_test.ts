@@ -45,7 +45,7 @@ Deno.test("postgres-sink: spec names its two tools, no permissions, config defau
 Deno.test({
   ...opts,
   ...needs("DATABASE_URL"),
-  name: "postgres-sink: N unique ticks in gives exactly N rows in PostgreSQL (embedded log)",
+  name: "postgres-sink: N unique ticks in gives N rows in PostgreSQL, each written once (no duplicate sent)",
   async fn() {
     await using env = await embeddedConnector();
     const db = postgresDatabase(services.databaseUrl!);
