@@ -44,13 +44,22 @@ export interface ConsumedRecord {
   timestamp: number;
 }
 
-/** A run of consecutive records of one partition, in offset order. */
+/**
+ * A run of records of one partition, in offset order. Offsets may skip (compacted topics, transaction markers,
+ * aborted transactions): only the offsets of delivered records exist for a consumer.
+ */
 export interface PartitionBatch {
   topic: string;
   partition: number;
   records: ConsumedRecord[];
   /** The partition's high watermark (next offset to be written) when the batch was fetched. */
   highWatermark: string;
+  /**
+   * The last offset the fetch covered, when it is past the last record's: the offsets after the last record up
+   * to it hold no record to deliver (transaction markers, aborted records), so a consumer that processed every
+   * record may commit past them. A batch may then have no records at all. Absent: the last record's offset.
+   */
+  lastOffset?: string;
 }
 
 /** Identifies one partition of one topic. */

@@ -11,8 +11,11 @@
  *   batch cannot be sent (window full, owner restarting, retry backoff) is paused at the connector and
  *   resumed when it drains; only a single open batch keeps fetching ({@linkcode mustPause}), so at most one
  *   batch plus one fetch per partition waits in the dispatcher.
- * - **Commit after ack.** Offsets are committed per partition up to the contiguous prefix of acked batches
- *   ({@linkcode OffsetTracker}), never past an unacked one.
+ * - **Commit after ack.** Offsets are committed per partition up to the acked prefix of delivered records
+ *   ({@linkcode OffsetTracker}), never past an unacked one. Offsets the log never delivers (compacted away,
+ *   transaction markers, aborted records) never hold a commit back, wherever they fall: between fetches,
+ *   inside a batch, between the halves of a split batch; a batch's trailing markers (`lastOffset`) are
+ *   committed past, so an idle transactional topic shows no lag.
  * - **Redelivery.** When an actor exits, its unacked batches go back to the front of their partitions'
  *   queues, in offset order, and are sent to the next incarnation ({@linkcode Dispatcher.attach}, called from
  *   `onStarted`).
@@ -488,7 +491,9 @@ export class Dispatcher {
   }
 
   async #onBatch(batch: PartitionBatch): Promise<void> {
-    if (this.#closing || this.#failure || batch.records.length === 0) return;
+    if (this.#closing || this.#failure || (batch.records.length === 0 && batch.lastOffset === undefined)) {
+      return;
+    }
     const p = this.#partition(batch);
     let run: ConsumedRecord[] = [];
     const flush = () => {
@@ -521,18 +526,22 @@ export class Dispatcher {
         }
         const last = p.pending.at(-1);
         if (last) last.sealed = true; // its range must not span the dead-lettered offset
-        p.tracker.track(record.offset, record.offset);
+        p.tracker.track([record.offset]);
         this.#deadLetter(p, record, "decode", error, 1);
       }
     }
     flush();
+    if (batch.lastOffset !== undefined && BigInt(batch.lastOffset) > p.tracker.highest) {
+      p.tracker.skipTo(batch.lastOffset); // offsets after the last record that hold none (transaction markers)
+      this.#commit(p);
+    }
     this.#pump(p.owner);
   }
 
   /** Tracks `records` (which follow everything tracked) and merges or cuts them into the pending units. */
   #enqueue(p: PartitionState, records: ConsumedRecord[]): void {
     if (records.length === 0) return;
-    p.tracker.track(records[0]!.offset, records.at(-1)!.offset);
+    p.tracker.track(records.map((r) => r.offset));
     const now = Date.now();
     const { merged } = appendRecords(p.pending, records, this.#limits, (part): Unit => ({
       key: p.key,

@@ -1,10 +1,13 @@
 /**
  * Per-partition ack tracking: which offsets may be committed.
  *
- * Ranges of offsets are tracked in delivery order and acked in any order (and in pieces, when a batch is
- * split); the committable offset is the end of the contiguous prefix of acked ranges — never past an unacked
- * offset. Gaps between tracked ranges (compacted or transactional offsets the log never delivered) do not
- * block it.
+ * The offsets of delivered records are tracked in delivery order and acked by ranges in any order (and in
+ * pieces, when a batch is split); the committable offset is the end of the acked prefix — never past an
+ * unacked record. Only offsets that were delivered are ever pending: the offsets a log never delivers (records
+ * removed by compaction, transaction markers, aborted records) are gaps, wherever they fall — between fetches
+ * or inside one run, between the halves of a split batch or around a dead-lettered record — and never hold a
+ * commit back. {@linkcode OffsetTracker.skipTo} moves past offsets the log covered without delivering a record
+ * (a trailing transaction marker), as the Java consumer's position does.
  *
  * @module
  */
@@ -16,54 +19,73 @@ interface Range {
 
 /** Tracks delivered and acked offsets of one partition. */
 export class OffsetTracker {
+  /** Runs of consecutive delivered, unacked offsets, ascending and disjoint. */
   #pending: Range[] = [];
   #highest = -1n;
 
   /**
-   * Registers delivered offsets `from..to` (inclusive) as unacked. Ranges must come in increasing order.
+   * Registers the offsets of delivered records as unacked. They must be increasing and after everything
+   * tracked so far; offsets between them are gaps (never delivered), not pending.
    *
-   * @throws {RangeError} When the range is empty, reversed, or not after everything tracked so far.
+   * @param offsets Decimal offsets of the delivered records, in delivery order.
+   * @throws {RangeError} When an offset is not after the one before it (or the highest tracked).
    * @example
    * ```ts
    * const t = new OffsetTracker();
-   * t.track("0", "9");
-   * t.track("10", "19");
-   * t.ack("10", "19");
-   * t.committable(); // undefined: 0..9 is unacked
-   * t.ack("0", "9");
-   * t.committable(); // "19"
+   * t.track(["5", "7"]); // 6 was compacted away, or is a transaction marker
+   * t.ack("5", "5");
+   * t.ack("7", "7");
+   * t.committable(); // "7"
    * ```
    */
-  track(from: string, to: string): void {
-    const f = BigInt(from), t = BigInt(to);
-    if (t < f) throw new RangeError(`Cannot track offsets: ${from}..${to} is reversed`);
-    if (f <= this.#highest) {
-      throw new RangeError(
-        `Cannot track offsets: ${from} is not after ${this.#highest}, the highest tracked`,
-      );
-    }
-    this.#pending.push({ from: f, to: t });
-    this.#highest = t;
-  }
-
-  /** Marks offsets `from..to` (inclusive) as acked; a sub-range of a tracked range splits it. */
-  ack(from: string, to: string): void {
-    const f = BigInt(from), t = BigInt(to);
-    const next: Range[] = [];
-    for (const r of this.#pending) {
-      if (r.to < f || r.from > t) {
-        next.push(r);
-        continue;
+  track(offsets: readonly string[]): void {
+    for (const offset of offsets) {
+      const o = BigInt(offset);
+      if (o <= this.#highest) {
+        throw new RangeError(
+          `Cannot track offset ${offset}: it is not after ${this.#highest}, the highest tracked`,
+        );
       }
-      if (r.from < f) next.push({ from: r.from, to: f - 1n });
-      if (r.to > t) next.push({ from: t + 1n, to: r.to });
+      const last = this.#pending.at(-1);
+      if (last && last.to === o - 1n) last.to = o;
+      else this.#pending.push({ from: o, to: o });
+      this.#highest = o;
     }
-    this.#pending = next;
   }
 
   /**
-   * The highest offset whose record and all tracked ones before it are acked, or `undefined` when none is.
-   * Commit it (the connector stores `offset + 1` as the position).
+   * Moves the highest tracked offset to `offset` without a record to ack: the log covered the offsets up to it
+   * but delivered none of them (e.g. the commit marker after a transaction's records). Ignored when `offset` is
+   * not above the highest tracked.
+   */
+  skipTo(offset: string): void {
+    const o = BigInt(offset);
+    if (o > this.#highest) this.#highest = o;
+  }
+
+  /** Marks every tracked offset in `from..to` (inclusive) as acked; gaps in the range are fine. */
+  ack(from: string, to: string): void {
+    const f = BigInt(from), t = BigInt(to);
+    const pending = this.#pending;
+    let first = 0, end = pending.length;
+    while (first < end) { // the first run that ends at or after `from`
+      const mid = (first + end) >> 1;
+      if (pending[mid]!.to < f) first = mid + 1;
+      else end = mid;
+    }
+    const kept: Range[] = [];
+    let last = first;
+    for (; last < pending.length && pending[last]!.from <= t; last++) {
+      const r = pending[last]!;
+      if (r.from < f) kept.push({ from: r.from, to: f - 1n });
+      if (r.to > t) kept.push({ from: t + 1n, to: r.to });
+    }
+    pending.splice(first, last - first, ...kept);
+  }
+
+  /**
+   * The highest offset such that it and every tracked offset before it are acked (or were never delivered),
+   * or `undefined` when there is none. Commit it (the connector stores `offset + 1` as the position).
    */
   committable(): string | undefined {
     const first = this.#pending[0];
@@ -71,12 +93,12 @@ export class OffsetTracker {
     return end < 0n ? undefined : end.toString();
   }
 
-  /** The highest offset tracked so far (`-1` before the first). */
+  /** The highest offset tracked (or skipped to) so far (`-1` before the first). */
   get highest(): bigint {
     return this.#highest;
   }
 
-  /** Number of unacked offset ranges. */
+  /** Number of runs of consecutive unacked offsets. */
   get pendingRanges(): number {
     return this.#pending.length;
   }

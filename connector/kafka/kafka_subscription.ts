@@ -12,6 +12,12 @@
  * committed offset. Batches of a paused partition that were already fetched are not delivered; they are fetched
  * again after `resume`.
  *
+ * Offsets that hold no record for the consumer (transaction markers, records of aborted transactions) are
+ * reported as a batch's `lastOffset` when they follow its last record, and a fetch that held nothing else
+ * (kafkajs skips it without calling `eachBatch`; seen through its `START_BATCH_PROCESS` event) is delivered as a
+ * batch with no records and a `lastOffset`, so the caller can commit past them — as the Java consumer's
+ * position does — and an idle transactional topic shows no lag.
+ *
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -103,7 +109,13 @@ export class KafkaSubscription implements Subscription {
       allowAutoTopicCreation: false,
       retry: { ...config.retry },
     });
-    const { GROUP_JOIN, REBALANCING, CRASH } = this.#consumer.events;
+    const { GROUP_JOIN, REBALANCING, CRASH, START_BATCH_PROCESS } = this.#consumer.events;
+    this.#consumer.on(START_BATCH_PROCESS, (event) => {
+      const { topic, partition, batchSize, firstOffset, lastOffset, highWatermark } = event.payload;
+      // Only a fetch kafkajs filtered to nothing (markers, aborted records): the others reach eachBatch.
+      if (batchSize !== 0 || firstOffset === null || lastOffset === undefined) return;
+      void this.#track(this.#onSkipped({ topic, partition, records: [], highWatermark, lastOffset }));
+    });
     this.#consumer.on(GROUP_JOIN, (event) => this.#onJoin(event.payload.memberAssignment));
     this.#consumer.on(REBALANCING, () => {
       this.#emit({ type: "rebalancing", group: this.group });
@@ -275,7 +287,16 @@ export class KafkaSubscription implements Subscription {
     // Not resolving a batch makes kafkajs fetch it again from the same offset later.
     if (!current() || this.#paused.has(key) || batch.messages.length === 0) return;
     const records = batch.messages.map((m) => toRecord(topic, partition, m));
-    const delivered: PartitionBatch = { topic, partition, records, highWatermark: batch.highWatermark };
+    // The fetch may end with offsets that hold no record (a transaction's commit marker): cover them too.
+    const covered = batch.lastOffset();
+    const lastOffset = BigInt(covered) > BigInt(records.at(-1)!.offset) ? covered : undefined;
+    const delivered: PartitionBatch = {
+      topic,
+      partition,
+      records,
+      highWatermark: batch.highWatermark,
+      ...(lastOffset === undefined ? {} : { lastOffset }),
+    };
     try {
       await this.#options.onBatch(delivered);
     } catch (error) {
@@ -288,19 +309,33 @@ export class KafkaSubscription implements Subscription {
       return;
     }
     this.#failures.delete(key);
-    const last = records[records.length - 1]!;
-    if (generation === this.#generation && this.#assigned.has(key)) resolveOffset(last.offset);
+    const last = lastOffset ?? records[records.length - 1]!.offset;
+    if (generation === this.#generation && this.#assigned.has(key)) resolveOffset(last);
     if (this.#metrics) {
       const labels = { connector: "kafka", topic, group: this.group };
       let bytes = 0;
       for (const m of batch.messages) bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
       this.#metrics.recordsIn.inc(labels, records.length);
       this.#metrics.bytesIn.inc(labels, bytes);
-      const lag = BigInt(batch.highWatermark) - BigInt(last.offset) - 1n;
+      const lag = BigInt(batch.highWatermark) - BigInt(last) - 1n;
       this.#metrics.consumerLag.set(
         { connector: "kafka", group: this.group, topic, partition: String(partition) },
         Number(lag < 0n ? 0n : lag),
       );
+    }
+  }
+
+  /** Delivers a fetch that held only offsets without records (kafkajs has already moved past them). */
+  async #onSkipped(batch: PartitionBatch): Promise<void> {
+    const key = tpKey(batch.topic, batch.partition);
+    const generation = this.#generation;
+    await this.#gate;
+    if (this.#abort.signal.aborted || generation !== this.#generation || !this.#assigned.has(key)) return;
+    if (this.#paused.has(key)) return; // fetched before the pause took effect: the next fetch covers it again
+    try {
+      await this.#options.onBatch(batch);
+    } catch (error) {
+      this.#emitError(error);
     }
   }
 

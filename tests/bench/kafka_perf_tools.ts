@@ -15,7 +15,8 @@ export interface PerfToolResult {
 
 /**
  * `ProducerPerformance` with the same guarantees qistream's producer uses: acks=all, idempotence, linger 5 ms.
- * Parses "N records sent, R records/sec (...)".
+ * Parses "N records sent, R records/sec (...)". With `transactionalId`, it writes in transactions committed every
+ * `transactionDurationMs` (each commit leaves a control record, a marker, in every partition it wrote).
  */
 export async function producerPerformance(options: {
   java: string;
@@ -23,7 +24,12 @@ export async function producerPerformance(options: {
   brokers: string;
   topic: string;
   records: number;
-  recordSize: number;
+  /** Random payloads of this many bytes; without it, the values are "0", "1", "2", ... (`--payload-monotonic`). */
+  recordSize?: number;
+  /** Records per second (default -1: as fast as it can). */
+  throughput?: number;
+  transactionalId?: string;
+  transactionDurationMs?: number;
 }): Promise<PerfToolResult> {
   const out = await runKafkaJava(
     options.java,
@@ -34,10 +40,17 @@ export async function producerPerformance(options: {
       options.topic,
       "--num-records",
       String(options.records),
-      "--record-size",
-      String(options.recordSize),
+      ...(options.recordSize === undefined
+        ? ["--payload-monotonic"]
+        : ["--record-size", String(options.recordSize)]),
       "--throughput",
-      "-1",
+      String(options.throughput ?? -1),
+      ...(options.transactionalId === undefined ? [] : [
+        "--transactional-id",
+        options.transactionalId,
+        "--transaction-duration-ms",
+        String(options.transactionDurationMs ?? 100),
+      ]),
       "--producer-props",
       `bootstrap.servers=${options.brokers}`,
       "acks=all",
