@@ -1,6 +1,7 @@
 // Offsets a Kafka log never delivers — records removed by compaction, transaction markers — must not hold a
 // partition's commits back, even when they fall inside one fetched run that the dispatcher cuts into batches.
 import assert from "node:assert/strict";
+import { Kafka, logLevel } from "kafkajs";
 import { KafkaConnector } from "../connector/kafka/kafka_connector.ts";
 import type { ConsumedRecord, StreamConnector } from "../connector/types.ts";
 import { producerPerformance } from "../tests/bench/kafka_perf_tools.ts";
@@ -63,6 +64,8 @@ async function dispatchAll(
   connector: StreamConnector,
   topic: string,
   maxBatchRecords: number,
+  /** Runs once everything was committed; the group must then commit to the end again. */
+  andThen?: () => Promise<void>,
 ): Promise<string[]> {
   const out = uniqueName("gaps_out"), dlq = uniqueName("gaps_dlq"), group = uniqueName("gaps");
   await connector.admin.createTopics(
@@ -80,6 +83,10 @@ async function dispatchAll(
   });
   try {
     await allCommitted(connector, topic, group, 60_000);
+    if (andThen) {
+      await andThen();
+      await allCommitted(connector, topic, group, 60_000);
+    }
     assert.equal(p.dispatcher.stats.redeliveredBatches + p.dispatcher.stats.retries, 0);
     assert.ok(p.dispatcher.stats.batchesAcked > 1, "the fetched runs were cut into several batches");
   } finally {
@@ -180,7 +187,28 @@ Deno.test({
         assert.equal(records.length, 300);
         assert.ok(innerGaps(records) > 0, `commit markers between the records (high ${high})`);
         assert.ok(BigInt(high) > BigInt(records.at(-1)!.offset) + 1n, "the log ends with a commit marker");
-        const got = await dispatchAll(connector, topic, 7);
+        // Then, with the consumer caught up, a transaction that aborts: its records and its abort marker come
+        // in a fetch that holds nothing to deliver.
+        const aborted = async () => {
+          const kafka = new Kafka({ brokers: services.kafkaBrokers!, logLevel: logLevel.NOTHING });
+          const producer = kafka.producer({
+            transactionalId: uniqueName("abort"),
+            idempotent: true,
+            maxInFlightRequests: 1,
+          });
+          await producer.connect();
+          try {
+            const txn = await producer.transaction();
+            await txn.send({
+              topic,
+              messages: Array.from({ length: 5 }, (_, i) => ({ value: `aborted-${i}` })),
+            });
+            await txn.abort();
+          } finally {
+            await producer.disconnect();
+          }
+        };
+        const got = await dispatchAll(connector, topic, 7, aborted);
         assert.deepEqual(got, Array.from({ length: 300 }, (_, i) => String(i)), "each record once, in order");
       } finally {
         await connector.admin.deleteTopics([topic]).catch(() => {});

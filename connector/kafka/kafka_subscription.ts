@@ -337,6 +337,11 @@ export class KafkaSubscription implements Subscription {
     } catch (error) {
       this.#emitError(error);
     }
+    const lag = BigInt(batch.highWatermark) - BigInt(batch.lastOffset!) - 1n;
+    this.#metrics?.consumerLag.set(
+      { connector: "kafka", group: this.group, topic: batch.topic, partition: String(batch.partition) },
+      Number(lag < 0n ? 0n : lag),
+    );
   }
 
   #scheduleCommit(): void {
