@@ -165,7 +165,8 @@ Deno.test({
   ...opts,
   ...needs("KAFKA_BROKERS", "KAFKA_LIBS"),
   name:
-    "dispatch over Kafka: a topic written by a transactional Java producer (commit markers) commits to its end",
+    "dispatch over Kafka: a topic written by a transactional Java producer (commit markers), then an aborted " +
+    "transaction, commits to its end",
   fn: () =>
     withKafka(async (connector) => {
       const topic = uniqueName("transactional");
