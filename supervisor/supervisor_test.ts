@@ -264,6 +264,17 @@ Deno.test("restarts wait for the backoff delay, shown as a pending node; stop ca
   await (root.child("w") as ActorHandle).send(makeBatch("x", ["uncaught"])).catch(() => {});
   const ev = await restarting;
   assert.equal(ev.type === "child_restarting" && ev.delayMs, 400);
+  // A witness with the same backoff, crashed later: once it has restarted, root's restart would have too.
+  const control = await Supervisor.start({
+    id: "control",
+    intensity: 5,
+    backoff: { minMs: 400, maxMs: 400, jitter: 0 },
+    children: [actorChild({ id: "w", module: CRASHING })],
+  });
+  const controlRestarted = new Promise<void>((r) =>
+    control.onEvent((e) => e.type === "child_started" && e.restarts > 0 && r())
+  );
+  await (control.child("w") as ActorHandle).send(makeBatch("x", ["uncaught"])).catch(() => {});
   const node = root.snapshot().children[0];
   assert.deepEqual([node?.type, node?.state, node?.lastError?.reason], [
     "pending",
@@ -274,6 +285,7 @@ Deno.test("restarts wait for the backoff delay, shown as a pending node; stop ca
   await root.stop();
   assert.ok(performance.now() - t0 < 300, "stop did not wait for the backoff");
   assert.equal(root.child("w"), undefined, "no incarnation was started after stop");
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(root.child("w"), undefined);
+  await controlRestarted;
+  assert.equal(root.child("w"), undefined, "none when the backoff would have ended either");
+  await control.stop();
 });

@@ -30,7 +30,8 @@ Deno.test("MCP over the two ends of a MessageChannel: list, call, refusal, close
   const invalid = await client.callTool({ name: "demo.echo", arguments: { text: 42 } }) as CallToolResult;
   assert.equal(invalid.isError, true, "input is validated against the zod schema");
   await conn.close();
-  await new Promise((r) => setTimeout(r, 20));
+  const deadline = Date.now() + 10_000; // the close crosses the port: wait for it, generously
+  while (!clientClosed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   assert.equal(clientClosed, true, "closing the server end closes the client end");
 });
 

@@ -40,9 +40,9 @@ export function recorder(): Recorder {
  *
  * @throws {Error} when it does not hold within `timeoutMs`
  */
-export async function waitFor(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`Condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }

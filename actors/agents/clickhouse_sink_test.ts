@@ -37,7 +37,8 @@ Deno.test("clickhouse-sink: spec names its two tools, no permissions, config def
 Deno.test({
   ...opts,
   ...needs("CLICKHOUSE_URL"),
-  name: "clickhouse-sink: N unique ticks in gives N rows in ClickHouse, each inserted once (raw table, no FINAL)",
+  name:
+    "clickhouse-sink: N unique ticks in gives N rows in ClickHouse, each inserted once (raw table, no FINAL)",
   async fn() {
     await using env = await embeddedConnector();
     const db = clickhouseDatabase(services.clickhouseUrl!);
@@ -52,7 +53,8 @@ Deno.test({
 Deno.test({
   ...opts,
   ...needs("CLICKHOUSE_URL"),
-  name: "clickhouse-sink: actors killed mid-batch, batches redelivered: no loss after dedup (N rows with FINAL)",
+  name:
+    "clickhouse-sink: actors killed mid-batch, batches redelivered: no loss after dedup (N rows with FINAL)",
   async fn() {
     await using env = await embeddedConnector();
     const db = clickhouseDatabase(services.clickhouseUrl!);
@@ -67,7 +69,8 @@ Deno.test({
 Deno.test({
   ...opts,
   ...needs("CLICKHOUSE_URL"),
-  name: "clickhouse-sink: a row ClickHouse refuses is dead-lettered with its error; batch-mates are written (no loss after dedup)",
+  name:
+    "clickhouse-sink: a row ClickHouse refuses is dead-lettered with its error; batch-mates are written (no loss after dedup)",
   async fn() {
     await using env = await embeddedConnector();
     const db = clickhouseDatabase(services.clickhouseUrl!);
@@ -85,7 +88,8 @@ Deno.test({
 Deno.test({
   ...opts,
   ...needs("CLICKHOUSE_URL", "KAFKA_BROKERS"),
-  name: "clickhouse-sink: over real Kafka, with an actor killed mid-batch: no loss after dedup (N rows with FINAL)",
+  name:
+    "clickhouse-sink: over real Kafka, with an actor killed mid-batch: no loss after dedup (N rows with FINAL)",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "qistream-ch-sink-kafka-" });
     const connector = new KafkaConnector({

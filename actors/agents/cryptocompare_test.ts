@@ -130,17 +130,12 @@ Deno.test("records of a kind without a topic are dropped and counted", async () 
     await fake.waitFor(() => fake.openSockets === 1 && fake.received.length > 0);
     fake.trade(TRADES, { P: 1, Q: 1 });
     fake.trade(TRADES, { P: 2, Q: 1 });
-    await new Promise((r) => setTimeout(r, 100));
+    const dropped = () =>
+      metric("source_records_dropped_total", { actor: "t/cc-notopic", kind: "trade", reason: "no_topic" });
+    await waitFor(async () => (await dropped()) === 2, 30_000); // both trades were handled: dropped, counted
     await a.stop(2000);
-    assert.equal(rec.records("market.ticks").length, 0);
-    assert.equal(
-      await metric("source_records_dropped_total", {
-        actor: "t/cc-notopic",
-        kind: "trade",
-        reason: "no_topic",
-      }),
-      2,
-    );
+    assert.equal(rec.records("market.ticks").length, 0, "nothing published for a kind without a topic");
+    assert.equal(await dropped(), 2);
   } finally {
     await fake.close();
   }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { EmbeddedConnector } from "../../connector/embedded/mod.ts";
 import { KafkaConnector } from "../../connector/kafka/kafka_connector.ts";
-import { allCommitted, createTopics } from "../../supervisor/_dispatcher_test_helpers.ts";
+import { allCommitted, createTopics, until } from "../../supervisor/_dispatcher_test_helpers.ts";
 import { needs, services, uniqueName } from "../../tests/service_env.ts";
 import { EMBEDDED_CLIENT_OPTIONS, startEmbeddedPostgres } from "../../tools/embedded_postgres.ts";
 import { postgresTools } from "../../tools/postgres_tools.ts";
@@ -135,10 +135,23 @@ Deno.test({
     const serde = await tickSerde(dir, "ticks");
     await createTopics(connector, { ticks: 2, dlq: 1 });
     await publishTicks(connector, serde, "ticks", ticks(1000));
+    // Count the tool calls that failed, so the test knows the sink really met the outage.
+    let failedCalls = 0;
+    const tools = postgresTools({ sql }).map((tool) => ({
+      ...tool,
+      handler: async (args: never, ctx: never) => {
+        try {
+          return await tool.handler(args, ctx);
+        } catch (error) {
+          failedCalls++;
+          throw error;
+        }
+      },
+    }));
     const p = await startSinkPipeline({
       connector,
       database: "postgres",
-      tools: postgresTools({ sql }),
+      tools,
       serde,
       topic: "ticks",
       deadLetterTopic: "dlq",
@@ -148,7 +161,12 @@ Deno.test({
     });
     let pg: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
     try {
-      await new Promise((r) => setTimeout(r, 2500));
+      // Both actors hold batches and have tried the database again and again (about 1 s of failures).
+      await until(
+        () => failedCalls >= 10 && p.dispatcher.snapshot().partitions.every((x) => x.inflight > 0),
+        60_000,
+        "the sinks to meet the outage",
+      );
       assert.equal(p.dispatcher.stats.recordsAcked, 0, "nothing acked during the outage");
       assert.equal(p.dispatcher.stats.deadLetters, 0, "nothing dead-lettered during the outage");
       assert.equal(p.dispatcher.stats.retries, 0, "the handler retried, not the dispatcher");

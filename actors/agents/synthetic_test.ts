@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ActorHandle } from "../../supervisor/actor_handle.ts";
-import { recorder } from "./_test_helpers.ts";
+import { metric, recorder, waitFor } from "./_test_helpers.ts";
 import type { Tick } from "../sources/market_record.ts";
 
 const MODULE = new URL("./synthetic.ts", import.meta.url);
@@ -35,17 +35,21 @@ Deno.test("synthetic publishes maxTicks ticks keyed by symbol with headers, then
 Deno.test("synthetic stops on stop and publishes what it had pending first", async () => {
   const rec = recorder();
   const a = await ActorHandle.start({
-    path: "t/synthetic",
+    path: "t/synthetic-pending",
     module: MODULE,
-    config: { ratePerSecond: 200, batchSize: 10_000, lingerMs: 60_000 },
+    config: { ratePerSecond: 2000, batchSize: 100_000, lingerMs: 60_000 },
     publish: rec.publish,
   });
-  await new Promise((r) => setTimeout(r, 300));
+  // The source reports every 1000 ticks it made: once it has, they are waiting in its batch.
+  await waitFor(
+    async () => ((await metric("source_records_total", { actor: "t/synthetic-pending" })) ?? 0) >= 1000,
+    30_000,
+  );
   assert.equal(rec.calls.length, 0, "nothing published yet: the batch is neither full nor lingered out");
   await a.stop(2000);
   assert.deepEqual(await a.exited, { kind: "shutdown" });
   const n = rec.records("market.ticks").length;
-  assert.ok(n >= 30 && n <= 150, `flushed on stop: ${n} ticks`);
+  assert.ok(n >= 1000 && n < 100_000, `flushed on stop: ${n} ticks`);
 });
 
 Deno.test("a publish the log refuses makes run() reject: the actor crashes with the publish error", async () => {
