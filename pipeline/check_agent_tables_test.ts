@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import { startNode, testConfig } from "../tests/e2e/_pipeline_harness.ts";
+import { needs, services, uniqueName } from "../tests/service_env.ts";
+import { PipelineStartError } from "./start_pipeline.ts";
+
+Deno.test({
+  ...needs("DATABASE_URL"),
+  name:
+    "pipeline: a sink's table in the old layout (keyed by symbol, source, ts) fails the start, saying how to " +
+    "migrate it; after the migration the node starts",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "qistream-old-table-" });
+    const table = uniqueName("old_layout").toLowerCase();
+    const sql = postgres(services.databaseUrl!, { max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe(
+        `CREATE TABLE "${table}" (symbol text NOT NULL, source text NOT NULL, exchange text,
+         ts timestamptz NOT NULL CHECK (ts >= 'epoch'), price double precision NOT NULL, bid double precision,
+         ask double precision, volume double precision, PRIMARY KEY (symbol, source, ts))`,
+      );
+      const config = testConfig(
+        `node: { dataDir: ${dataDir}, deadLetterTopic: t.dlq }
+topics:
+  t.ticks: { partitions: 2, schema: market.tick }
+  t.dlq: { partitions: 1 }
+agents:
+  pg:
+    kind: postgres-sink
+    subscribe: { topics: [t.ticks], fromBeginning: true }
+    config: { table: ${table} }`,
+        { DATABASE_URL: services.databaseUrl },
+      );
+      let refusal: Error | undefined;
+      await assert.rejects(startNode(config), (e: unknown) => {
+        assert.ok(e instanceof PipelineStartError, String(e));
+        refusal = e;
+        return true;
+      });
+      assert.match(refusal!.message, /checking the table of agents\.pg/);
+      assert.match(refusal!.message, new RegExp(`postgres table "${table}": it has an older layout`));
+      assert.match(refusal!.message, /docs\/sinks\.md/);
+      const migration = (refusal!.cause as { migration: string[] }).migration;
+      assert.ok(migration.length > 0 && migration.every((s) => refusal!.message.includes(s)));
+
+      for (const statement of migration) await sql.unsafe(statement);
+      const node = await startNode(config);
+      await node.stop();
+    } finally {
+      await sql.unsafe(`DROP TABLE IF EXISTS "${table}"`);
+      await sql.end();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
