@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ToolCallError } from "../runtime/tool_call_error.ts";
 import { CircuitOpenError } from "../shared/circuit_breaker.ts";
-import { isRetriableToolFailure, tickRowOf } from "./_tick_sink.ts";
+import { isRetriableToolFailure, tickRowOf, tickRowOfRecord } from "./_tick_sink.ts";
 import { RowsRefusedError } from "./rows_refused_error.ts";
 
 const tick = {
@@ -22,6 +22,24 @@ Deno.test("tickRowOf keeps the market.tick v1 fields of a decoded value", () => 
   assert.equal(tickRowOf(null), null);
   assert.equal(tickRowOf("x"), "x");
   assert.deepEqual(tickRowOf(new TextEncoder().encode("{nope")), { value: "<bytes that are not JSON>" });
+});
+
+Deno.test("tickRowOfRecord adds the record's provenance, the tables' idempotency key", () => {
+  const record = {
+    topic: "market.ticks",
+    partition: 4,
+    offset: "9007199254740993",
+    key: null,
+    headers: {},
+    timestamp: 0,
+  };
+  assert.deepEqual(tickRowOfRecord({ ...record, value: tick }), {
+    ...tick,
+    kafka_topic: "market.ticks",
+    kafka_partition: 4,
+    kafka_offset: "9007199254740993",
+  });
+  assert.equal(tickRowOfRecord({ ...record, value: "x" }), "x", "a non-object is left for the tool to refuse");
 });
 
 Deno.test("isRetriableToolFailure: outages are retried; refusals and bad arguments are not", () => {
