@@ -39,7 +39,11 @@ Deno.test("tickRowOfRecord adds the record's provenance, the tables' idempotency
     kafka_partition: 4,
     kafka_offset: "9007199254740993",
   });
-  assert.equal(tickRowOfRecord({ ...record, value: "x" }), "x", "a non-object is left for the tool to refuse");
+  assert.equal(
+    tickRowOfRecord({ ...record, value: "x" }),
+    "x",
+    "a non-object is left for the tool to refuse",
+  );
 });
 
 Deno.test("isRetriableToolFailure: outages are retried; refusals and bad arguments are not", () => {
