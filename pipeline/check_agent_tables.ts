@@ -9,7 +9,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { AgentSpec } from "../actors/runtime/agent_spec.ts";
 import type { AnyToolDefinition } from "../tools/mod.ts";
-import { TableLayoutError } from "../tools/table_layout_error.ts";
+import { tableLayoutErrorOf } from "../tools/table_layout_error.ts";
 
 const log = getLogger(["qistream", "pipeline"]);
 
@@ -43,7 +43,8 @@ export async function checkAgentTables(
         new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
       ]);
     } catch (error) {
-      if (error instanceof TableLayoutError) throw error;
+      const layout = tableLayoutErrorOf(error);
+      if (layout) throw layout;
       log.warn("{tool} for table {table} failed at start; the sink will retry: {error}", {
         tool: tool.name,
         table,

@@ -103,11 +103,19 @@ Deno.test({
     const holder = postgres(url(), { max: 1, onnotice: () => {} });
     const table = uniqueName("locked").toLowerCase();
     const tools = await connectTestClient(postgresTools({ sql: databases.postgres! }));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => release = resolve);
     try {
       await tools.call("postgres.ensure_table", { kind: "tick", table });
-      const row = { symbol: "A", source: "s", ts: 1_700_000_000_000, price: 1 };
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => release = resolve);
+      const row = {
+        symbol: "A",
+        source: "s",
+        ts: 1_700_000_000_000,
+        price: 1,
+        kafka_topic: "t",
+        kafka_partition: 0,
+        kafka_offset: "0",
+      };
       let locked!: () => void;
       const isLocked = new Promise<void>((resolve) => locked = resolve);
       const holding = holder.begin(async (tx) => {
@@ -135,6 +143,7 @@ Deno.test({
       const ok = await tools.call("postgres.insert_rows", { table, rows: [row] });
       assert.equal(ok.inserted, 1, "once the lock is gone the same call succeeds");
     } finally {
+      release(); // a failed assertion must not leave the holder's transaction (and this DROP) waiting
       await tools.close();
       await holder.unsafe(`DROP TABLE IF EXISTS "${table}"`);
       await holder.end();

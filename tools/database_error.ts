@@ -7,6 +7,7 @@
  * @module
  */
 import { clickHouseErrorCode } from "./clickhouse_tick_table.ts";
+import { TableLayoutError } from "./table_layout_error.ts";
 
 /** A database refused or failed a tool's statement. */
 export class DatabaseError extends Error {
@@ -25,6 +26,11 @@ export class DatabaseError extends Error {
     this.code = opts.code;
     this.retriable = opts.retriable;
   }
+}
+
+/** A table of an outdated layout: retriable, as the same call succeeds once the table is migrated. */
+function layoutError(doing: string, error: TableLayoutError): DatabaseError {
+  return new DatabaseError(`${doing}: ${error.message}`, { retriable: true, cause: error });
 }
 
 /** Driver and socket error codes of a connection that failed or went away. */
@@ -83,6 +89,7 @@ export function postgresError(
   settings: TimeoutSettings = WRITER_TIMEOUT_SETTINGS,
 ): DatabaseError {
   if (error instanceof DatabaseError) return error;
+  if (error instanceof TableLayoutError) return layoutError(doing, error);
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
   const hint = code === "55P03"
@@ -127,6 +134,7 @@ export function isRetriableClickHouseError(error: unknown): boolean {
  */
 export function clickHouseError(doing: string, error: unknown): DatabaseError {
   if (error instanceof DatabaseError) return error;
+  if (error instanceof TableLayoutError) return layoutError(doing, error);
   const code = clickHouseErrorCode(error) ?? (error as { code?: unknown })?.code;
   const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ").trim();
   return new DatabaseError(`${doing}: ${message}`, {

@@ -45,3 +45,16 @@ export class TableLayoutError extends Error {
     this.migration = migration;
   }
 }
+
+/**
+ * The {@linkcode TableLayoutError} an error is or was caused by (the tools wrap it in a `DatabaseError`).
+ *
+ * @param error Any error.
+ * @returns The layout error, or undefined.
+ */
+export function tableLayoutErrorOf(error: unknown): TableLayoutError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e instanceof TableLayoutError) return e;
+  }
+  return undefined;
+}

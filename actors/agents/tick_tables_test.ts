@@ -5,7 +5,7 @@ import { EmbeddedConnector } from "../../connector/embedded/mod.ts";
 import { needs, services, uniqueName } from "../../tests/service_env.ts";
 import { clickHouseTools } from "../../tools/clickhouse_tools.ts";
 import { postgresTools } from "../../tools/postgres_tools.ts";
-import { TableLayoutError } from "../../tools/table_layout_error.ts";
+import { type TableLayoutError, tableLayoutErrorOf } from "../../tools/table_layout_error.ts";
 import type { AnyToolDefinition } from "../../tools/tool_definition.ts";
 import { clickhouseDatabase, postgresDatabase } from "./_sink_test_helpers.ts";
 import { distinctTicksKept } from "./_tick_sink_scenarios.ts";
@@ -79,8 +79,8 @@ Deno.test({
       );
       let refusal: TableLayoutError | undefined;
       await assert.rejects(call(tools, "postgres.ensure_table", { kind: "tick", table }), (e: unknown) => {
-        assert.ok(e instanceof TableLayoutError, String(e));
-        refusal = e;
+        refusal = tableLayoutErrorOf(e);
+        assert.ok(refusal, `a TableLayoutError, got ${e}`);
         return true;
       });
       assert.match(refusal!.message, new RegExp(`postgres table "${table}": it has an older layout`));
@@ -133,8 +133,8 @@ Deno.test({
       });
       let refusal: TableLayoutError | undefined;
       await assert.rejects(call(tools, "clickhouse.ensure_table", { kind: "tick", table }), (e: unknown) => {
-        assert.ok(e instanceof TableLayoutError, String(e));
-        refusal = e;
+        refusal = tableLayoutErrorOf(e);
+        assert.ok(refusal, `a TableLayoutError, got ${e}`);
         return true;
       });
       assert.match(refusal!.message, new RegExp(`clickhouse table "${table}": it has an older layout`));

@@ -103,6 +103,9 @@ function ticks(n: number) {
     source: "bypass",
     ts: 1_700_000_000_000 + i,
     price: 100 + i,
+    kafka_topic: "bypass",
+    kafka_partition: 0,
+    kafka_offset: String(i),
   }));
 }
 
