@@ -19,8 +19,13 @@ export interface ConnectorMetrics {
   bytesIn: Counter<"connector" | "topic" | "group">;
   /** `qistream_produce_latency_seconds{connector}`: from `publish()` to acknowledgement. */
   produceLatency: Histogram<"connector">;
-  /** `qistream_consumer_lag{connector,group,topic,partition}`: high watermark minus next offset to deliver. */
+  /**
+   * `qistream_consumer_lag{connector,group,topic,partition}`: high watermark minus the group's committed offset
+   * (its low watermark when it has none), measured on a timer by `lag_monitor.ts`.
+   */
   consumerLag: Gauge<"connector" | "group" | "topic" | "partition">;
+  /** `qistream_consumer_lag_seconds{connector,group,topic,partition}`: age of the oldest unconsumed record. */
+  consumerLagSeconds: Gauge<"connector" | "group" | "topic" | "partition">;
   /** `qistream_connector_reconnects_total{connector}`: reconnections after a lost connection. */
   reconnects: Counter<"connector">;
 }
@@ -80,7 +85,18 @@ export function connectorMetrics(registry: Registry): ConnectorMetrics {
       | undefined) ??
       new Gauge({
         name: "qistream_consumer_lag",
-        help: "Records between the partition's high watermark and the next offset delivered to the group.",
+        help:
+          "Records between the partition's high watermark and the group's committed offset (low watermark " +
+          "when it has none), measured from the log's offsets.",
+        labelNames: ["connector", "group", "topic", "partition"],
+        registers: [registry],
+      }),
+    consumerLagSeconds: (registry.getSingleMetric("qistream_consumer_lag_seconds") as
+      | Gauge<"connector" | "group" | "topic" | "partition">
+      | undefined) ??
+      new Gauge({
+        name: "qistream_consumer_lag_seconds",
+        help: "Age of the oldest record the group has not committed (0 when it is caught up).",
         labelNames: ["connector", "group", "topic", "partition"],
         registers: [registry],
       }),

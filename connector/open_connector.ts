@@ -35,6 +35,9 @@ export function openConnector(config: Pick<Config, "connections" | "node">): Str
       sasl: kafka.sasl,
       connectionTimeout: kafka.connectionTimeoutMs,
       requestTimeout: kafka.requestTimeoutMs,
+      sessionTimeout: kafka.sessionTimeoutMs,
+      heartbeatInterval: kafka.heartbeatIntervalMs,
+      rebalanceTimeout: kafka.rebalanceTimeoutMs,
     });
   }
   return new EmbeddedConnector({ dataDir: join(config.node.dataDir, EMBEDDED_LOG_DIR), registry });

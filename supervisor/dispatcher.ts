@@ -23,6 +23,11 @@
  *   that still fails goes to the dead-letter topic with its error (stage `handler`) and its partition moves
  *   on. A record the `decode` hook rejects goes there at stage `decode` without reaching an actor.
  *
+ * - **Supervised membership.** When the subscription crashes ({@linkcode Subscription.ended}), every partition
+ *   is dropped as on revocation, {@linkcode Dispatcher.crashed} resolves with the error and the dispatcher's
+ *   child exits `crashed`; its supervisor calls `start()` again (a new membership resumes at the committed
+ *   offsets), within its restart intensity. {@linkcode Dispatcher.health} says whether data can flow.
+ *
  * Order caveat: batches of one partition are pipelined (up to the credit window), so when a batch fails,
  * later batches of its partition already in flight are not recalled; its retries run before any batch not yet
  * sent.
@@ -38,6 +43,7 @@ import type {
   PartitionBatch,
   StreamConnector,
   Subscription,
+  SubscriptionHealth,
   TopicPartition,
 } from "../connector/types.ts";
 import { ActorExitedError } from "./actor_exited_error.ts";
@@ -46,7 +52,7 @@ import { BatchFailedError } from "./batch_failed_error.ts";
 import { actorChild, type ActorChildOptions } from "./actor_child.ts";
 import type { ActorHandle } from "./actor_handle.ts";
 import type { ChildSpec, ExitReason } from "./child_spec.ts";
-import { dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
+import { consumerCrashes, dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
 import { failureDecision } from "./poison_policy.ts";
 import { isEnvironmentFailure } from "./crash_blame.ts";
@@ -123,12 +129,28 @@ export interface PartitionNode {
   committed: string | null;
 }
 
+/** The consumer-group membership in {@linkcode DispatcherSnapshot}. */
+export interface SubscriptionNode extends SubscriptionHealth {
+  /** Memberships that crashed since the dispatcher was created (each restarted by the supervisor). */
+  crashes: number;
+  /** The last crash, if any. */
+  lastCrash?: { name: string; message: string; at: string };
+}
+
+/** Whether data can flow through a dispatcher, and why not. */
+export interface DispatcherHealth {
+  ok: boolean;
+  /** Why not, naming the agent and its group. */
+  reason?: string;
+}
+
 /** The dispatcher's live state, for the introspection JSON. */
 export interface DispatcherSnapshot {
   type: "dispatcher";
   agent: string;
   group: string;
   topics: string[];
+  subscription: SubscriptionNode;
   instances: { id: string; running: boolean; inflight: number; creditWindow: number | null }[];
   partitions: PartitionNode[];
   stats: DispatcherStats;
@@ -205,6 +227,8 @@ export class Dispatcher {
   readonly agent: string;
   readonly group: string;
   readonly deadLetterTopic: string;
+  /** The topics its group reads. */
+  readonly topics: readonly string[];
   #opts: DispatcherOptions;
   #instances = new Map<string, Instance>();
   #order: string[];
@@ -214,6 +238,9 @@ export class Dispatcher {
   #decoded = new WeakMap<ConsumedRecord, unknown>();
   #batchSeq = 0;
   #closing = false;
+  #crashes = 0;
+  #lastCrash: { error: Error; at: number } | undefined;
+  #crashed = Promise.withResolvers<Error>();
   /** Set by close(): every queued batch is ready, however young. */
   #flushing = false;
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -254,6 +281,7 @@ export class Dispatcher {
     this.agent = options.agent;
     this.group = options.group ?? options.agent;
     this.deadLetterTopic = options.deadLetterTopic;
+    this.topics = [...options.topics];
     this.#order = [...options.instances];
     for (const id of this.#order) this.#instances.set(id, { id, off: [], partitions: new Set() });
     const maxWaitMs = options.maxBatchWaitMs ?? 0;
@@ -301,10 +329,16 @@ export class Dispatcher {
     this.#pump(inst);
   }
 
-  /** Joins the consumer group; batches flow to attached instances from then on. */
+  /**
+   * Joins the consumer group; batches flow to attached instances from then on. Called again after a crash or a
+   * `close()`, it joins anew and delivery resumes at the committed offsets.
+   */
   async start(): Promise<void> {
     if (this.#sub) return;
-    this.#sub = await this.#opts.connector.subscribe({
+    this.#closing = false;
+    this.#flushing = false;
+    this.#crashed = Promise.withResolvers<Error>();
+    const sub = await this.#opts.connector.subscribe({
       group: this.group,
       topics: this.#opts.topics,
       fromBeginning: this.#opts.fromBeginning,
@@ -314,7 +348,67 @@ export class Dispatcher {
       },
       onRevoked: (partitions) => this.#onRevoked(partitions),
     });
-    for (const p of this.#partitions.values()) if (p.paused) this.#sub.pause([p.tp]);
+    this.#sub = sub;
+    const crashed = this.#crashed;
+    void sub.ended.then((end) => {
+      if (end.kind !== "crashed" || this.#sub !== sub) return;
+      this.#sub = undefined;
+      this.#crashes++;
+      this.#lastCrash = { error: end.error, at: Date.now() };
+      const cause = end.error.cause instanceof Error ? end.error.cause : end.error;
+      consumerCrashes().inc({ agent: this.agent, group: this.group, error: cause.name });
+      log.error("the consumer of agent {agent} (group {group}) crashed: {error}", {
+        agent: this.agent,
+        group: this.group,
+        error: end.error.message,
+      });
+      crashed.resolve(end.error);
+    });
+    for (const p of this.#partitions.values()) if (p.paused) sub.pause([p.tp]);
+  }
+
+  /** Resolves with the error when the current membership crashes (never when it is closed). */
+  crashed(): Promise<Error> {
+    return this.#crashed.promise;
+  }
+
+  /**
+   * Whether data can flow: the membership is `consuming` (joined and fetching, or idle with nothing to fetch).
+   * Otherwise the reason names the agent, its group, the membership's state and the last crash.
+   */
+  health(): DispatcherHealth {
+    const sub = this.subscriptionNode();
+    if (sub.state === "consuming") return { ok: true };
+    const who = `agent ${this.agent} (group ${this.group})`;
+    const crash = sub.lastCrash
+      ? `; crashed ${sub.crashes} time(s), last at ${sub.lastCrash.at}: ${sub.lastCrash.message}`
+      : "";
+    return {
+      ok: false,
+      reason: `${who}: consumer ${sub.state.replaceAll("_", " ")}: ${sub.reason ?? ""}${crash}`,
+    };
+  }
+
+  /** The membership's state, crash count and last crash. */
+  subscriptionNode(): SubscriptionNode {
+    const last = this.#lastCrash;
+    const health: SubscriptionHealth = this.#sub?.health() ??
+      (last
+        ? { state: "crashed", reason: last.error.message, since: last.at }
+        : { state: "closed", reason: "not subscribed", since: Date.now() });
+    return {
+      ...health,
+      crashes: this.#crashes,
+      ...(last
+        ? {
+          lastCrash: {
+            name: last.error.name,
+            message: last.error.message,
+            at: new Date(last.at).toISOString(),
+          },
+        }
+        : {}),
+    };
   }
 
   /**
@@ -341,7 +435,9 @@ export class Dispatcher {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     for (const inst of this.#instances.values()) for (const off of inst.off.splice(0)) off();
-    await this.#sub?.close();
+    const sub = this.#sub;
+    this.#sub = undefined;
+    await sub?.close();
   }
 
   /** The current incarnation of instance `id`, if one is attached and has not exited. */
@@ -361,6 +457,7 @@ export class Dispatcher {
       agent: this.agent,
       group: this.group,
       topics: [...this.#opts.topics],
+      subscription: this.subscriptionNode(),
       instances: this.#order.map((id) => {
         const h = this.#instances.get(id)!.handle;
         return {

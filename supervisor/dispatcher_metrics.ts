@@ -22,3 +22,16 @@ export const dispatcherRedeliveries = () =>
     help: "Batches sent again to an actor (crash: unacked when the actor died; retry: after a failure)",
     labelNames: ["agent", "reason"],
   });
+
+/**
+ * `qistream_consumer_crashes_total{agent,group,error}`: consumer-group memberships that ended on an error their
+ * client does not retry; `error` is the client's error class (e.g. `KafkaJSNotImplemented`). Each is restarted
+ * by the agent's supervisor within its restart intensity.
+ */
+export const consumerCrashes = () =>
+  counter({
+    name: "qistream_consumer_crashes_total",
+    help:
+      "Consumer memberships that crashed on an error their client does not retry (restarted by the supervisor)",
+    labelNames: ["agent", "group", "error"],
+  });

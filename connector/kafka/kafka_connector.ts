@@ -39,7 +39,7 @@ import { AuthenticationError, ConnectorClosedError, UnknownTopicError } from "..
 import { getLogger } from "../../core/log.ts";
 import { registry as processRegistry } from "../../core/metrics.ts";
 import { KafkaAdmin } from "./kafka_admin.ts";
-import { connectErrorFrom } from "./kafka_errors.ts";
+import { connectErrorFrom, isConnectionFailure } from "./kafka_errors.ts";
 import {
   kafkaClientConfig,
   type KafkaConnectorOptions,
@@ -47,6 +47,7 @@ import {
   resolveKafkaOptions,
 } from "./kafka_options.ts";
 import { KafkaPublisher, recordingPartitioner } from "./kafka_publisher.ts";
+import { KafkaRecordReader } from "./kafka_record_reader.ts";
 import { KafkaSubscription } from "./kafka_subscription.ts";
 
 const log = getLogger("connector.kafka");
@@ -69,6 +70,7 @@ export class KafkaConnector implements StreamConnector {
   #closing: Promise<void> | null = null;
   #abort = new AbortController();
   #knownTopics = new Set<string>();
+  #reader: KafkaRecordReader;
 
   /**
    * @param options brokers, security, batching and tuning; see {@link KafkaConnectorOptions}
@@ -89,6 +91,7 @@ export class KafkaConnector implements StreamConnector {
     });
     this.#kafkaAdmin = this.#kafka.admin({ retry: { ...this.#options.retry } });
     this.admin = new KafkaAdmin(this.#kafkaAdmin, this.#options.brokers);
+    this.#reader = new KafkaRecordReader(this.#kafka);
     this.#publisher = new KafkaPublisher(this.#producer, chosen, this.#options, {
       onSendSucceeded: () => this.#markConnected(),
       onConnectionLost: (error) => this.#markDisconnected(error),
@@ -191,6 +194,16 @@ export class KafkaConnector implements StreamConnector {
     return await this.admin.offsets(topic, group);
   }
 
+  async timestampAt(topic: string, partition: number, offset: string): Promise<number | null> {
+    if (this.#closing) throw new ConnectorClosedError();
+    await this.connect();
+    try {
+      return await this.#reader.timestampAt(topic, partition, offset);
+    } catch (error) {
+      throw isConnectionFailure(error) ? connectErrorFrom(error, this.#options.brokers) : error;
+    }
+  }
+
   onStatus(listener: (status: ConnectorStatus) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -212,6 +225,7 @@ export class KafkaConnector implements StreamConnector {
     }
     await this.#producer.disconnect().catch((e) => errors.push(e));
     await this.#kafkaAdmin.disconnect().catch((e) => errors.push(e));
+    await this.#reader.close();
     if (this.#connected) {
       this.#connected = false;
       this.#emit({ type: "disconnected" });

@@ -65,10 +65,18 @@ export interface KafkaConnectorOptions {
   requestTimeout?: number;
   /** Backoff of the clients' retries (`retries` at least 1: the idempotent producer needs them) and of `connect()`. */
   retry?: { initialRetryTime?: number; maxRetryTime?: number; retries?: number };
-  /** Consumer session timeout in ms; default 30 000. A crashed member's partitions move after it. */
+  /**
+   * Consumer session timeout in ms; default 10 000. A member that died without leaving (SIGKILL, lost host) holds
+   * its partitions, and a rebalance, until it passes; the broker allows 6000 to 1 800 000 by default.
+   */
   sessionTimeout?: number;
-  /** Consumer heartbeat interval in ms; default 3000 (a rebalance is noticed within it). */
+  /** Consumer heartbeat interval in ms; default 3000 (a rebalance is noticed within it); below sessionTimeout. */
   heartbeatInterval?: number;
+  /**
+   * How long the coordinator waits for every member to rejoin during a rebalance, in ms; default 30 000. A member
+   * busy with a batch rejoins after it; at least sessionTimeout.
+   */
+  rebalanceTimeout?: number;
   /** Longest a fetch waits for data, in ms; default 500. */
   maxWaitTimeInMs?: number;
   /** Partitions whose batches are handled at the same time per subscription; default 8. */
@@ -128,8 +136,9 @@ export function resolveKafkaOptions(options: KafkaConnectorOptions): ResolvedKaf
       // The idempotent producer refuses zero retries (a transient error would break its sequence).
       retries: positive("retry.retries", options.retry?.retries ?? 5),
     },
-    sessionTimeout: positive("sessionTimeout", options.sessionTimeout ?? 30_000),
+    sessionTimeout: positive("sessionTimeout", options.sessionTimeout ?? 10_000),
     heartbeatInterval: positive("heartbeatInterval", options.heartbeatInterval ?? 3000),
+    rebalanceTimeout: positive("rebalanceTimeout", options.rebalanceTimeout ?? 30_000),
     maxWaitTimeInMs: positive("maxWaitTimeInMs", options.maxWaitTimeInMs ?? 500),
     partitionsConsumedConcurrently: positive(
       "partitionsConsumedConcurrently",
@@ -140,6 +149,11 @@ export function resolveKafkaOptions(options: KafkaConnectorOptions): ResolvedKaf
   if (resolved.heartbeatInterval >= resolved.sessionTimeout) {
     throw new RangeError(
       `Cannot create the Kafka connector: heartbeatInterval is ${resolved.heartbeatInterval}, expected less than sessionTimeout ${resolved.sessionTimeout}`,
+    );
+  }
+  if (resolved.rebalanceTimeout < resolved.sessionTimeout) {
+    throw new RangeError(
+      `Cannot create the Kafka connector: rebalanceTimeout is ${resolved.rebalanceTimeout}, expected at least sessionTimeout ${resolved.sessionTimeout}`,
     );
   }
   return resolved;
