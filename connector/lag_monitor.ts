@@ -122,6 +122,7 @@ export class LagMonitor {
     const { connector, metrics } = this.#opts;
     const offsets = await connector.offsets(topic, group);
     const now = this.#now();
+    let failure: unknown;
     for (const p of offsets) {
       const labels = { connector: connector.kind, group, topic, partition: String(p.partition) };
       const lag = partitionLag(p);
@@ -134,11 +135,17 @@ export class LagMonitor {
       const next = nextToConsume(p);
       let oldest = this.#oldest.get(key);
       if (oldest?.offset !== next) {
-        oldest = { offset: next, timestamp: await connector.timestampAt(topic, p.partition, next) };
+        try {
+          oldest = { offset: next, timestamp: await connector.timestampAt(topic, p.partition, next) };
+        } catch (error) {
+          failure ??= error; // the records lag of the other partitions is still measured
+          continue;
+        }
         this.#oldest.set(key, oldest);
       }
       const age = oldest.timestamp === null ? 0 : Math.max(0, now - oldest.timestamp) / 1000;
       metrics.consumerLagSeconds.set(labels, age);
     }
+    if (failure !== undefined) throw failure;
   }
 }
