@@ -92,9 +92,9 @@ const kafkaSchema = z.object({
   connectionTimeoutMs: int(1).default(10_000),
   requestTimeoutMs: int(1).default(30_000),
   /** A consumer that died without leaving holds its partitions (and every rebalance) until this passes. */
-  sessionTimeoutMs: int(6000).default(10_000),
+  sessionTimeoutMs: int(6000).default(8000),
   /** How often consumers heartbeat; below sessionTimeoutMs (about a third of it). */
-  heartbeatIntervalMs: int(100).default(3000),
+  heartbeatIntervalMs: int(100).default(2000),
   /** How long a rebalance waits for every member to rejoin; at least sessionTimeoutMs. */
   rebalanceTimeoutMs: int(6000).default(30_000),
 }).strict().refine((k) => k.heartbeatIntervalMs < k.sessionTimeoutMs, {

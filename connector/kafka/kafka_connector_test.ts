@@ -12,12 +12,14 @@ import {
   AuthenticationError,
   ConnectionError,
   ConnectorClosedError,
+  ConsumerCrashedError,
   RecordTooLargeError,
   TopicExistsError,
   UnknownTopicError,
 } from "../errors.ts";
 import { waitFor } from "../contract/_wait.ts";
 import { KafkaConnector } from "./kafka_connector.ts";
+import { GZIP_NOT_IMPLEMENTED, withoutGzip } from "./_without_gzip.ts";
 import type { KafkaConnectorOptions, KafkaSaslOptions } from "./kafka_options.ts";
 
 const brokers = Deno.env.get("KAFKA_BROKERS");
@@ -395,6 +397,59 @@ Deno.test({
           await b.close();
           await a.close();
         }
+      });
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  ...base,
+  name: `kafka: a consumer kafkajs stops for good (a batch it cannot decompress) ends crashed, revokes its ` +
+    `partitions and commits nothing more; a new subscription consumes once it can decompress again${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const c = connector({ compression: "gzip" });
+    try {
+      await withTopic(c, 2, async (topic) => {
+        await c.publish(topic, [0, 1, 2, 3].map((i) => ({ key: `k${i}`, value: encoder.encode(`v${i}`) })));
+        const group = `crash-${crypto.randomUUID().slice(0, 8)}`;
+        const revoked: number[] = [];
+        await withoutGzip(async (restore) => {
+          const sub = await c.subscribe({
+            group,
+            topics: [topic],
+            fromBeginning: true,
+            onBatch: () => assert.fail("nothing can be delivered"),
+            onRevoked: (tps) => void revoked.push(...tps.map((tp) => tp.partition)),
+          });
+          const end = await sub.ended;
+          assert.equal(end.kind, "crashed");
+          const error = (end as { error: Error }).error;
+          assert.ok(error instanceof ConsumerCrashedError, `a ConsumerCrashedError: ${error}`);
+          assert.equal(error.retriable, true, "subscribing again may help");
+          assert.match(error.message, GZIP_NOT_IMPLEMENTED);
+          assert.equal(sub.health().state, "crashed");
+          assert.match(sub.health().reason ?? "", GZIP_NOT_IMPLEMENTED);
+          assert.deepEqual(revoked.sort(), [0, 1], "its partitions were revoked");
+          assert.deepEqual(sub.assignments(), []);
+          await sub.close(); // closing a crashed membership is harmless
+          restore();
+          const got: ConsumedRecord[] = [];
+          const again = await c.subscribe({
+            group,
+            topics: [topic],
+            fromBeginning: true,
+            onBatch: (b) => void got.push(...b.records),
+          });
+          try {
+            await waitFor(() => got.length === 4, 30_000, "the records after the codec is back");
+            assert.equal(again.health().state, "consuming");
+          } finally {
+            await again.close();
+          }
+        });
       });
     } finally {
       await c.close();

@@ -66,11 +66,11 @@ export interface KafkaConnectorOptions {
   /** Backoff of the clients' retries (`retries` at least 1: the idempotent producer needs them) and of `connect()`. */
   retry?: { initialRetryTime?: number; maxRetryTime?: number; retries?: number };
   /**
-   * Consumer session timeout in ms; default 10 000. A member that died without leaving (SIGKILL, lost host) holds
+   * Consumer session timeout in ms; default 8000. A member that died without leaving (SIGKILL, lost host) holds
    * its partitions, and a rebalance, until it passes; the broker allows 6000 to 1 800 000 by default.
    */
   sessionTimeout?: number;
-  /** Consumer heartbeat interval in ms; default 3000 (a rebalance is noticed within it); below sessionTimeout. */
+  /** Consumer heartbeat interval in ms; default 2000 (a rebalance is noticed within it); below sessionTimeout. */
   heartbeatInterval?: number;
   /**
    * How long the coordinator waits for every member to rejoin during a rebalance, in ms; default 30 000. A member
@@ -136,8 +136,8 @@ export function resolveKafkaOptions(options: KafkaConnectorOptions): ResolvedKaf
       // The idempotent producer refuses zero retries (a transient error would break its sequence).
       retries: positive("retry.retries", options.retry?.retries ?? 5),
     },
-    sessionTimeout: positive("sessionTimeout", options.sessionTimeout ?? 10_000),
-    heartbeatInterval: positive("heartbeatInterval", options.heartbeatInterval ?? 3000),
+    sessionTimeout: positive("sessionTimeout", options.sessionTimeout ?? 8000),
+    heartbeatInterval: positive("heartbeatInterval", options.heartbeatInterval ?? 2000),
     rebalanceTimeout: positive("rebalanceTimeout", options.rebalanceTimeout ?? 30_000),
     maxWaitTimeInMs: positive("maxWaitTimeInMs", options.maxWaitTimeInMs ?? 500),
     partitionsConsumedConcurrently: positive(

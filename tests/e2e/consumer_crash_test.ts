@@ -8,33 +8,11 @@
  * restart intensity, the root supervisor gives up instead (the node's exit 1, as for actors).
  */
 import assert from "node:assert/strict";
-import kafkajs from "kafkajs";
+import { GZIP_NOT_IMPLEMENTED, withoutGzip } from "../../connector/kafka/_without_gzip.ts";
 import postgres from "postgres";
 import { needs, services } from "../service_env.ts";
 import type { ExitReason } from "../../supervisor/mod.ts";
 import { runId, startNode, testConfig, type TestNode, waitFor } from "./_pipeline_harness.ts";
-
-// kafkajs' error classes are spread into its CommonJS exports, which ESM named imports do not see.
-const { CompressionCodecs, CompressionTypes, KafkaJSNotImplemented } = kafkajs as unknown as {
-  CompressionCodecs: Record<number, () => unknown>;
-  CompressionTypes: { GZIP: number };
-  KafkaJSNotImplemented: new (message: string) => Error;
-};
-const codecs = CompressionCodecs;
-
-/** Runs `fn` with kafkajs unable to decompress gzip batches, as it is unable to decompress codecs it lacks. */
-async function withoutGzip<T>(fn: (restore: () => void) => Promise<T>): Promise<T> {
-  const original = codecs[CompressionTypes.GZIP]!;
-  codecs[CompressionTypes.GZIP] = () => {
-    throw new KafkaJSNotImplemented("GZIP compression not implemented");
-  };
-  const restore = () => void (codecs[CompressionTypes.GZIP] = original);
-  try {
-    return await fn(restore);
-  } finally {
-    restore();
-  }
-}
 
 function pipelineYaml(id: string, dataDir: string, agentIntensity: string, rootIntensity: string): string {
   return `
@@ -107,7 +85,7 @@ function find(node: Node | null, path: string): Node | undefined {
   return undefined;
 }
 
-const NOT_IMPLEMENTED = /KafkaJSNotImplemented: GZIP compression not implemented/;
+const NOT_IMPLEMENTED = GZIP_NOT_IMPLEMENTED;
 
 Deno.test({
   name:
