@@ -47,7 +47,7 @@ import {
   resolveKafkaOptions,
 } from "./kafka_options.ts";
 import { KafkaPublisher, recordingPartitioner } from "./kafka_publisher.ts";
-import { KafkaRecordReader } from "./kafka_record_reader.ts";
+import { KafkaClusterClient } from "./kafka_cluster_client.ts";
 import { KafkaSubscription } from "./kafka_subscription.ts";
 
 const log = getLogger("connector.kafka");
@@ -70,7 +70,7 @@ export class KafkaConnector implements StreamConnector {
   #closing: Promise<void> | null = null;
   #abort = new AbortController();
   #knownTopics = new Set<string>();
-  #reader: KafkaRecordReader;
+  #cluster: KafkaClusterClient;
 
   /**
    * @param options brokers, security, batching and tuning; see {@link KafkaConnectorOptions}
@@ -91,7 +91,7 @@ export class KafkaConnector implements StreamConnector {
     });
     this.#kafkaAdmin = this.#kafka.admin({ retry: { ...this.#options.retry } });
     this.admin = new KafkaAdmin(this.#kafkaAdmin, this.#options.brokers);
-    this.#reader = new KafkaRecordReader(this.#kafka);
+    this.#cluster = new KafkaClusterClient(this.#kafka);
     this.#publisher = new KafkaPublisher(this.#producer, chosen, this.#options, {
       onSendSucceeded: () => this.#markConnected(),
       onConnectionLost: (error) => this.#markDisconnected(error),
@@ -178,6 +178,7 @@ export class KafkaConnector implements StreamConnector {
       (status) => this.#emit(status),
       () => this.#subscriptions.delete(subscription),
       this.#metrics,
+      (memberId) => this.#cluster.removeMember(options.group, memberId),
     );
     this.#subscriptions.add(subscription);
     await subscription.start();
@@ -198,7 +199,7 @@ export class KafkaConnector implements StreamConnector {
     if (this.#closing) throw new ConnectorClosedError();
     await this.connect();
     try {
-      return await this.#reader.timestampAt(topic, partition, offset);
+      return await this.#cluster.timestampAt(topic, partition, offset);
     } catch (error) {
       throw isConnectionFailure(error) ? connectErrorFrom(error, this.#options.brokers) : error;
     }
@@ -225,7 +226,7 @@ export class KafkaConnector implements StreamConnector {
     }
     await this.#producer.disconnect().catch((e) => errors.push(e));
     await this.#kafkaAdmin.disconnect().catch((e) => errors.push(e));
-    await this.#reader.close();
+    await this.#cluster.close();
     if (this.#connected) {
       this.#connected = false;
       this.#emit({ type: "disconnected" });

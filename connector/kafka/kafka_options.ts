@@ -8,6 +8,7 @@ import "./kafka_codecs.ts"; // registers every Kafka codec in kafkajs
 import { CompressionTypes, type KafkaConfig, type SASLOptions } from "kafkajs";
 import type { Registry } from "prom-client";
 import { kafkaLogCreator } from "./kafka_log_creator.ts";
+import type { MemberIdStore } from "./kafka_member_ids.ts";
 
 /** TLS settings; `true` uses the system trust store. PEM strings, not file paths. */
 export type KafkaTlsOptions = boolean | {
@@ -83,14 +84,19 @@ export interface KafkaConnectorOptions {
   partitionsConsumedConcurrently?: number;
   /** Where metrics go; default the process registry of `core/metrics.ts`. */
   registry?: Registry;
+  /**
+   * Where each group's last member id is remembered, so a restarted node removes its predecessor that died
+   * without leaving (instead of waiting for its session timeout); default none.
+   */
+  memberIds?: MemberIdStore;
 }
 
 /** The options with every default filled in. */
 export type ResolvedKafkaOptions =
   & Required<
-    Omit<KafkaConnectorOptions, "ssl" | "sasl" | "registry" | "retry">
+    Omit<KafkaConnectorOptions, "ssl" | "sasl" | "registry" | "retry" | "memberIds">
   >
-  & Pick<KafkaConnectorOptions, "ssl" | "sasl" | "registry">
+  & Pick<KafkaConnectorOptions, "ssl" | "sasl" | "registry" | "memberIds">
   & { retry: { initialRetryTime: number; maxRetryTime: number; retries: number } };
 
 /**
@@ -145,6 +151,7 @@ export function resolveKafkaOptions(options: KafkaConnectorOptions): ResolvedKaf
       options.partitionsConsumedConcurrently ?? 8,
     ),
     registry: options.registry,
+    memberIds: options.memberIds,
   };
   if (resolved.heartbeatInterval >= resolved.sessionTimeout) {
     throw new RangeError(

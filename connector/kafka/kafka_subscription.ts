@@ -102,6 +102,9 @@ export class KafkaSubscription implements Subscription {
   #waitLog: ReturnType<typeof setInterval> | undefined;
   #end = Promise.withResolvers<SubscriptionEnd>();
   readonly ended: Promise<SubscriptionEnd> = this.#end.promise;
+  #removeMember: ((memberId: string) => Promise<boolean>) | undefined;
+  /** The member id of the current join; unset between a crash and the next join. */
+  #memberId: string | undefined;
 
   constructor(
     kafka: Kafka,
@@ -110,6 +113,7 @@ export class KafkaSubscription implements Subscription {
     emit: (status: ConnectorStatus) => void,
     onClosed: () => void,
     metrics?: ConnectorMetrics,
+    removeMember?: (memberId: string) => Promise<boolean>,
   ) {
     if (typeof options.group !== "string" || options.group === "") {
       throw new TypeError(`Cannot subscribe: group is "${options.group}", expected a group id`);
@@ -123,6 +127,7 @@ export class KafkaSubscription implements Subscription {
     this.#emit = emit;
     this.#metrics = metrics;
     this.#onClosed = onClosed;
+    this.#removeMember = removeMember;
     this.#consumer = kafka.consumer({
       groupId: options.group,
       sessionTimeout: config.sessionTimeout,
@@ -132,10 +137,19 @@ export class KafkaSubscription implements Subscription {
       allowAutoTopicCreation: false,
       // A consumer that lost its broker restarts after its last retry's delay: keep that short, so it is
       // consuming again soon after the broker is back.
-      retry: { ...config.retry, maxRetryTime: Math.min(config.retry.maxRetryTime, CONSUMER_MAX_RETRY_MS) },
+      retry: {
+        ...config.retry,
+        maxRetryTime: Math.min(config.retry.maxRetryTime, CONSUMER_MAX_RETRY_MS),
+      },
     });
     const { GROUP_JOIN, REBALANCING, CRASH, FETCH } = this.#consumer.events;
-    this.#consumer.on(GROUP_JOIN, (event) => this.#onJoin(event.payload.memberAssignment));
+    this.#consumer.on(GROUP_JOIN, (event) => {
+      if (this.#memberId !== event.payload.memberId) {
+        this.#memberId = event.payload.memberId;
+        config.memberIds?.set(this.group, this.#memberId);
+      }
+      this.#onJoin(event.payload.memberAssignment);
+    });
     this.#consumer.on(FETCH, () => {
       this.#lastFetchAt = Date.now();
     });
@@ -157,6 +171,11 @@ export class KafkaSubscription implements Subscription {
       }
       this.#crashes++;
       this.#metrics?.reconnects.inc({ connector: "kafka" });
+      // kafkajs restarts the consumer as a new member; the old one would hold the next join until its session
+      // expires, so remove it as soon as the coordinator answers.
+      const stale = this.#memberId;
+      this.#memberId = undefined;
+      if (stale) void this.#removeUntilJoined(stale);
       const retryTime = (error as { retryTime?: number }).retryTime;
       const delayMs = typeof retryTime === "number" ? retryTime : config.retry.initialRetryTime;
       this.#setState("waiting_for_broker", `${error.name}: ${error.message}; reconnecting in ${delayMs} ms`);
@@ -205,6 +224,42 @@ export class KafkaSubscription implements Subscription {
     Deno.unrefTimer(this.#waitLog);
   }
 
+  /**
+   * Removes `stale` from the group, retrying every half second while the coordinator is unreachable, until it is
+   * gone, this subscription joined again, or it ended.
+   */
+  async #removeUntilJoined(stale: string): Promise<void> {
+    while (this.#memberId === undefined && !this.#closing && this.#health.state !== "crashed") {
+      if (await this.#removeStale(stale, "before kafkajs restarted this consumer", false)) return;
+      await interruptibleSleep(500, this.#abort.signal);
+    }
+  }
+
+  /** One attempt at removing `stale`; true when the group no longer has it. */
+  async #removeStale(stale: string, why: string, logFailure = true): Promise<boolean> {
+    if (!this.#removeMember) return true;
+    try {
+      const removed = await this.#removeMember(stale);
+      if (removed) {
+        log.info(
+          "removed member {member} of group {group}, left {why}: the group rebalances without waiting " +
+            "for its session to expire",
+          { member: stale, group: this.group, why },
+        );
+      }
+      return true;
+    } catch (error) {
+      if (logFailure) {
+        log.warn("could not remove member {member} of group {group}: {error}", {
+          member: stale,
+          group: this.group,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      return false;
+    }
+  }
+
   /** kafkajs gave up (a crash it does not restart): revoke everything, end the membership with the error. */
   async #crashed(error: Error): Promise<void> {
     if (this.#health.state === "crashed") return;
@@ -240,6 +295,10 @@ export class KafkaSubscription implements Subscription {
     this.#logWaits();
     try {
       await this.#consumer.connect();
+      const previous = this.#config.memberIds?.get(this.group);
+      if (previous) {
+        await this.#removeStale(previous, "by this node's previous run, which stopped without leaving");
+      }
       for (const topic of this.#options.topics) {
         await this.#consumer.subscribe({ topic, fromBeginning: this.#options.fromBeginning ?? false });
       }
@@ -318,7 +377,8 @@ export class KafkaSubscription implements Subscription {
     const owned = this.assignments();
     if (this.#health.state !== "crashed") this.#health = { state: "closed", since: Date.now() };
     try {
-      await this.#consumer.disconnect();
+      await this.#consumer.disconnect(); // leaves the group
+      if (this.#memberId) this.#config.memberIds?.set(this.group, undefined);
     } finally {
       this.#assigned.clear();
       this.#onClosed();
