@@ -239,6 +239,7 @@ export class Dispatcher {
   #batchSeq = 0;
   #closing = false;
   #crashes = 0;
+  #createdAt = Date.now();
   #lastCrash: { error: Error; at: number } | undefined;
   #crashed = Promise.withResolvers<Error>();
   /** Set by close(): every queued batch is ready, however young. */
@@ -380,12 +381,17 @@ export class Dispatcher {
     const sub = this.subscriptionNode();
     if (sub.state === "consuming") return { ok: true };
     const who = `agent ${this.agent} (group ${this.group})`;
-    const crash = sub.lastCrash
-      ? `; crashed ${sub.crashes} time(s), last at ${sub.lastCrash.at}: ${sub.lastCrash.message}`
-      : "";
+    const last = sub.lastCrash;
+    if (!this.#sub && last) {
+      return {
+        ok: false,
+        reason: `${who}: consumer crashed ${sub.crashes} time(s), last at ${last.at}: ${last.message}`,
+      };
+    }
+    const before = last ? `; crashed ${sub.crashes} time(s) before, last at ${last.at}: ${last.message}` : "";
     return {
       ok: false,
-      reason: `${who}: consumer ${sub.state.replaceAll("_", " ")}: ${sub.reason ?? ""}${crash}`,
+      reason: `${who}: consumer ${sub.state.replaceAll("_", " ")}: ${sub.reason ?? ""}${before}`,
     };
   }
 
@@ -395,7 +401,9 @@ export class Dispatcher {
     const health: SubscriptionHealth = this.#sub?.health() ??
       (last
         ? { state: "crashed", reason: last.error.message, since: last.at }
-        : { state: "closed", reason: "not subscribed", since: Date.now() });
+        : this.#closing
+        ? { state: "closed", reason: "the dispatcher was stopped", since: this.#createdAt }
+        : { state: "joining", reason: "not subscribed yet", since: this.#createdAt });
     return {
       ...health,
       crashes: this.#crashes,
