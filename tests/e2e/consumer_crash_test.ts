@@ -9,7 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { GZIP_NOT_IMPLEMENTED, withoutGzip } from "../../connector/kafka/_without_gzip.ts";
+import { join } from "node:path";
 import postgres from "postgres";
+import { LOCAL_TOKEN_FILE } from "../../pipeline/local_mcp_token.ts";
 import { needs, services } from "../service_env.ts";
 import type { ExitReason } from "../../supervisor/mod.ts";
 import { runId, startNode, testConfig, type TestNode, waitFor } from "./_pipeline_harness.ts";
@@ -50,6 +52,13 @@ function config(id: string, dataDir: string, agentIntensity: string, rootIntensi
 interface Readyz {
   status: string;
   checks: { name: string; ok: boolean; reason?: string }[];
+}
+
+/** The tree over `/api/tree`, with the node's local reader token. */
+async function tree(node: TestNode, dataDir: string): Promise<Node> {
+  const token = (await Deno.readTextFile(join(dataDir, LOCAL_TOKEN_FILE))).trim();
+  const response = await fetch(`${node.url}/api/tree`, { headers: { authorization: `Bearer ${token}` } });
+  return await response.json() as Node;
 }
 
 async function readyz(node: TestNode): Promise<{ code: number; body: Readyz }> {
@@ -118,8 +127,7 @@ Deno.test({
         assert.ok(body.checks.find((c) => c.name === "stream")!.ok, "the producer side is fine meanwhile");
 
         await waitFor("the tree showing the membership's crash", async () => {
-          const tree = await (await fetch(`${n.url}/api/tree`)).json() as Node;
-          const dispatcher = find(tree, "root/pg/pg.dispatcher");
+          const dispatcher = find(await tree(n, dataDir), "root/pg/pg.dispatcher");
           const crashed = NOT_IMPLEMENTED.test(dispatcher?.lastError?.message ?? "") &&
             dispatcher?.lastError?.reason === "consumer_crashed";
           return { done: crashed, seen: dispatcher };
@@ -190,12 +198,12 @@ Deno.test({
           () => Promise.resolve({ done: !!gaveUp, seen: gaveUp }),
         );
         assert.equal(gaveUp!.kind, "crashed");
-        const tree = await (await fetch(`${n.url}/api/tree`)).json() as Node;
-        assert.equal(tree.state, "failed", "the root failed");
+        const root = await tree(n, dataDir);
+        assert.equal(root.state, "failed", "the root failed");
         assert.match(
-          find(tree, "root/pg")?.lastError?.message ?? "",
+          find(root, "root/pg")?.lastError?.message ?? "",
           /pg.*gave up|reached|intensity/i,
-          `the agent's supervisor gave up: ${JSON.stringify(find(tree, "root/pg"))}`,
+          `the agent's supervisor gave up: ${JSON.stringify(find(root, "root/pg"))}`,
         );
         const { code, body } = await readyz(n);
         assert.equal(code, 503);
