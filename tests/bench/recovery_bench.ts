@@ -18,11 +18,8 @@
  * @module
  */
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import postgres from "postgres";
-import { kafka as kafkaService } from "../services/kafka.ts";
-import { CACHE_DIR } from "../services/launcher.ts";
-import { canConnect, isAlive, spawnDetached, stopGroup } from "../services/process.ts";
+import { RestartableKafka } from "../services/restartable_kafka.ts";
 import { spawnStart, type StartedProcess } from "../e2e/_pipeline_harness.ts";
 
 /** Options of the recovery benchmark. */
@@ -57,12 +54,12 @@ export async function recoveryBench(
   const id = `${Date.now().toString(36)}${crypto.randomUUID().slice(0, 6)}`;
   const table = `bench_recovery_${id}`;
   const sql = postgres(options.databaseUrl, { max: 1, onnotice: () => {} });
-  let broker: OwnBroker | undefined;
+  let broker: RestartableKafka | undefined;
   let node: StartedProcess | undefined;
   let exited = false;
   try {
     say("starting a broker of its own");
-    broker = await OwnBroker.start(join(dir, "broker"), say);
+    broker = await RestartableKafka.start(join(dir, "broker"), say);
     const file = join(dir, "pipeline.yaml");
     await Deno.writeTextFile(file, pipelineYaml(id, join(dir, "data"), table));
     const env = {
@@ -212,92 +209,4 @@ function formatFigures(figures: RecoveryFigure[], rounds: number): string {
     ` — ratio ${(f.medianMs / f.baseline.medianMs).toFixed(2)}×`,
   ]);
   return [`Recovery, median of ${rounds} (loopback, one broker, one node)`, ...lines].join("\n");
-}
-
-/** A single-node KRaft broker this benchmark owns, so it can stop and start it. */
-class OwnBroker {
-  readonly address: string;
-  #command: string[];
-  #logFile: string;
-  #pid: number;
-
-  private constructor(address: string, command: string[], logFile: string, pid: number) {
-    this.address = address;
-    this.#command = command;
-    this.#logFile = logFile;
-    this.#pid = pid;
-  }
-
-  static async start(runDir: string, say: (m: string) => void): Promise<OwnBroker> {
-    await Deno.mkdir(runDir, { recursive: true });
-    const pids: number[] = [];
-    const controller = new AbortController();
-    try {
-      const running = await kafkaService.start({
-        runDir,
-        cacheDir: CACHE_DIR,
-        progress: (m) => say(`broker: ${m}`),
-        track: (pid) => pids.push(pid),
-        signal: controller.signal,
-      });
-      const dir = join(runDir, "kafka");
-      const command = [
-        running.env.KAFKA_JAVA!,
-        "-Xms256m",
-        "-Xmx512m",
-        `-Dlog4j.configuration=file:${dir}/log4j.properties`,
-        "-cp",
-        running.env.KAFKA_LIBS!,
-        "kafka.Kafka",
-        `${dir}/server.properties`,
-      ];
-      return new OwnBroker(running.env.KAFKA_BROKERS!, command, running.logFile!, running.pids[0]!);
-    } catch (error) {
-      for (const pid of pids) await stopGroup(pid, "SIGKILL", 1000);
-      throw error;
-    }
-  }
-
-  /** Stops the broker cleanly (SIGTERM), as an operator's restart does. */
-  async stop(): Promise<void> {
-    if (isAlive(this.#pid)) await stopGroup(this.#pid, "SIGTERM", 30_000);
-  }
-
-  /** Starts it again; resolves with the time its port first accepts connections. */
-  async start(): Promise<number> {
-    this.#pid = spawnDetached(this.#command, this.#logFile);
-    const [host, port] = [this.address.split(":")[0]!, Number(this.address.split(":")[1])];
-    const deadline = Date.now() + WAIT_MS;
-    while (!(await canConnect(host, port))) {
-      if (Date.now() > deadline || !isAlive(this.#pid)) {
-        throw new Error(`the broker did not come back (${this.#logFile})`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return Date.now();
-  }
-
-  /** Resolves with the time a fresh client first gets the cluster's metadata. */
-  async answersMetadata(): Promise<number> {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const admin = new Kafka({
-        brokers: [this.address],
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 0 },
-        connectionTimeout: 1000,
-      })
-        .admin();
-      try {
-        await admin.connect();
-        await admin.fetchTopicMetadata();
-        return Date.now();
-      } catch {
-        if (Date.now() > deadline) throw new Error("the broker never answered a metadata request");
-      } finally {
-        await admin.disconnect().catch(() => {});
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
