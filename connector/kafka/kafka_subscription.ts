@@ -142,7 +142,13 @@ export class KafkaSubscription implements Subscription {
         maxRetryTime: Math.min(config.retry.maxRetryTime, CONSUMER_MAX_RETRY_MS),
       },
     });
-    const { GROUP_JOIN, REBALANCING, CRASH, FETCH } = this.#consumer.events;
+    const { GROUP_JOIN, REBALANCING, CRASH, FETCH, CONNECT } = this.#consumer.events;
+    this.#consumer.on(CONNECT, () => {
+      // kafkajs reconnected after a lost broker and is joining the group again (as a new member).
+      if (this.#health.state === "waiting_for_broker") {
+        this.#setState("joining", "reconnected to the broker; joining the group again");
+      }
+    });
     this.#consumer.on(GROUP_JOIN, (event) => {
       if (this.#memberId !== event.payload.memberId) {
         this.#memberId = event.payload.memberId;

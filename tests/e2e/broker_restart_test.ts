@@ -93,7 +93,7 @@ Deno.test({
         return { done: count > before, seen: { before, count } };
       }, 30_000);
       console.log(
-        `ready and writing ${((Date.now() - upAt) / 1000).toFixed(1)} s after the broker was started`,
+        `ready and writing ${((Date.now() - upAt) / 1000).toFixed(1)} s after the broker was back`,
       );
     } finally {
       await node?.stop();
