@@ -179,6 +179,7 @@ export class KafkaConnector implements StreamConnector {
       () => this.#subscriptions.delete(subscription),
       this.#metrics,
       (memberId) => this.#cluster.removeMember(options.group, memberId),
+      (topic) => this.admin.offsets(topic, options.group),
     );
     this.#subscriptions.add(subscription);
     await subscription.start();

@@ -456,3 +456,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...base,
+  name:
+    `kafka: a group that starts at the end commits where it started on partitions it never committed, so ` +
+    `what is written while it is away is consumed after it rejoins${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const c = connector();
+    try {
+      await withTopic(c, 2, async (topic) => {
+        await c.publish(topic, [{ key: null, value: encoder.encode("before"), partition: 0 }]);
+        const group = `start-${crypto.randomUUID().slice(0, 8)}`;
+        const first = await c.subscribe({ group, topics: [topic], onBatch: () => {} });
+        try {
+          await waitFor(
+            async () => {
+              const offsets = await c.offsets(topic, group);
+              return offsets.length === 2 && offsets.every((p) => p.committed === p.high);
+            },
+            30_000,
+            "the starting points committed (the high watermarks: 1 and 0)",
+          );
+        } finally {
+          await first.close();
+        }
+        // Away: records arrive on both partitions, one of which never had a record.
+        await c.publish(topic, [
+          { key: null, value: encoder.encode("away-0"), partition: 0 },
+          { key: null, value: encoder.encode("away-1"), partition: 1 },
+        ]);
+        const got: ConsumedRecord[] = [];
+        const again = await c.subscribe({
+          group,
+          topics: [topic],
+          onBatch: (b) => void got.push(...b.records),
+        });
+        try {
+          await waitFor(() => got.length === 2, 30_000, "the records written while the group was away");
+          assert.deepEqual(got.map((r) => decoder.decode(r.value!)).sort(), ["away-0", "away-1"]);
+        } finally {
+          await again.close();
+        }
+      });
+    } finally {
+      await c.close();
+    }
+  },
+});

@@ -26,6 +26,7 @@ import type {
   ConnectorStatus,
   ConsumedRecord,
   PartitionBatch,
+  PartitionOffsets,
   RecordHeaders,
   SubscribeOptions,
   Subscription,
@@ -103,6 +104,7 @@ export class KafkaSubscription implements Subscription {
   #end = Promise.withResolvers<SubscriptionEnd>();
   readonly ended: Promise<SubscriptionEnd> = this.#end.promise;
   #removeMember: ((memberId: string) => Promise<boolean>) | undefined;
+  #offsetsOf: ((topic: string) => Promise<PartitionOffsets[]>) | undefined;
   /** The member id of the current join; unset between a crash and the next join. */
   #memberId: string | undefined;
 
@@ -114,6 +116,7 @@ export class KafkaSubscription implements Subscription {
     onClosed: () => void,
     metrics?: ConnectorMetrics,
     removeMember?: (memberId: string) => Promise<boolean>,
+    offsetsOf?: (topic: string) => Promise<PartitionOffsets[]>,
   ) {
     if (typeof options.group !== "string" || options.group === "") {
       throw new TypeError(`Cannot subscribe: group is "${options.group}", expected a group id`);
@@ -128,6 +131,7 @@ export class KafkaSubscription implements Subscription {
     this.#metrics = metrics;
     this.#onClosed = onClosed;
     this.#removeMember = removeMember;
+    this.#offsetsOf = offsetsOf;
     this.#consumer = kafka.consumer({
       groupId: options.group,
       sessionTimeout: config.sessionTimeout,
@@ -333,7 +337,12 @@ export class KafkaSubscription implements Subscription {
     if (this.#closed) return Promise.reject(new ConnectorClosedError("subscription"));
     const key = tpKey(topic, partition);
     if (!this.#assigned.has(key)) return Promise.resolve(); // not ours (any more): ignored
-    const position = BigInt(offset) + 1n;
+    return this.#commitPosition(topic, partition, BigInt(offset) + 1n);
+  }
+
+  /** Commits `position` (the next offset to consume) for an owned partition; never moves it backwards. */
+  #commitPosition(topic: string, partition: number, position: bigint): Promise<void> {
+    const key = tpKey(topic, partition);
     if ((this.#committed.get(key) ?? -1n) >= position) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const mark = this.#marks.get(key);
@@ -447,6 +456,38 @@ export class KafkaSubscription implements Subscription {
       await guard(() => onAssigned?.(next.map((tp) => ({ ...tp }))), (error) => this.#emitError(error));
     });
     this.#scheduleCommit();
+    if (!this.#options.fromBeginning) void this.#commitStartingPoints(next, this.#generation);
+  }
+
+  /**
+   * A group that starts at the end of a partition it never committed would, after a restart, start at the end
+   * again and skip what was written while it was down (an idle partition never gets a commit of processed
+   * records). So the position it starts from — the high watermark, where nothing was committed — is committed at
+   * once. Records that arrive meanwhile are delivered and committed as usual (a commit never moves back).
+   */
+  async #commitStartingPoints(assigned: TopicPartition[], generation: number): Promise<void> {
+    if (!this.#offsetsOf) return;
+    const fresh = assigned.filter((tp) => !this.#committed.has(tpKey(tp.topic, tp.partition)));
+    for (const topic of new Set(fresh.map((tp) => tp.topic))) {
+      try {
+        const offsets = await this.#offsetsOf(topic);
+        for (const p of offsets) {
+          const key = tpKey(topic, p.partition);
+          const ours = fresh.some((tp) => tp.topic === topic && tp.partition === p.partition);
+          if (!ours || p.committed !== undefined || generation !== this.#generation) continue;
+          if (!this.#assigned.has(key) || this.#marks.has(key) || this.#committed.has(key) || this.#closed) {
+            continue;
+          }
+          await this.#commitPosition(topic, p.partition, BigInt(p.high));
+        }
+      } catch (error) {
+        log.warn("could not commit the starting points of group {group} on {topic}: {error}", {
+          group: this.group,
+          topic,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
