@@ -238,6 +238,7 @@ export class Dispatcher {
   #decoded = new WeakMap<ConsumedRecord, unknown>();
   #batchSeq = 0;
   #closing = false;
+  #closeOp: Promise<void> | undefined;
   #crashes = 0;
   #createdAt = Date.now();
   #lastCrash: { error: Error; at: number } | undefined;
@@ -336,6 +337,7 @@ export class Dispatcher {
    */
   async start(): Promise<void> {
     if (this.#sub) return;
+    this.#closeOp = undefined;
     this.#closing = false;
     this.#flushing = false;
     this.#crashed = Promise.withResolvers<Error>();
@@ -420,19 +422,26 @@ export class Dispatcher {
   }
 
   /**
-   * Stops fetching, sends the batches still waiting to fill (within credit), waits up to `drainMs` for batches
-   * in flight to be acked, commits the acked prefix and leaves the group. Batches that found no credit are not
+   * Waits until every owned partition was fetched up to its high watermark at the time of the call (so what the
+   * sources, stopped first, published is drained too), then stops fetching, sends the batches still waiting to
+   * fill (within credit), waits for batches in flight to be acked, commits the acked prefix and leaves the group;
+   * all within `drainMs`. Batches that found no credit are not
    * sent; they are delivered again after a restart. Call it from the root supervisor's `onGiveUp` before
    * exiting, so what was processed is committed.
    */
-  async close(drainMs = 5000): Promise<void> {
-    if (this.#closing) return;
+  close(drainMs = 5000): Promise<void> {
+    this.#closeOp ??= this.#close(drainMs);
+    return this.#closeOp;
+  }
+
+  async #close(drainMs: number): Promise<void> {
+    const deadline = Date.now() + drainMs;
+    await this.#catchUp(deadline);
     this.#flushing = true;
     for (const inst of this.#instances.values()) this.#pump(inst);
     this.#closing = true;
     const all = [...this.#partitions.values()];
     this.#sub?.pause(all.map((p) => p.tp));
-    const deadline = Date.now() + drainMs;
     while (Date.now() < deadline && all.some((p) => p.inflight.length > 0)) {
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -446,6 +455,28 @@ export class Dispatcher {
     const sub = this.#sub;
     this.#sub = undefined;
     await sub?.close();
+  }
+
+  /**
+   * Before a stop: waits, until `deadline`, for every owned partition to be fetched up to the log's high
+   * watermark as it is now, so what the sources (stopped first) published is drained and committed too.
+   */
+  async #catchUp(deadline: number): Promise<void> {
+    if (!this.#sub) return;
+    const targets: { key: string; high: bigint }[] = [];
+    for (const topic of this.topics) {
+      const offsets = await this.#opts.connector.offsets(topic).catch(() => []);
+      for (const o of offsets) {
+        const key = tpKey(topic, o.partition);
+        if (this.#partitions.has(key)) targets.push({ key, high: BigInt(o.high) });
+      }
+    }
+    const behind = () =>
+      targets.some(({ key, high }) => {
+        const p = this.#partitions.get(key);
+        return p !== undefined && !p.dropped && p.tracker.highest + 1n < high;
+      });
+    while (this.#sub && Date.now() < deadline && behind()) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** The current incarnation of instance `id`, if one is attached and has not exited. */
