@@ -425,7 +425,7 @@ export class Dispatcher {
    * Waits until every owned partition was fetched up to its high watermark at the time of the call (so what the
    * sources, stopped first, published is drained too), then stops fetching, sends the batches still waiting to
    * fill (within credit), waits for batches in flight to be acked, commits the acked prefix and leaves the group;
-   * all within `drainMs`. Batches that found no credit are not
+   * all within `drainMs` (the catching up within half of it). Batches that found no credit are not
    * sent; they are delivered again after a restart. Call it from the root supervisor's `onGiveUp` before
    * exiting, so what was processed is committed.
    */
@@ -436,7 +436,8 @@ export class Dispatcher {
 
   async #close(drainMs: number): Promise<void> {
     const deadline = Date.now() + drainMs;
-    await this.#catchUp(deadline);
+    // At most half of the time: a consumer far behind cannot catch up anyway, and the drain needs the rest.
+    await this.#catchUp(Date.now() + drainMs / 2);
     this.#flushing = true;
     for (const inst of this.#instances.values()) this.#pump(inst);
     this.#closing = true;
@@ -465,10 +466,12 @@ export class Dispatcher {
     if (!this.#sub) return;
     const targets: { key: string; high: bigint }[] = [];
     for (const topic of this.topics) {
-      const offsets = await this.#opts.connector.offsets(topic).catch(() => []);
+      const offsets = await this.#opts.connector.offsets(topic, this.group).catch(() => []);
       for (const o of offsets) {
         const key = tpKey(topic, o.partition);
-        if (this.#partitions.has(key)) targets.push({ key, high: BigInt(o.high) });
+        // Where the group stands with nothing delivered in this session: nothing to wait for when that is the end.
+        const start = BigInt(o.committed ?? (this.#opts.fromBeginning ? o.low : o.high));
+        if (this.#partitions.has(key) && start < BigInt(o.high)) targets.push({ key, high: BigInt(o.high) });
       }
     }
     const behind = () =>
