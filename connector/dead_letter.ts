@@ -1,10 +1,13 @@
 /**
  * The dead-letter helper: a record that cannot be processed is written, byte for byte, to a dead-letter topic
  * with headers that say where it came from and why it failed, so its partition moves on and nothing disappears.
+ * A dead letter the log refuses as too large (the original was near the limit, plus the headers) is written
+ * truncated instead, with headers that say so and point at the original, still in its topic at its offset.
  *
  * @module
  */
 import { counter } from "../core/metrics.ts";
+import { RecordTooLargeError } from "./errors.ts";
 import type { ConsumedRecord, PublishedRecord, RecordHeaders, StreamConnector } from "./types.ts";
 
 /** Name of the counter of dead letters written, in the process metrics registry. */
@@ -29,7 +32,19 @@ export const DLQ_HEADERS = {
   errorMessage: "dlq.error.message",
   agent: "dlq.agent",
   attempts: "dlq.attempts",
+  /** Set (to what was cut) only on a truncated dead letter. */
+  truncated: "dlq.truncated",
+  originalKeyBytes: "dlq.original.key.bytes",
+  originalValueBytes: "dlq.original.value.bytes",
+  originalHeadersBytes: "dlq.original.headers.bytes",
 } as const;
+
+/** Most bytes of the original value a truncated dead letter keeps (its first bytes). */
+export const TRUNCATED_VALUE_BYTES = 1024;
+/** Longest key a truncated dead letter keeps; a longer key is dropped. */
+export const TRUNCATED_KEY_BYTES = 256;
+/** Longest `dlq.error.message` of a truncated dead letter, in characters. */
+const TRUNCATED_ERROR_MESSAGE_LENGTH = 512;
 
 /** Longest `dlq.error.message` kept, in characters (longer messages are cut and marked). */
 export const MAX_ERROR_MESSAGE_LENGTH = 4096;
@@ -55,11 +70,18 @@ export interface DeadLetter {
  * acknowledged the dead letter, so the caller may then commit the source offset. Counts it in
  * `qistream_dead_letters_total{topic, source_topic, stage, error_class, agent}`.
  *
+ * If the log refuses the dead letter as too large, it is sent once more truncated: the first
+ * {@linkcode TRUNCATED_VALUE_BYTES} of the value, the key if it is short, none of the original headers but the
+ * correlation id, a shorter error message, and `dlq.truncated` (what was cut) with the original sizes
+ * (`dlq.original.key.bytes`, `dlq.original.value.bytes`, `dlq.original.headers.bytes`). The `dlq.source.*`
+ * headers point at the original record.
+ *
  * @param connector the connector to publish through
  * @param deadLetterTopic e.g. `market.dead-letter`
  * @param letter the record, what failed and how often
  * @returns where the dead letter landed
  * @throws {TypeError} if the topic or stage is empty or attempts is not a non-negative integer
+ * @throws {ConnectorError} if the log refuses the dead letter (the truncated one, if it was too large)
  *
  * @example
  * ```ts
@@ -94,9 +116,17 @@ export async function sendToDeadLetter(
     [DLQ_HEADERS.agent]: letter.agent,
     [DLQ_HEADERS.attempts]: String(letter.attempts),
   };
-  const [published] = await connector.publish(deadLetterTopic, [
-    { key: record.key, value: record.value, headers },
-  ]);
+  let published: PublishedRecord | undefined;
+  try {
+    [published] = await connector.publish(deadLetterTopic, [{
+      key: record.key,
+      value: record.value,
+      headers,
+    }]);
+  } catch (error) {
+    if (!(error instanceof RecordTooLargeError)) throw error;
+    [published] = await connector.publish(deadLetterTopic, [truncatedLetter(record, headers)]);
+  }
   if (!published) {
     throw new Error(`The connector acknowledged nothing for the dead letter on ${deadLetterTopic}`);
   }
@@ -108,6 +138,45 @@ export async function sendToDeadLetter(
     agent: letter.agent,
   });
   return published;
+}
+
+/** The dead letter cut down to what always fits: see {@linkcode sendToDeadLetter}. */
+function truncatedLetter(record: ConsumedRecord, headers: RecordHeaders) {
+  const encoder = new TextEncoder();
+  const originalHeaders = Object.entries(record.headers);
+  const headersBytes = originalHeaders.reduce(
+    (n, [k, v]) => n + encoder.encode(k).length + encoder.encode(v).length,
+    0,
+  );
+  const keyBytes = record.key?.length ?? 0;
+  const valueBytes = record.value?.length ?? 0;
+  const keepKey = keyBytes <= TRUNCATED_KEY_BYTES;
+  const cut = [
+    valueBytes > TRUNCATED_VALUE_BYTES ? `value (kept ${TRUNCATED_VALUE_BYTES} of ${valueBytes} bytes)` : "",
+    keepKey ? "" : `key (${keyBytes} bytes)`,
+    originalHeaders.length > 0 ? `original headers (${originalHeaders.length})` : "",
+  ].filter(Boolean).join(", ");
+  const message = headers[DLQ_HEADERS.errorMessage]!;
+  const kept: RecordHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith("dlq.") || name === "correlation-id") kept[name] = value;
+  }
+  Object.assign(kept, {
+    [DLQ_HEADERS.errorMessage]: message.length > TRUNCATED_ERROR_MESSAGE_LENGTH
+      ? `${message.slice(0, TRUNCATED_ERROR_MESSAGE_LENGTH)}... (cut)`
+      : message,
+    [DLQ_HEADERS.truncated]: `${
+      cut || "headers"
+    }: the full record is ${record.topic}[${record.partition}]@${record.offset}`,
+    [DLQ_HEADERS.originalKeyBytes]: String(keyBytes),
+    [DLQ_HEADERS.originalValueBytes]: String(valueBytes),
+    [DLQ_HEADERS.originalHeadersBytes]: String(headersBytes),
+  });
+  return {
+    key: keepKey ? record.key : null,
+    value: record.value === null ? null : record.value.subarray(0, TRUNCATED_VALUE_BYTES),
+    headers: kept,
+  };
 }
 
 function errorClass(error: unknown): string {

@@ -300,7 +300,11 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       if (dispatcher) {
         consumers.push(agentSupervisor);
         const d = dispatcher;
+        // Data flows: the membership is consuming, and no partition is backed up (registry away, dead letter
+        // being retried) nor has the dead-letter path broken.
         cleanup.push(http.readiness.add(`consumer:${id}`, () => {
+          const problem = d.problem();
+          if (problem) throw new Error(problem);
           const health = d.health();
           if (!health.ok) throw new Error(health.reason);
         }));

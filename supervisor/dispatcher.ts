@@ -21,7 +21,12 @@
  * - **Poison records.** A batch that fails `maxAttempts` times (handler failures, or crashes while it was the
  *   oldest batch in its actor) is split in halves, recursively ({@linkcode failureDecision}); a single record
  *   that still fails goes to the dead-letter topic with its error (stage `handler`) and its partition moves
- *   on. A record the `decode` hook rejects goes there at stage `decode` without reaching an actor.
+ *   on. A record the `decode` hook rejects goes there at stage `decode` without reaching an actor — unless
+ *   the error is retriable (the registry did not answer): then the partition backs up and is redelivered.
+ * - **A broken dead-letter path stops the consumer.** A dead letter that cannot be written (missing topic,
+ *   ACL denial, too large even truncated, or the log unreachable past `deadLetterTimeoutMs`) fails the
+ *   dispatcher with `DeadLetterFailedError`: it stops dispatching, commits up to the record and leaves the
+ *   group, and says so ({@linkcode Dispatcher.problem}, {@linkcode Dispatcher.onFailed}, `dispatcher_failed`).
  *
  * - **Supervised membership.** When the subscription crashes ({@linkcode Subscription.ended}), every partition
  *   is dropped as on revocation, {@linkcode Dispatcher.crashed} resolves with the error and the dispatcher's
@@ -52,7 +57,15 @@ import { BatchFailedError } from "./batch_failed_error.ts";
 import { actorChild, type ActorChildOptions } from "./actor_child.ts";
 import type { ActorHandle } from "./actor_handle.ts";
 import type { ChildSpec, ExitReason } from "./child_spec.ts";
-import { consumerCrashes, dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
+import { DeadLetterFailedError } from "./dead_letter_failed_error.ts";
+import {
+  consumerCrashes,
+  dispatcherCommits,
+  dispatcherDeadLetterFailures,
+  dispatcherDecodeRetries,
+  dispatcherFailed,
+  dispatcherRedeliveries,
+} from "./dispatcher_metrics.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
 import { failureDecision } from "./poison_policy.ts";
 import { isEnvironmentFailure } from "./crash_blame.ts";
@@ -89,9 +102,16 @@ export interface DispatcherOptions {
   /**
    * Runs on the main thread before dispatch (e.g. `AvroSerde.decode`); the actor receives its result as the
    * record's value, while dead letters keep the original bytes. A throw sends the record to the dead-letter
-   * topic at stage `decode`.
+   * topic at stage `decode`, unless the error says `retriable: true` (e.g. `SchemaLookupError`: the registry
+   * did not answer): that is not the record's fault, so the records before it are dispatched and the rest of
+   * the fetch is handed back to the connector, which delivers it again with backoff (the partition backs up).
    */
   decode?: (record: ConsumedRecord) => unknown;
+  /**
+   * How long a dead letter that fails retriably (the log unreachable) is retried before the dispatcher fails
+   * (default 120 000 ms, Kafka's `delivery.timeout.ms`). A failure retrying cannot fix fails it at once.
+   */
+  deadLetterTimeoutMs?: number;
 }
 
 /** Counters of one dispatcher since it started. */
@@ -202,6 +222,8 @@ interface Instance {
 }
 
 const log = getLogger(["qistream", "dispatcher"]);
+/** How long a failed dispatcher waits for its in-flight batches, so what they processed is committed. */
+const FAILED_DRAIN_MS = 5000;
 const tpKey = (topic: string, partition: number) => `${topic}/${partition}`;
 
 /**
@@ -234,6 +256,16 @@ export class Dispatcher {
   #order: string[];
   #partitions = new Map<string, PartitionState>();
   #sub: Subscription | undefined;
+  /** Partitions whose last decode failed retriably (the registry did not answer), with the error. */
+  #decodeStalls = new Map<string, unknown>();
+  /** Partitions whose dead letter is being retried, with the last failure. */
+  #deadLetterStalls = new Map<string, DeadLetterFailedError>();
+  /** Set when the dead-letter path broke for good: the dispatcher stopped. */
+  #failure: DeadLetterFailedError | undefined;
+  /** The failure a restart cleared, kept (readiness, `dispatcher_failed`) until a commit shows data flows again. */
+  #lastFailure: DeadLetterFailedError | undefined;
+  #failedListeners: ((error: DeadLetterFailedError) => void)[] = [];
+  #deadLetterTimeoutMs: number;
   /** Decoded values of records held in queues, keyed by the raw record (whose bytes dead letters keep). */
   #decoded = new WeakMap<ConsumedRecord, unknown>();
   #batchSeq = 0;
@@ -243,6 +275,8 @@ export class Dispatcher {
   #createdAt = Date.now();
   #lastCrash: { error: Error; at: number } | undefined;
   #crashed = Promise.withResolvers<Error>();
+  /** Set once close() has left the group: nothing is committed any more. */
+  #closed = false;
   /** Set by close(): every queued batch is ready, however young. */
   #flushing = false;
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -295,6 +329,14 @@ export class Dispatcher {
     this.#limits = { maxRecords: positiveInt("maxBatchRecords", options.maxBatchRecords ?? 500), maxWaitMs };
     this.#maxAttempts = positiveInt("maxAttempts", options.maxAttempts ?? 3);
     this.#backoff = { minMs: options.retryBackoff?.minMs ?? 20, maxMs: options.retryBackoff?.maxMs ?? 2000 };
+    this.#deadLetterTimeoutMs = options.deadLetterTimeoutMs ?? 120_000;
+    if (!Number.isFinite(this.#deadLetterTimeoutMs) || this.#deadLetterTimeoutMs < 0) {
+      throw new RangeError(
+        "Cannot create a dispatcher: deadLetterTimeoutMs must be a number >= 0, current value is " +
+          this.#deadLetterTimeoutMs,
+      );
+    }
+    dispatcherFailed().set({ agent: this.agent }, 0);
   }
 
   /**
@@ -337,8 +379,17 @@ export class Dispatcher {
    */
   async start(): Promise<void> {
     if (this.#sub) return;
+    await this.#closeOp?.catch(() => {}); // a failed dispatcher's own close ends before it subscribes again
     this.#closeOp = undefined;
     this.#closing = false;
+    this.#closed = false;
+    if (this.#failure) {
+      // A restart after a broken dead-letter path tries again from the committed offsets.
+      this.#lastFailure = this.#failure;
+      this.#failure = undefined;
+    }
+    this.#deadLetterStalls.clear();
+    this.#decodeStalls.clear();
     this.#flushing = false;
     this.#crashed = Promise.withResolvers<Error>();
     const sub = await this.#opts.connector.subscribe({
@@ -456,6 +507,7 @@ export class Dispatcher {
     const sub = this.#sub;
     this.#sub = undefined;
     await sub?.close();
+    this.#closed = true;
   }
 
   /**
@@ -463,7 +515,7 @@ export class Dispatcher {
    * watermark as it is now, so what the sources (stopped first) published is drained and committed too.
    */
   async #catchUp(deadline: number): Promise<void> {
-    if (!this.#sub) return;
+    if (!this.#sub || this.#failure) return;
     const targets: { key: string; high: bigint }[] = [];
     for (const topic of this.topics) {
       const offsets = await this.#opts.connector.offsets(topic, this.group).catch(() => []);
@@ -485,6 +537,48 @@ export class Dispatcher {
   /** The current incarnation of instance `id`, if one is attached and has not exited. */
   handle(id: string): ActorHandle | undefined {
     return this.#instances.get(id)?.handle;
+  }
+
+  /**
+   * Why data does not flow, if it does not: the dispatcher failed (its dead-letter path is broken), a dead
+   * letter is being retried, or partitions are backed up because decoding failed retriably (the registry did
+   * not answer). `undefined` while everything flows. Readiness reports it.
+   */
+  problem(): string | undefined {
+    if (this.#failure) return `${this.agent} failed: ${this.#failure.message}`;
+    if (this.#lastFailure) {
+      return `${this.agent} failed: ${this.#lastFailure.message} (restarted, not flowing yet)`;
+    }
+    const deadLetter = this.#deadLetterStalls.values().next().value;
+    if (deadLetter) return `${this.agent}: retrying a dead letter: ${deadLetter.message}`;
+    const stalls = [...this.#decodeStalls];
+    if (stalls.length === 0) return undefined;
+    const [key, error] = stalls[0]!;
+    const more = stalls.length > 1 ? ` (and ${stalls.length - 1} more partition(s))` : "";
+    return `${this.agent}: ${key} is backed up, decoding failed: ${
+      error instanceof Error ? error.message : String(error)
+    }${more}`;
+  }
+
+  /** Why the dispatcher stopped, once its dead-letter path broke for good. */
+  get failure(): DeadLetterFailedError | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Calls `listener` once if the dispatcher fails (at once if it already has).
+   *
+   * @returns a function that removes the listener
+   */
+  onFailed(listener: (error: DeadLetterFailedError) => void): () => void {
+    if (this.#failure) {
+      listener(this.#failure);
+      return () => {};
+    }
+    this.#failedListeners.push(listener);
+    return () => {
+      this.#failedListeners = this.#failedListeners.filter((l) => l !== listener);
+    };
   }
 
   /** Counters since start. */
@@ -548,7 +642,7 @@ export class Dispatcher {
   }
 
   async #onBatch(batch: PartitionBatch): Promise<void> {
-    if (this.#closing || batch.records.length === 0) return;
+    if (this.#closing || this.#failure || batch.records.length === 0) return;
     const p = this.#partition(batch);
     let run: ConsumedRecord[] = [];
     const flush = () => {
@@ -564,8 +658,21 @@ export class Dispatcher {
       try {
         this.#decoded.set(record, await this.#opts.decode(record));
         run.push(record);
+        this.#decodeStalls.delete(p.key);
       } catch (error) {
         flush();
+        if (isRetriable(error)) {
+          // Not the record's fault: dispatch what decoded, and let the connector redeliver the rest later.
+          this.#pump(p.owner);
+          this.#decodeStalls.set(p.key, error);
+          dispatcherDecodeRetries().inc({ agent: this.agent, error_class: errorName(error) });
+          log.warn("decoding {partition}@{offset} failed retriably, retrying: {error}", {
+            partition: p.key,
+            offset: record.offset,
+            error: String(error),
+          });
+          throw error;
+        }
         const last = p.pending.at(-1);
         if (last) last.sealed = true; // its range must not span the dead-lettered offset
         p.tracker.track(record.offset, record.offset);
@@ -627,7 +734,7 @@ export class Dispatcher {
   /** Sends the instance's queued batches within its credit, round robin; pauses partitions that must wait. */
   #pump(inst: Instance): void {
     const handle = inst.handle;
-    if (handle && handle.state === "running" && !this.#closing) {
+    if (handle && handle.state === "running" && !this.#closing && !this.#failure) {
       const now = Date.now();
       let progressed = true;
       while (progressed && handle.hasCredit()) {
@@ -793,7 +900,12 @@ export class Dispatcher {
     dispatcherRedeliveries().inc({ agent: this.agent, reason: "crash" });
   }
 
-  /** Writes a dead letter (retrying until the log acknowledges it), then acks the record's offset. */
+  /**
+   * Writes a dead letter, then acks the record's offset. A retriable failure (the log is unreachable) is
+   * retried with backoff for up to `deadLetterTimeoutMs`; past it, or at once for a failure retrying cannot
+   * fix (missing topic, ACL denial, too large even truncated), the dispatcher fails ({@linkcode #fail}).
+   * Meanwhile {@linkcode problem} names the failing dead letter, so readiness shows the stall.
+   */
   #deadLetter(
     p: PartitionState,
     record: ConsumedRecord,
@@ -802,7 +914,8 @@ export class Dispatcher {
     attempts: number,
   ): void {
     const work = (async () => {
-      for (let attempt = 1; !p.dropped; attempt++) {
+      const started = Date.now();
+      for (let attempt = 1; !p.dropped && !this.#failure; attempt++) {
         try {
           await sendToDeadLetter(this.#opts.connector, this.deadLetterTopic, {
             record,
@@ -812,18 +925,29 @@ export class Dispatcher {
             attempts,
           });
           this.#stats.deadLetters++;
+          this.#deadLetterStalls.delete(p.key);
           break;
         } catch (e) {
+          dispatcherDeadLetterFailures().inc({ agent: this.agent, error_class: errorName(e) });
           log.error("dead letter to {topic} failed (attempt {attempt}): {error}", {
             topic: this.deadLetterTopic,
             attempt,
             error: String(e),
           });
           if (this.#closing && attempt >= 3) return;
+          const source = { topic: record.topic, partition: record.partition, offset: record.offset };
+          const failure = new DeadLetterFailedError(this.agent, this.deadLetterTopic, source, {
+            cause: e,
+            attempts: attempt,
+          });
+          if (!isRetriable(e) || Date.now() - started >= this.#deadLetterTimeoutMs) {
+            return this.#fail(failure);
+          }
+          this.#deadLetterStalls.set(p.key, failure);
           await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
         }
       }
-      if (p.dropped) return;
+      if (p.dropped || this.#failure) return;
       p.tracker.ack(record.offset, record.offset);
       this.#commit(p);
       this.#pump(p.owner);
@@ -832,8 +956,25 @@ export class Dispatcher {
     void work.finally(() => this.#work.delete(work));
   }
 
+  /**
+   * Stops this consumer because its dead-letter path is broken: no batch is sent any more, batches in flight
+   * may finish and what was acked is committed (never past the record that could not be dead-lettered), the
+   * group is left, and the failure is reported — to `onFailed` listeners (its supervisor, through
+   * `dispatcherChild`), to {@linkcode problem} (readiness), as `dispatcher_failed{agent} 1` and in the log.
+   */
+  #fail(failure: DeadLetterFailedError): void {
+    if (this.#failure) return;
+    this.#failure = failure;
+    dispatcherFailed().set({ agent: this.agent }, 1);
+    log.error("{agent} stops: {error}", { agent: this.agent, error: failure.message });
+    for (const listener of this.#failedListeners.splice(0)) listener(failure);
+    void this.close(FAILED_DRAIN_MS).catch((e) =>
+      log.warn("closing the failed {agent}: {error}", { agent: this.agent, error: e })
+    );
+  }
+
   #commit(p: PartitionState): void {
-    if (p.committing || p.dropped || !this.#sub) return;
+    if (p.committing || p.dropped || !this.#sub || this.#closed) return;
     const offset = p.tracker.committable();
     if (offset === undefined || (p.committed !== null && BigInt(offset) <= BigInt(p.committed))) return;
     p.committing = true;
@@ -843,6 +984,10 @@ export class Dispatcher {
         if (p.dropped) return;
         p.committed = offset;
         this.#stats.commits++;
+        if (this.#lastFailure) {
+          this.#lastFailure = undefined;
+          dispatcherFailed().set({ agent: this.agent }, 0);
+        }
         dispatcherCommits().inc({ agent: this.agent, topic: p.tp.topic });
         this.#commit(p);
       },
@@ -872,9 +1017,20 @@ export class Dispatcher {
       p.inflight = [];
       p.pending = [];
       this.#partitions.delete(p.key);
+      this.#decodeStalls.delete(p.key);
+      this.#deadLetterStalls.delete(p.key);
       p.owner.partitions.delete(p);
     }
   }
+}
+
+/** Whether an error says that trying again may succeed (the `retriable` contract of qistream's errors). */
+function isRetriable(error: unknown): boolean {
+  return (error as { retriable?: unknown } | null)?.retriable === true;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name || "Error" : typeof error;
 }
 
 /** The handler's own error class and message for the dead letter's headers (not the main-thread wrapper). */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { counter } from "../core/metrics.ts";
+import { counter, gauge } from "../core/metrics.ts";
 
 /** `dispatcher_commits_total{agent,topic}`: offset commits acknowledged by the connector. */
 export const dispatcherCommits = () =>
@@ -34,4 +34,31 @@ export const consumerCrashes = () =>
     help:
       "Consumer memberships that crashed on an error their client does not retry (restarted by the supervisor)",
     labelNames: ["agent", "group", "error"],
+  });
+
+/**
+ * `dispatcher_decode_retries_total{agent,error_class}`: fetches handed back to the connector because decoding
+ * failed retriably (the schema registry did not answer); the partition backs up instead of dead-lettering.
+ */
+export const dispatcherDecodeRetries = () =>
+  counter({
+    name: "dispatcher_decode_retries_total",
+    help: "Fetches redelivered because decoding failed retriably (e.g. the schema registry did not answer)",
+    labelNames: ["agent", "error_class"],
+  });
+
+/** `dispatcher_dead_letter_failures_total{agent,error_class}`: attempts to write a dead letter that failed. */
+export const dispatcherDeadLetterFailures = () =>
+  counter({
+    name: "dispatcher_dead_letter_failures_total",
+    help: "Attempts to write a dead letter that failed (retried while retriable, else the consumer stops)",
+    labelNames: ["agent", "error_class"],
+  });
+
+/** `dispatcher_failed{agent}`: 1 once the consumer stopped because its dead-letter path is broken. */
+export const dispatcherFailed = () =>
+  gauge({
+    name: "dispatcher_failed",
+    help: "1 when the consumer stopped because it cannot write its dead-letter topic, else 0",
+    labelNames: ["agent"],
   });

@@ -73,6 +73,7 @@ export {
   type PartitionNode,
   type SubscriptionNode,
 } from "./dispatcher.ts";
+export { DeadLetterFailedError } from "./dead_letter_failed_error.ts";
 export { dispatcherChild } from "./dispatcher_child.ts";
 export { consumerCrashes, dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
 export { OffsetTracker } from "./offset_tracker.ts";

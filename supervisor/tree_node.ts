@@ -70,7 +70,7 @@ export interface PendingNode {
 export interface DispatcherNode extends DispatcherSnapshot {
   id: string;
   path: string;
-  state: "running" | "stopping" | "stopped";
+  state: "running" | "stopping" | "stopped" | "failed";
   restarts: number;
   lastError?: LastError;
 }

@@ -1,7 +1,8 @@
 /**
- * Errors of the Avro serde. Each names what was wrong with the record. None is retriable: the same bytes fail
- * the same way again, so the record belongs in the dead-letter topic (except `UnknownSchemaIdError`, which
- * carries the registry's `retriable` flag when the lookup itself failed).
+ * Errors of the Avro serde. Each names what was wrong with the record, and none of those is retriable: the same
+ * bytes fail the same way again, so the record belongs in the dead-letter topic. The one exception is
+ * `SchemaLookupError`: the registry could not be asked (unreachable, timed out, 5xx, refused us), which says
+ * nothing about the record, so it is retriable and a consumer backs its partition up instead of dead-lettering.
  *
  * @module
  */
@@ -28,6 +29,21 @@ export class UnknownSchemaIdError extends Error {
   readonly schemaId: number;
   constructor(schemaId: number, options?: { cause?: unknown }) {
     super(`Unknown schema id ${schemaId}: the registry has no schema with this id`, options);
+    this.schemaId = schemaId;
+  }
+}
+
+/**
+ * The writer schema of a record could not be fetched: the registry failed to answer (network error, timeout,
+ * 5xx, authentication). The record is not at fault; retry once the registry answers.
+ */
+export class SchemaLookupError extends Error {
+  override name = "SchemaLookupError";
+  readonly retriable = true;
+  readonly schemaId: number;
+  constructor(schemaId: number, options?: { cause?: unknown }) {
+    const why = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
+    super(`Cannot fetch the writer schema id ${schemaId} from the registry${why}`, options);
     this.schemaId = schemaId;
   }
 }

@@ -14,6 +14,7 @@ import {
   AvroEncodeError,
   NoSchemaForSubjectError,
   RecordTooLargeError,
+  SchemaLookupError,
   UnknownSchemaIdError,
 } from "./avro_errors.ts";
 import { frameConfluent, HEADER_LENGTH, parseConfluentFrame } from "./confluent_wire_format.ts";
@@ -55,8 +56,9 @@ export class AvroSerde {
   }
 
   /**
-   * The avsc type of a schema id, fetched once from the registry.
-   * @throws {UnknownSchemaIdError} if the registry has no such id
+   * The avsc type of a schema id, fetched once from the registry (concurrent callers share the lookup).
+   * @throws {UnknownSchemaIdError} if the registry confirms it has no such id
+   * @throws {SchemaLookupError} (retriable) if the registry could not be asked
    */
   typeOf(schemaId: number): Promise<avsc.Type> {
     let p = this.#types.get(schemaId);
@@ -66,7 +68,7 @@ export class AvroSerde {
         (err) => {
           this.#types.delete(schemaId);
           if (err instanceof SchemaNotFoundError) throw new UnknownSchemaIdError(schemaId, { cause: err });
-          throw err;
+          throw new SchemaLookupError(schemaId, { cause: err });
         },
       );
       this.#types.set(schemaId, p);
@@ -124,7 +126,8 @@ export class AvroSerde {
    * @param reader an avsc type to read into (schema evolution); default the writer schema
    * @throws {NotAvroError} if the bytes are too short or lack the magic byte
    * @throws {RecordTooLargeError} if the bytes exceed `maxRecordBytes`
-   * @throws {UnknownSchemaIdError} if the registry does not know the schema id
+   * @throws {UnknownSchemaIdError} if the registry confirms it does not know the schema id (404)
+   * @throws {SchemaLookupError} (retriable) if the registry could not be asked: the record is not at fault
    * @throws {AvroDecodeError} if the body does not decode (truncated, trailing bytes, bad data, no resolution)
    */
   async decode<T = unknown>(bytes: Uint8Array | null, reader?: avsc.Type): Promise<DecodedAvro<T>> {

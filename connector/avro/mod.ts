@@ -24,5 +24,6 @@ export {
   NoSchemaForSubjectError,
   NotAvroError,
   RecordTooLargeError,
+  SchemaLookupError,
   UnknownSchemaIdError,
 } from "./avro_errors.ts";

@@ -20,6 +20,7 @@ import {
 import { waitFor } from "../contract/_wait.ts";
 import { KafkaConnector } from "./kafka_connector.ts";
 import { GZIP_NOT_IMPLEMENTED, withoutGzip } from "./_without_gzip.ts";
+import { partitionForKey } from "../murmur2.ts";
 import type { KafkaConnectorOptions, KafkaSaslOptions } from "./kafka_options.ts";
 
 const brokers = Deno.env.get("KAFKA_BROKERS");
@@ -245,6 +246,130 @@ Deno.test({
         const [offsets] = await c.offsets(topic);
         assert.equal(offsets!.high, "2", "exactly the two small records were written");
       }, { "max.message.bytes": "2000" });
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  ...base,
+  name: `kafka: an oversize record merged with other calls over 2 partitions fails alone; the others land ` +
+    `exactly once, in order, at the offsets they were told, and the partitions are not wedged${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const c = connector({ linger: 50, maxRecordBytes: 100_000 });
+    try {
+      await withTopic(c, 2, async (topic) => {
+        const keyOn = (partition: number) =>
+          Array.from({ length: 100 }, (_, i) => `k${i}`).find((k) => partitionForKey(k, 2) === partition)!;
+        const k0 = keyOn(0), k1 = keyOn(1);
+        const small = (key: string, tag: string) => ({ key, value: encoder.encode(tag) });
+        // One merged send: the broker appends partition 1's batch and refuses partition 0's (over
+        // max.message.bytes); kafkajs fails the whole request.
+        const results = await Promise.allSettled([
+          c.publish(topic, [small(k0, "a0"), small(k1, "a1")]),
+          c.publish(topic, [small(k1, "b1")]),
+          c.publish(topic, [{ key: k0, value: crypto.getRandomValues(new Uint8Array(5000)) }]),
+          c.publish(topic, [small(k0, "d0")]),
+          c.publish(topic, [small(k1, "e1")]),
+        ]);
+        assert.deepEqual(results.map((r) => r.status), [
+          "fulfilled",
+          "fulfilled",
+          "rejected",
+          "fulfilled",
+          "fulfilled",
+        ], results.map((r) => r.status === "rejected" ? String(r.reason) : "ok").join("; "));
+        const big = results[2]!;
+        assert.ok(big.status === "rejected" && big.reason instanceof RecordTooLargeError, String(big));
+        // Not wedged: later publishes to both partitions go through.
+        const after = await c.publish(topic, [small(k0, "f0"), small(k1, "f1")]);
+        const told = new Map<string, string>();
+        const calls = [["a0", "a1"], ["b1"], [], ["d0"], ["e1"]];
+        results.forEach((r, i) => {
+          if (r.status !== "fulfilled") return;
+          r.value.forEach((p, j) => told.set(calls[i]![j]!, `${p.partition}@${p.offset}`));
+        });
+        after.forEach((p, j) => told.set(["f0", "f1"][j]!, `${p.partition}@${p.offset}`));
+
+        const seen: ConsumedRecord[] = [];
+        const sub = await c.subscribe({
+          group: `oversize-${crypto.randomUUID().slice(0, 8)}`,
+          topics: [topic],
+          fromBeginning: true,
+          onBatch: (b) => void seen.push(...b.records),
+        });
+        try {
+          const offsets = await c.offsets(topic);
+          const total = offsets.reduce((n, o) => n + Number(o.high), 0);
+          await waitFor(() => seen.length >= total, 20_000, `${total} records`);
+          const on = (partition: number) =>
+            seen.filter((r) => r.partition === partition).sort((a, b) => Number(a.offset) - Number(b.offset))
+              .map((r) => decoder.decode(r.value!));
+          assert.deepEqual(on(0), ["a0", "d0", "f0"], "partition 0: exactly once, in order");
+          assert.deepEqual(on(1), ["a1", "b1", "e1", "f1"], "partition 1: exactly once, in order");
+          for (const r of seen) {
+            assert.equal(told.get(decoder.decode(r.value!)), `${r.partition}@${r.offset}`, "reported offset");
+          }
+        } finally {
+          await sub.close();
+        }
+      }, { "max.message.bytes": "2000" });
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  ...base,
+  name:
+    `kafka: a merged send with a call to a topic deleted meanwhile fails that call with UnknownTopicError; ` +
+    `the other calls' records land exactly once, in order${skip}`,
+  ignore: noKafka,
+  fn: async () => {
+    const c = connector({ linger: 50, retry: { initialRetryTime: 100, retries: 2 } });
+    try {
+      await withTopic(c, 2, async (topic) => {
+        // Never created, and the producer never auto-creates topics (a dead-letter topic nobody declared).
+        const gone = `kafka-test-missing-${crypto.randomUUID().slice(0, 8)}`;
+        const keyOn = (partition: number) =>
+          Array.from({ length: 100 }, (_, i) => `k${i}`).find((k) => partitionForKey(k, 2) === partition)!;
+        const record = (partition: number, tag: string) => ({
+          key: keyOn(partition),
+          value: encoder.encode(tag),
+        });
+        const results = await Promise.allSettled([
+          c.publish(topic, [record(0, "a0"), record(1, "a1")]),
+          c.publish(gone, [{ key: "k", value: encoder.encode("lost") }]),
+          c.publish(topic, [record(1, "b1"), record(0, "b0")]),
+        ]);
+        assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+        const refused = results[1]!;
+        assert.ok(
+          refused.status === "rejected" && refused.reason instanceof UnknownTopicError,
+          String(refused),
+        );
+        const seen: ConsumedRecord[] = [];
+        const sub = await c.subscribe({
+          group: `gone-${crypto.randomUUID().slice(0, 8)}`,
+          topics: [topic],
+          fromBeginning: true,
+          onBatch: (b) => void seen.push(...b.records),
+        });
+        try {
+          const total = (await c.offsets(topic)).reduce((n, o) => n + Number(o.high), 0);
+          await waitFor(() => seen.length >= total, 20_000, `${total} records`);
+          const on = (partition: number) =>
+            seen.filter((r) => r.partition === partition).sort((a, b) => Number(a.offset) - Number(b.offset))
+              .map((r) => decoder.decode(r.value!));
+          assert.deepEqual(on(0), ["a0", "b0"], "partition 0: exactly once, in order");
+          assert.deepEqual(on(1), ["a1", "b1"], "partition 1: exactly once, in order");
+        } finally {
+          await sub.close();
+        }
+      });
     } finally {
       await c.close();
     }

@@ -1,7 +1,14 @@
 /**
  * A Confluent-compatible schema registry client over `fetch`: Confluent Schema Registry, Redpanda, and
- * Apicurio Registry's ccompat API. Ids are cached forever (they are immutable), registrations per
- * subject and schema text, and the latest version of a subject for `latestTtlMs`.
+ * Apicurio Registry's ccompat API.
+ *
+ * One request per schema at a time: concurrent lookups of the same id, the same subject's latest version or the
+ * same registration share one request (single flight), so a cold cache under a burst of records costs one GET,
+ * not one per record. Ids are cached forever (they are immutable), registrations per subject and schema text.
+ * The latest version of a subject is answered from cache; once it is older than `latestTtlMs` the cached answer
+ * is still returned while one background request refreshes it (stale-while-revalidate), so an expiring entry
+ * never makes callers wait or stampede the registry. A failed refresh keeps the cached answer and is tried again
+ * no sooner than a second later.
  *
  * Apicurio serves the Confluent API under `/apis/ccompat/v7`; give either that URL or the bare base URL —
  * the client probes `<url>/subjects` and falls back to `<url>/apis/ccompat/v7` once.
@@ -32,7 +39,10 @@ export interface HttpSchemaRegistryOptions {
   password?: string;
   /** Per-request timeout; default 10 000 ms. */
   timeoutMs?: number;
-  /** How long `latest(subject)` answers from cache; default 30 000 ms (0 disables). */
+  /**
+   * Age after which `latest(subject)` refreshes its cached answer in the background; default 30 000 ms
+   * (0: every call asks the registry, still one request at a time per subject).
+   */
   latestTtlMs?: number;
   /** Injected fetch (tests); default the global `fetch`. */
   fetch?: typeof fetch;
@@ -40,6 +50,8 @@ export interface HttpSchemaRegistryOptions {
 
 const CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
 const CCOMPAT_PATH = "/apis/ccompat/v7";
+/** Least time between two refreshes of a subject's latest version after a failed one. */
+const REFRESH_RETRY_MS = 1000;
 
 interface ErrorBody {
   error_code?: number;
@@ -54,8 +66,8 @@ export class HttpSchemaRegistry implements SchemaRegistry {
   };
   #base?: Promise<string>;
   readonly #byId = new Map<number, Promise<string>>();
-  readonly #registered = new Map<string, number>();
-  readonly #latest = new Map<string, { at: number; value: RegisteredSchema | null }>();
+  readonly #registered = new Map<string, Promise<number>>();
+  readonly #latest = new Map<string, LatestEntry>();
 
   /** @throws {TypeError} if `url` is not an http(s) URL */
   constructor(options: HttpSchemaRegistryOptions) {
@@ -144,16 +156,30 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     );
   }
 
-  async register(subject: string, schema: string | object): Promise<number> {
-    const text = normalizeSchema(schema);
+  register(subject: string, schema: string | object): Promise<number> {
+    let text: string;
+    try {
+      text = normalizeSchema(schema);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const key = `${subject}\u0000${text}`;
-    const cached = this.#registered.get(key);
-    if (cached !== undefined) return cached;
+    let p = this.#registered.get(key);
+    if (!p) {
+      p = this.#register(subject, text).catch((err) => {
+        this.#registered.delete(key);
+        throw err;
+      });
+      this.#registered.set(key, p);
+    }
+    return p;
+  }
+
+  async #register(subject: string, text: string): Promise<number> {
     try {
       const res = await this.#request("POST", `/subjects/${enc(subject)}/versions`, { schema: text }) as {
         id: number;
       };
-      this.#registered.set(key, res.id);
       this.#byId.set(res.id, Promise.resolve(text));
       this.#latest.delete(subject);
       return res.id;
@@ -200,24 +226,62 @@ export class HttpSchemaRegistry implements SchemaRegistry {
     return p;
   }
 
-  async latest(subject: string): Promise<RegisteredSchema | null> {
-    const hit = this.#latest.get(subject);
-    if (hit && Date.now() - hit.at < this.#opts.latestTtlMs) return hit.value;
-    let value: RegisteredSchema | null;
+  latest(subject: string): Promise<RegisteredSchema | null> {
+    const entry = this.#latest.get(subject);
+    if (entry?.value === undefined) {
+      // Cold: every caller waits for the one request in flight.
+      return entry?.inflight ?? this.#refreshLatest(subject);
+    }
+    if (Date.now() - entry.at >= this.#opts.latestTtlMs) {
+      // Nothing useful to serve meanwhile (no TTL, or the subject had no versions): wait for the answer.
+      if (this.#opts.latestTtlMs === 0 || entry.value === null) {
+        return entry.inflight ?? this.#refreshLatest(subject);
+      }
+      if (!entry.inflight && Date.now() >= entry.retryAt) {
+        this.#refreshLatest(subject).catch(() => {/* keeps the cached answer; tried again later */});
+      }
+    }
+    return Promise.resolve(entry.value);
+  }
+
+  /** Fetches the subject's latest version once, whoever asks meanwhile; updates the cache when it answers. */
+  #refreshLatest(subject: string): Promise<RegisteredSchema | null> {
+    const entry: LatestEntry = this.#latest.get(subject) ?? { at: 0, retryAt: 0 };
+    this.#latest.set(subject, entry);
+    const inflight = this.#fetchLatest(subject).then(
+      (value) => {
+        if (this.#latest.get(subject) === entry) {
+          Object.assign(entry, { value, at: Date.now(), inflight: undefined });
+        }
+        return value;
+      },
+      (err) => {
+        if (this.#latest.get(subject) === entry) {
+          entry.inflight = undefined;
+          entry.retryAt = Date.now() + REFRESH_RETRY_MS;
+          if (entry.value === undefined) this.#latest.delete(subject);
+        }
+        throw err;
+      },
+    );
+    entry.inflight = inflight;
+    return inflight;
+  }
+
+  async #fetchLatest(subject: string): Promise<RegisteredSchema | null> {
     try {
       const body = await this.#request("GET", `/subjects/${enc(subject)}/versions/latest`) as {
         id: number;
         version: number;
         schema: string;
       };
-      value = { subject, id: body.id, version: body.version, schema: normalizeSchema(body.schema) };
+      const value = { subject, id: body.id, version: body.version, schema: normalizeSchema(body.schema) };
       this.#byId.set(value.id, Promise.resolve(value.schema));
+      return value;
     } catch (err) {
-      if (err instanceof HttpStatusError && err.status === 404) value = null;
-      else throw wrap(err, `fetch the latest version of subject "${subject}"`);
+      if (err instanceof HttpStatusError && err.status === 404) return null;
+      throw wrap(err, `fetch the latest version of subject "${subject}"`);
     }
-    this.#latest.set(subject, { at: Date.now(), value });
-    return value;
   }
 
   async checkCompatibility(subject: string, schema: string | object): Promise<CompatibilityResult> {
@@ -310,6 +374,14 @@ function enc(s: string): string {
 
 function isJsonArray(v: unknown): boolean {
   return Array.isArray(v);
+}
+
+/** A subject's cached latest version: `value` once known, the request in flight, when to retry a failed one. */
+interface LatestEntry {
+  value?: RegisteredSchema | null;
+  at: number;
+  retryAt: number;
+  inflight?: Promise<RegisteredSchema | null>;
 }
 
 /** An HTTP answer outside 2xx, before it is mapped to a domain error. */

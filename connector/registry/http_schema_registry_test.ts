@@ -4,7 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { HttpSchemaRegistry } from "./http_schema_registry.ts";
+import avsc from "avsc";
 import { IncompatibleSchemaError, SchemaNotFoundError, SchemaRegistryError } from "./registry_errors.ts";
+import { AvroSerde } from "../avro/avro_serde.ts";
+import { frameConfluent } from "../avro/confluent_wire_format.ts";
+import { startHttpFaultProxy } from "../../tests/http_fault_proxy.ts";
 
 const url = Deno.env.get("SCHEMA_REGISTRY_URL");
 const ignore = !url;
@@ -108,3 +112,62 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    `http registry: 500 lookups on a cold, then an expired cache make one request per schema at a time, ` +
+    `counted at a proxy in front of the registry${skipNote}`,
+  ignore,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const direct = new HttpSchemaRegistry({ url: url! });
+    const subject = uniqueSubject("burst");
+    const other = uniqueSubject("burst-by-id");
+    await direct.register(subject, v1);
+    const otherId = await direct.register(other, v2Compatible);
+    const proxy = startHttpFaultProxy(url!);
+    try {
+      const ttlMs = 100;
+      const reg = new HttpSchemaRegistry({ url: proxy.url, latestTtlMs: ttlMs });
+      const serde = new AvroSerde({ registry: reg });
+      const value = { symbol: "BTC-USD", price: 1 };
+      const latestPath = /^GET .*\/versions\/latest$/;
+      const idPath = new RegExp(`^GET .*/schemas/ids/${otherId}$`);
+
+      // Cold cache: 500 encodes for one subject, 500 decodes of one unseen id.
+      const encoded = await Promise.all(Array.from({ length: 500 }, () => serde.encode(subject, value)));
+      const frame = frameConfluent(otherId, avsc.Type.forSchema(v2Compatible as avsc.Schema).toBuffer(value));
+      await Promise.all(Array.from({ length: 500 }, () => serde.decode(frame)));
+      assert.equal(proxy.count(latestPath), 1, "one GET of the subject's latest version for 500 encodes");
+      assert.equal(proxy.count(idPath), 1, "one GET of the id for 500 decodes");
+      assert.equal(new Set(encoded.map((b) => b.join())).size, 1);
+
+      // Expired: every caller gets the cached answer at once; one background request refreshes it.
+      const cachedAt = Date.now();
+      await new Promise((r) => setTimeout(r, ttlMs + 20)); // let the entry age past the TTL
+      assert.ok(Date.now() - cachedAt > ttlMs);
+      await Promise.all(Array.from({ length: 500 }, () => serde.encode(subject, value)));
+      await until(() => proxy.count(latestPath) >= 2, 10_000, "the background refresh");
+      assert.equal(proxy.count(latestPath), 2, "one refresh for 500 encodes on an expired entry");
+      assert.equal(proxy.maxConcurrent.get([...proxy.counts.keys()].find((k) => latestPath.test(k))!), 1);
+
+      // A refresh that fails keeps serving the cached answer.
+      proxy.mode = "503";
+      await new Promise((r) => setTimeout(r, ttlMs + 20));
+      const during = await Promise.all(Array.from({ length: 50 }, () => serde.encode(subject, value)));
+      assert.equal(during.length, 50, "encodes go on from the cache while the registry answers 503");
+      await until(() => proxy.faults >= 1, 10_000, "the failed refresh");
+    } finally {
+      await proxy.close();
+    }
+  },
+});
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
