@@ -17,6 +17,8 @@ Benchmarks (each prints its baseline, measured in the same run, and the ratio):
               and restart time from a crash to the next batch processed (median, p99)
   sinks       rows/s from a topic into PostgreSQL, embedded PostgreSQL and ClickHouse through the
               sink actors and MCP tools, beside a plain bulk insert with the same client
+  recovery    a node (main.ts start) SIGKILLed and restarted, and its broker restarted: time until
+              the sinks write again (median of --rounds), beside a clean stop and the broker's own start
 
 Options:
   --records N       records per measurement (default 200000)
@@ -26,15 +28,17 @@ Options:
   --instances N     actor instances (actors, sinks, default 2)
   --window N        credit window per actor (actors, sinks, default 4)
   --crashes N       crashes timed for the restart figures (actors, default 50)
+  --rounds N        measurements of each recovery (recovery, default 5)
 
 connector uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set; otherwise it starts the test services
 (deno task services) and stops them afterwards. actors needs no services. sinks uses DATABASE_URL and
-CLICKHOUSE_URL when both are set; otherwise it starts postgres and clickhouse the same way.`;
+CLICKHOUSE_URL when both are set; otherwise it starts postgres and clickhouse the same way. recovery
+starts a broker of its own (it stops and restarts it) and takes PostgreSQL from DATABASE_URL or the launcher.`;
 
 /** `qistream bench`. */
 export const benchCommand: Command = {
   name: "bench",
-  summary: "run a benchmark beside its same-run baseline (connector, actors, sinks)",
+  summary: "run a benchmark beside its same-run baseline (connector, actors, sinks, recovery)",
   usage: USAGE,
   async run(args) {
     const parsed = parseCommandArgs(args, USAGE, {
@@ -44,6 +48,7 @@ export const benchCommand: Command = {
       instances: { type: "string", default: "2" },
       window: { type: "string", default: "4" },
       crashes: { type: "string", default: "50" },
+      rounds: { type: "string", default: "5" },
       help: { type: "boolean", short: "h" },
     }, true);
     if (typeof parsed === "number") return parsed;
@@ -60,6 +65,7 @@ export const benchCommand: Command = {
       instances: Number(values.instances),
       window: Number(values.window),
       crashes: Number(values.crashes),
+      rounds: Number(values.rounds),
     };
     for (const [name, value] of Object.entries(numbers)) {
       if (!Number.isInteger(value) || value <= 0) {
@@ -69,6 +75,7 @@ export const benchCommand: Command = {
     }
     if (name === "actors") return await actorsBench(numbers);
     if (name === "sinks") return await sinksBench(numbers);
+    if (name === "recovery") return await recoveryBench(numbers.rounds);
     if (name !== "connector") {
       console.error(`Unknown benchmark "${name}".\n\n${USAGE}`);
       return EXIT_USAGE;
@@ -124,6 +131,28 @@ async function actorsBench(n: {
   } catch (e) {
     console.error(`bench actors failed: ${e instanceof Error ? e.stack : e}`);
     return EXIT_FAILURE;
+  }
+}
+
+/** `bench recovery`: PostgreSQL from the environment or the launcher; a broker of its own. */
+async function recoveryBench(rounds: number): Promise<number> {
+  const url = Deno.env.get("DATABASE_URL");
+  const launcher = url ? undefined : await import("../tests/services/launcher.ts");
+  const started = launcher ? await launcher.up(new AbortController().signal, ["postgres"]) : undefined;
+  try {
+    const { recoveryBench } = await import("../tests/bench/recovery_bench.ts");
+    const { report } = await recoveryBench({
+      databaseUrl: url ?? started!.state.env.DATABASE_URL!,
+      rounds,
+      progress: (m) => console.error(`bench: ${m}`),
+    });
+    console.log(`\n${report}`);
+    return EXIT_OK;
+  } catch (e) {
+    console.error(`bench recovery failed: ${e instanceof Error ? e.stack : e}`);
+    return EXIT_FAILURE;
+  } finally {
+    if (started && !started.reused) await launcher!.down();
   }
 }
 

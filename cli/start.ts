@@ -68,9 +68,17 @@ export const startCommand: Command = {
 
     const agents = activeAgents(config);
     const gaveUp = new AbortController();
+    let gaveUpWith = "";
     let pipeline: RunningPipeline;
     try {
-      pipeline = await startPipeline({ config, http, onGiveUp: () => gaveUp.abort() });
+      pipeline = await startPipeline({
+        config,
+        http,
+        onGiveUp: (reason) => {
+          if (reason.kind === "crashed") gaveUpWith = reason.error.message;
+          gaveUp.abort();
+        },
+      });
     } catch (e) {
       console.error((e as Error).message);
       log.error("start failed: {error}", { error: e });
@@ -123,7 +131,8 @@ export const startCommand: Command = {
     log.info("node {node} stopped", { node: config.node.name, clean });
     if (gaveUp.signal.aborted) {
       console.error(
-        "The root supervisor gave up (agents kept failing): stopped after committing what was processed.",
+        "The root supervisor gave up (agents kept failing): stopped after committing what was processed." +
+          (gaveUpWith ? `\n  ${gaveUpWith}` : ""),
       );
       return EXIT_FAILURE;
     }

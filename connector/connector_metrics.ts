@@ -19,8 +19,13 @@ export interface ConnectorMetrics {
   bytesIn: Counter<"connector" | "topic" | "group">;
   /** `qistream_produce_latency_seconds{connector}`: from `publish()` to acknowledgement. */
   produceLatency: Histogram<"connector">;
-  /** `qistream_consumer_lag{connector,group,topic,partition}`: high watermark minus next offset to deliver. */
+  /**
+   * `qistream_consumer_lag{connector,group,topic,partition}`: high watermark minus the group's committed offset
+   * (its low watermark when it has none), measured on a timer by `lag_monitor.ts`.
+   */
   consumerLag: Gauge<"connector" | "group" | "topic" | "partition">;
+  /** `qistream_consumer_lag_seconds{connector,group,topic,partition}`: age of the oldest unconsumed record. */
+  consumerLagSeconds: Gauge<"connector" | "group" | "topic" | "partition">;
   /** `qistream_connector_reconnects_total{connector}`: reconnections after a lost connection. */
   reconnects: Counter<"connector">;
 }
@@ -75,15 +80,19 @@ export function connectorMetrics(registry: Registry): ConnectorMetrics {
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
         registers: [registry],
       }),
-    consumerLag: (registry.getSingleMetric("qistream_consumer_lag") as
-      | Gauge<"connector" | "group" | "topic" | "partition">
-      | undefined) ??
-      new Gauge({
-        name: "qistream_consumer_lag",
-        help: "Records between the partition's high watermark and the next offset delivered to the group.",
-        labelNames: ["connector", "group", "topic", "partition"],
-        registers: [registry],
-      }),
+    consumerLag: gauge(
+      registry,
+      "qistream_consumer_lag",
+      "Records between the partition's high watermark and the group's committed offset (low watermark " +
+        "when it has none), measured from the log's offsets.",
+      ["connector", "group", "topic", "partition"],
+    ),
+    consumerLagSeconds: gauge(
+      registry,
+      "qistream_consumer_lag_seconds",
+      "Age of the oldest record the group has not committed (0 when it is caught up).",
+      ["connector", "group", "topic", "partition"],
+    ),
     reconnects: counter(
       registry,
       "qistream_connector_reconnects_total",
@@ -107,4 +116,9 @@ function counter<L extends string>(
 ): Counter<L> {
   return (registry.getSingleMetric(name) as Counter<L> | undefined) ??
     new Counter<L>({ name, help, labelNames, registers: [registry] });
+}
+
+function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]): Gauge<L> {
+  return (registry.getSingleMetric(name) as Gauge<L> | undefined) ??
+    new Gauge<L>({ name, help, labelNames, registers: [registry] });
 }

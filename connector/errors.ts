@@ -206,3 +206,20 @@ export class TopicAdminError extends ConnectorError {
     this.topics = topics;
   }
 }
+
+/**
+ * A consumer stopped on an error its client does not retry by itself (e.g. kafkajs' `KafkaJSNotImplemented` for
+ * a record batch whose codec it lacks). The membership has ended; subscribing again may succeed (`retriable`),
+ * and a supervisor decides whether to, within its restart intensity.
+ */
+export class ConsumerCrashedError extends ConnectorError {
+  readonly group: string;
+
+  constructor(group: string, options: ConnectorErrorOptions = {}) {
+    const cause = options.cause;
+    const why = cause instanceof Error ? `: ${cause.name}: ${cause.message}` : "";
+    super(`The consumer of group "${group}" crashed${why}`, { retriable: true, ...options });
+    this.name = "ConsumerCrashedError";
+    this.group = group;
+  }
+}

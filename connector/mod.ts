@@ -8,3 +8,5 @@ export type * from "./types.ts";
 export * from "./errors.ts";
 export { type ConnectorMetrics, connectorMetrics } from "./connector_metrics.ts";
 export * from "./kafka/mod.ts";
+export { LagMonitor, type LagMonitorOptions, type LagTarget } from "./lag_monitor.ts";
+export { nextToConsume, partitionLag } from "./partition_lag.ts";

@@ -10,7 +10,11 @@ import type { Config } from "../core/config_schema.ts";
 import { registry } from "../core/metrics.ts";
 import { EmbeddedConnector } from "./embedded/mod.ts";
 import { KafkaConnector } from "./kafka/kafka_connector.ts";
+import { fileMemberIdStore } from "./kafka/kafka_member_ids.ts";
 import type { StreamConnector } from "./types.ts";
+
+/** File of `node.dataDir` where a Kafka node remembers its consumer groups' last member ids. */
+export const KAFKA_MEMBERS_FILE = "kafka-members.json";
 
 /** Subdirectory of `node.dataDir` holding the embedded log. */
 export const EMBEDDED_LOG_DIR = "log";
@@ -35,6 +39,10 @@ export function openConnector(config: Pick<Config, "connections" | "node">): Str
       sasl: kafka.sasl,
       connectionTimeout: kafka.connectionTimeoutMs,
       requestTimeout: kafka.requestTimeoutMs,
+      sessionTimeout: kafka.sessionTimeoutMs,
+      heartbeatInterval: kafka.heartbeatIntervalMs,
+      rebalanceTimeout: kafka.rebalanceTimeoutMs,
+      memberIds: fileMemberIdStore(join(config.node.dataDir, KAFKA_MEMBERS_FILE)),
     });
   }
   return new EmbeddedConnector({ dataDir: join(config.node.dataDir, EMBEDDED_LOG_DIR), registry });

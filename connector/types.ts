@@ -87,9 +87,43 @@ export interface SubscribeOptions {
   onRevoked?(partitions: TopicPartition[]): Promise<void> | void;
 }
 
+/**
+ * Where a group membership stands. `consuming`: joined and fetching (or idle with nothing to fetch);
+ * `joining`/`rebalancing`: waiting for the group coordinator; `waiting_for_broker`: the client lost the broker and
+ * retries by itself; `stalled`: joined but no fetch completed for too long; `crashed`: stopped on an error the
+ * client does not retry (see {@link Subscription.ended}); `closed`: `close()` was called.
+ */
+export type SubscriptionState =
+  | "joining"
+  | "rebalancing"
+  | "consuming"
+  | "waiting_for_broker"
+  | "stalled"
+  | "crashed"
+  | "closed";
+
+/** A membership's state for readiness and the tree. */
+export interface SubscriptionHealth {
+  state: SubscriptionState;
+  /** What it waits for, or the error that put it in this state; absent while `consuming`. */
+  reason?: string;
+  /** When it entered this state, ms since the epoch. */
+  since: number;
+}
+
+/** How a membership ended: by `close()`, or on an error its client gave up on. */
+export type SubscriptionEnd = { kind: "closed" } | { kind: "crashed"; error: Error };
+
 /** A live group membership returned by `subscribe`. */
 export interface Subscription {
   readonly group: string;
+  /**
+   * Resolves once, when the membership ends: `closed` after `close()`, `crashed` when the consumer stopped on an
+   * error it does not retry by itself (its partitions were revoked first). A supervisor subscribes again.
+   */
+  readonly ended: Promise<SubscriptionEnd>;
+  /** The membership's current state. */
+  health(): SubscriptionHealth;
   /** Partitions currently assigned to this member. */
   assignments(): TopicPartition[];
   /**
@@ -129,6 +163,12 @@ export interface StreamConnector {
   partitionCount(topic: string): Promise<number>;
   /** Per partition: earliest offset, high watermark, and the group's committed offset if a group is given. */
   offsets(topic: string, group?: string): Promise<PartitionOffsets[]>;
+  /**
+   * The timestamp (ms since the epoch) of the record at `offset` of a partition, or of the first record after it
+   * when that offset holds none (compacted, a transaction marker); `null` when there is no record at or after it.
+   * Reads at most one record batch.
+   */
+  timestampAt(topic: string, partition: number, offset: string): Promise<number | null>;
   /** Topic administration (topics as code plans and applies through it). */
   readonly admin: TopicAdmin;
   /** Adds a status listener; returns a function that removes it. */

@@ -64,6 +64,8 @@ const nodeSchema = z.object({
   deadLetterTopic: z.string().min(1).default("market.dead-letter"),
   /** Restart intensity of the root supervisor; when exceeded the node commits, stops and exits 1. */
   supervision: supervisionSchema(3, 60_000),
+  /** How often consumer lag (records and seconds) is measured from the log's offsets. */
+  lagIntervalMs: int(100).default(5000),
 }).strict();
 
 const tlsSchema = z.union([
@@ -89,7 +91,19 @@ const kafkaSchema = z.object({
   }).strict().optional(),
   connectionTimeoutMs: int(1).default(10_000),
   requestTimeoutMs: int(1).default(30_000),
-}).strict();
+  /** A consumer that died without leaving holds its partitions (and every rebalance) until this passes. */
+  sessionTimeoutMs: int(6000).default(8000),
+  /** How often consumers heartbeat; below sessionTimeoutMs (about a third of it). */
+  heartbeatIntervalMs: int(100).default(2000),
+  /** How long a rebalance waits for every member to rejoin; at least sessionTimeoutMs. */
+  rebalanceTimeoutMs: int(6000).default(30_000),
+}).strict().refine((k) => k.heartbeatIntervalMs < k.sessionTimeoutMs, {
+  message: "heartbeatIntervalMs must be below sessionTimeoutMs",
+  path: ["heartbeatIntervalMs"],
+}).refine((k) => k.rebalanceTimeoutMs >= k.sessionTimeoutMs, {
+  message: "rebalanceTimeoutMs must be at least sessionTimeoutMs",
+  path: ["rebalanceTimeoutMs"],
+});
 
 const connectionsSchema = z.object({
   kafka: kafkaSchema.optional(),

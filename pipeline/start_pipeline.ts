@@ -5,9 +5,12 @@
  * 2. the schema registry (or the embedded one) with the local schemas registered, and the Avro serde;
  * 3. the databases the sinks write to (PostgreSQL — embedded when no URL is set — and ClickHouse);
  * 4. the MCP tool servers: one connection per actor over a MessagePort, and `/mcp` over HTTP;
- * 5. the supervision tree: per consuming agent a supervisor of its actors followed by its dispatcher, then
- *    per source agent a supervisor of its actors. Stopping the root stops sources first, then each
- *    dispatcher drains and commits, then the consumers stop.
+ * 5. the supervision tree: per consuming agent a supervisor of its actors and, last, its dispatcher (the
+ *    consumer-group membership, restarted like an actor when it crashes), then per source agent a supervisor of
+ *    its actors. Stopping the root stops sources first, then each dispatcher drains and commits, then the
+ *    consumers' actors stop;
+ * 6. readiness: `stream` (the producer is connected), one `consumer:<agent>` check per consuming agent (its
+ *    membership is consuming), and one per database; the lag monitor measures every consumed partition.
  *
  * @module
  */
@@ -17,6 +20,9 @@ import { AvroSerde } from "../connector/avro/mod.ts";
 import { describeConnector, openConnector } from "../connector/open_connector.ts";
 import { loadSchemaCatalog, openSchemaRegistry, registerCatalog } from "../connector/registry/mod.ts";
 import type { ConsumedRecord, StreamConnector } from "../connector/types.ts";
+import { connectorMetrics } from "../connector/connector_metrics.ts";
+import { LagMonitor } from "../connector/lag_monitor.ts";
+import { registry as processRegistry } from "../core/metrics.ts";
 import { activeAgents } from "../core/config_active_agents.ts";
 import { ConfigError } from "../core/config_error.ts";
 import { zodProblems } from "../core/config_loader.ts";
@@ -288,16 +294,34 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           onStarted: dispatcher && ((handle) => dispatcher.attach(actorId, handle)),
         })
       );
+      // A consumer's dispatcher follows its actors, so a stop drains and commits before the actors stop; under
+      // the agent's supervisor, a crashed membership is restarted within the agent's restart intensity.
       const agentSupervisor = supervisorChild({
         id,
         strategy: oneForOne,
         ...agent.supervision,
-        children: actors,
+        children: dispatcher ? [...actors, dispatcherChild(`${id}.dispatcher`, dispatcher)] : actors,
       });
-      // A consumer's dispatcher follows its actors, so a stop drains and commits before the actors stop.
-      if (dispatcher) consumers.push(agentSupervisor, dispatcherChild(`${id}.dispatcher`, dispatcher));
-      else sources.push(agentSupervisor);
+      if (dispatcher) {
+        consumers.push(agentSupervisor);
+        const d = dispatcher;
+        // Data flows: the membership is consuming, and no partition is backed up (registry away, dead letter
+        // being retried) nor has the dead-letter path broken.
+        cleanup.push(http.readiness.add(`consumer:${id}`, () => {
+          const problem = d.problem();
+          if (problem) throw new Error(problem);
+          const health = d.health();
+          if (!health.ok) throw new Error(health.reason);
+        }));
+      } else sources.push(agentSupervisor);
     }
+
+    const lag = new LagMonitor({
+      connector,
+      targets: dispatchers.map((d) => ({ group: d.group, topics: d.topics })),
+      metrics: connectorMetrics(processRegistry),
+      intervalMs: config.node.lagIntervalMs,
+    });
 
     const root = await step("starting agents", () =>
       Supervisor.start({
@@ -312,13 +336,8 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       }));
     live.root = root;
     cleanup.push(() => root.stop());
-    // A consumer whose data stops (its registry does not answer, its dead-letter path is broken) is not ready.
-    for (const dispatcher of dispatchers) {
-      cleanup.push(http.readiness.add(`${dispatcher.agent}.dispatcher`, () => {
-        const problem = dispatcher.problem();
-        if (problem) throw new Error(problem);
-      }));
-    }
+    lag.start();
+    cleanup.push(() => lag.stop());
 
     const where = {
       log: describeConnector(config),

@@ -1,5 +1,5 @@
 // Shared helpers of the dispatcher's tests (not exported from mod.ts).
-import type { ConsumedRecord, StreamConnector } from "../connector/types.ts";
+import type { ConsumedRecord, StreamConnector, Subscription } from "../connector/types.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -217,10 +217,12 @@ export function recordingCommits(connector: StreamConnector, calls: CommitCall[]
       if (prop === "subscribe") {
         return async (options: Parameters<StreamConnector["subscribe"]>[0]) => {
           const sub = await target.subscribe(options);
-          return {
+          const recording: Subscription = {
             get group() {
               return sub.group;
             },
+            ended: sub.ended,
+            health: () => sub.health(),
             assignments: () => sub.assignments(),
             commit(topic: string, partition: number, offset: string) {
               calls.push({ topic, partition, offset, at: performance.now() });
@@ -230,6 +232,7 @@ export function recordingCommits(connector: StreamConnector, calls: CommitCall[]
             resume: (tps: Parameters<typeof sub.resume>[0]) => sub.resume(tps),
             close: () => sub.close(),
           };
+          return recording;
         };
       }
       const value = Reflect.get(target, prop);

@@ -135,6 +135,8 @@ export class ActorHandle implements Child {
   #lastError: LastError | undefined;
   #ready: { resolve(): void; reject(e: Error): void } | undefined;
   #stopRequested = false;
+  /** Publishes the Worker asked for that the log has not answered yet. */
+  #publishing = new Set<Promise<void>>();
   /** Index 0: system messages posted so far; shared with the Worker so none is overtaken by a batch. */
   #control = new Int32Array(new SharedArrayBuffer(4));
   readonly #deadlineMs: number;
@@ -339,8 +341,11 @@ export class ActorHandle implements Child {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), shutdown)));
     const outcome = await Promise.race([this.exited, timedOut]);
-    clearTimeout(timer);
     if (outcome === "timeout") this.kill();
+    // What it published before it stopped is in the log (or failed) before the stop returns, so the consumers
+    // stopped after it drain it; within the same grace period.
+    await Promise.race([Promise.allSettled([...this.#publishing]), timedOut]);
+    clearTimeout(timer);
   }
 
   /** Terminates the Worker at once (`brutal_kill`). */
@@ -508,7 +513,11 @@ export class ActorHandle implements Child {
         return;
       }
       case "publish":
-        void this.#publish(m.id, m.topic, m.records);
+        {
+          const publishing = this.#publish(m.id, m.topic, m.records);
+          this.#publishing.add(publishing);
+          void publishing.finally(() => this.#publishing.delete(publishing));
+        }
         return;
       case "metrics":
         this.#metrics(m.metrics);

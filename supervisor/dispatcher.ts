@@ -31,6 +31,11 @@
  *   dispatcher with `DeadLetterFailedError`: it stops dispatching, commits up to the record and leaves the
  *   group, and says so ({@linkcode Dispatcher.problem}, {@linkcode Dispatcher.onFailed}, `dispatcher_failed`).
  *
+ * - **Supervised membership.** When the subscription crashes ({@linkcode Subscription.ended}), every partition
+ *   is dropped as on revocation, {@linkcode Dispatcher.crashed} resolves with the error and the dispatcher's
+ *   child exits `crashed`; its supervisor calls `start()` again (a new membership resumes at the committed
+ *   offsets), within its restart intensity. {@linkcode Dispatcher.health} says whether data can flow.
+ *
  * Order caveat: batches of one partition are pipelined (up to the credit window), so when a batch fails,
  * later batches of its partition already in flight are not recalled; its retries run before any batch not yet
  * sent.
@@ -46,6 +51,7 @@ import type {
   PartitionBatch,
   StreamConnector,
   Subscription,
+  SubscriptionHealth,
   TopicPartition,
 } from "../connector/types.ts";
 import { ActorExitedError } from "./actor_exited_error.ts";
@@ -56,6 +62,7 @@ import type { ActorHandle } from "./actor_handle.ts";
 import type { ChildSpec, ExitReason } from "./child_spec.ts";
 import { DeadLetterFailedError } from "./dead_letter_failed_error.ts";
 import {
+  consumerCrashes,
   dispatcherCommits,
   dispatcherDeadLetterFailures,
   dispatcherDecodeRetries,
@@ -145,12 +152,28 @@ export interface PartitionNode {
   committed: string | null;
 }
 
+/** The consumer-group membership in {@linkcode DispatcherSnapshot}. */
+export interface SubscriptionNode extends SubscriptionHealth {
+  /** Memberships that crashed since the dispatcher was created (each restarted by the supervisor). */
+  crashes: number;
+  /** The last crash, if any. */
+  lastCrash?: { name: string; message: string; at: string };
+}
+
+/** Whether data can flow through a dispatcher, and why not. */
+export interface DispatcherHealth {
+  ok: boolean;
+  /** Why not, naming the agent and its group. */
+  reason?: string;
+}
+
 /** The dispatcher's live state, for the introspection JSON. */
 export interface DispatcherSnapshot {
   type: "dispatcher";
   agent: string;
   group: string;
   topics: string[];
+  subscription: SubscriptionNode;
   instances: { id: string; running: boolean; inflight: number; creditWindow: number | null }[];
   partitions: PartitionNode[];
   stats: DispatcherStats;
@@ -229,6 +252,8 @@ export class Dispatcher {
   readonly agent: string;
   readonly group: string;
   readonly deadLetterTopic: string;
+  /** The topics its group reads. */
+  readonly topics: readonly string[];
   #opts: DispatcherOptions;
   #instances = new Map<string, Instance>();
   #order: string[];
@@ -240,12 +265,19 @@ export class Dispatcher {
   #deadLetterStalls = new Map<string, DeadLetterFailedError>();
   /** Set when the dead-letter path broke for good: the dispatcher stopped. */
   #failure: DeadLetterFailedError | undefined;
+  /** The failure a restart cleared, kept (readiness, `dispatcher_failed`) until a commit shows data flows again. */
+  #lastFailure: DeadLetterFailedError | undefined;
   #failedListeners: ((error: DeadLetterFailedError) => void)[] = [];
   #deadLetterTimeoutMs: number;
   /** Decoded values of records held in queues, keyed by the raw record (whose bytes dead letters keep). */
   #decoded = new WeakMap<ConsumedRecord, unknown>();
   #batchSeq = 0;
   #closing = false;
+  #closeOp: Promise<void> | undefined;
+  #crashes = 0;
+  #createdAt = Date.now();
+  #lastCrash: { error: Error; at: number } | undefined;
+  #crashed = Promise.withResolvers<Error>();
   /** Set once close() has left the group: nothing is committed any more. */
   #closed = false;
   /** Set by close(): every queued batch is ready, however young. */
@@ -288,6 +320,7 @@ export class Dispatcher {
     this.agent = options.agent;
     this.group = options.group ?? options.agent;
     this.deadLetterTopic = options.deadLetterTopic;
+    this.topics = [...options.topics];
     this.#order = [...options.instances];
     for (const id of this.#order) this.#instances.set(id, { id, off: [], partitions: new Set() });
     const maxWaitMs = options.maxBatchWaitMs ?? 0;
@@ -343,10 +376,26 @@ export class Dispatcher {
     this.#pump(inst);
   }
 
-  /** Joins the consumer group; batches flow to attached instances from then on. */
+  /**
+   * Joins the consumer group; batches flow to attached instances from then on. Called again after a crash or a
+   * `close()`, it joins anew and delivery resumes at the committed offsets.
+   */
   async start(): Promise<void> {
     if (this.#sub) return;
-    this.#sub = await this.#opts.connector.subscribe({
+    await this.#closeOp?.catch(() => {}); // a failed dispatcher's own close ends before it subscribes again
+    this.#closeOp = undefined;
+    this.#closing = false;
+    this.#closed = false;
+    if (this.#failure) {
+      // A restart after a broken dead-letter path tries again from the committed offsets.
+      this.#lastFailure = this.#failure;
+      this.#failure = undefined;
+    }
+    this.#deadLetterStalls.clear();
+    this.#decodeStalls.clear();
+    this.#flushing = false;
+    this.#crashed = Promise.withResolvers<Error>();
+    const sub = await this.#opts.connector.subscribe({
       group: this.group,
       topics: this.#opts.topics,
       fromBeginning: this.#opts.fromBeginning,
@@ -356,23 +405,98 @@ export class Dispatcher {
       },
       onRevoked: (partitions) => this.#onRevoked(partitions),
     });
-    for (const p of this.#partitions.values()) if (p.paused) this.#sub.pause([p.tp]);
+    this.#sub = sub;
+    const crashed = this.#crashed;
+    void sub.ended.then((end) => {
+      if (end.kind !== "crashed" || this.#sub !== sub) return;
+      this.#sub = undefined;
+      this.#crashes++;
+      this.#lastCrash = { error: end.error, at: Date.now() };
+      const cause = end.error.cause instanceof Error ? end.error.cause : end.error;
+      consumerCrashes().inc({ agent: this.agent, group: this.group, error: cause.name });
+      log.error("the consumer of agent {agent} (group {group}) crashed: {error}", {
+        agent: this.agent,
+        group: this.group,
+        error: end.error.message,
+      });
+      crashed.resolve(end.error);
+    });
+    for (const p of this.#partitions.values()) if (p.paused) sub.pause([p.tp]);
+  }
+
+  /** Resolves with the error when the current membership crashes (never when it is closed). */
+  crashed(): Promise<Error> {
+    return this.#crashed.promise;
   }
 
   /**
-   * Stops fetching, sends the batches still waiting to fill (within credit), waits up to `drainMs` for batches
-   * in flight to be acked, commits the acked prefix and leaves the group. Batches that found no credit are not
+   * Whether data can flow: the membership is `consuming` (joined and fetching, or idle with nothing to fetch).
+   * Otherwise the reason names the agent, its group, the membership's state and the last crash.
+   */
+  health(): DispatcherHealth {
+    const sub = this.subscriptionNode();
+    if (sub.state === "consuming") return { ok: true };
+    const who = `agent ${this.agent} (group ${this.group})`;
+    const last = sub.lastCrash;
+    if (!this.#sub && last) {
+      return {
+        ok: false,
+        reason: `${who}: consumer crashed ${sub.crashes} time(s), last at ${last.at}: ${last.message}`,
+      };
+    }
+    const before = last ? `; crashed ${sub.crashes} time(s) before, last at ${last.at}: ${last.message}` : "";
+    return {
+      ok: false,
+      reason: `${who}: consumer ${sub.state.replaceAll("_", " ")}: ${sub.reason ?? ""}${before}`,
+    };
+  }
+
+  /** The membership's state, crash count and last crash. */
+  subscriptionNode(): SubscriptionNode {
+    const last = this.#lastCrash;
+    const health: SubscriptionHealth = this.#sub?.health() ??
+      (last
+        ? { state: "crashed", reason: last.error.message, since: last.at }
+        : this.#closing
+        ? { state: "closed", reason: "the dispatcher was stopped", since: this.#createdAt }
+        : { state: "joining", reason: "not subscribed yet", since: this.#createdAt });
+    return {
+      ...health,
+      crashes: this.#crashes,
+      ...(last
+        ? {
+          lastCrash: {
+            name: last.error.name,
+            message: last.error.message,
+            at: new Date(last.at).toISOString(),
+          },
+        }
+        : {}),
+    };
+  }
+
+  /**
+   * Waits until every owned partition was fetched up to its high watermark at the time of the call (so what the
+   * sources, stopped first, published is drained too), then stops fetching, sends the batches still waiting to
+   * fill (within credit), waits for batches in flight to be acked, commits the acked prefix and leaves the group;
+   * all within `drainMs` (the catching up within half of it). Batches that found no credit are not
    * sent; they are delivered again after a restart. Call it from the root supervisor's `onGiveUp` before
    * exiting, so what was processed is committed.
    */
-  async close(drainMs = 5000): Promise<void> {
-    if (this.#closing) return;
+  close(drainMs = 5000): Promise<void> {
+    this.#closeOp ??= this.#close(drainMs);
+    return this.#closeOp;
+  }
+
+  async #close(drainMs: number): Promise<void> {
+    const deadline = Date.now() + drainMs;
+    // At most half of the time: a consumer far behind cannot catch up anyway, and the drain needs the rest.
+    await this.#catchUp(Date.now() + drainMs / 2);
     this.#flushing = true;
     for (const inst of this.#instances.values()) this.#pump(inst);
     this.#closing = true;
     const all = [...this.#partitions.values()];
     this.#sub?.pause(all.map((p) => p.tp));
-    const deadline = Date.now() + drainMs;
     while (Date.now() < deadline && all.some((p) => p.inflight.length > 0)) {
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -383,8 +507,34 @@ export class Dispatcher {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     for (const inst of this.#instances.values()) for (const off of inst.off.splice(0)) off();
-    await this.#sub?.close();
+    const sub = this.#sub;
+    this.#sub = undefined;
+    await sub?.close();
     this.#closed = true;
+  }
+
+  /**
+   * Before a stop: waits, until `deadline`, for every owned partition to be fetched up to the log's high
+   * watermark as it is now, so what the sources (stopped first) published is drained and committed too.
+   */
+  async #catchUp(deadline: number): Promise<void> {
+    if (!this.#sub || this.#failure) return;
+    const targets: { key: string; high: bigint }[] = [];
+    for (const topic of this.topics) {
+      const offsets = await this.#opts.connector.offsets(topic, this.group).catch(() => []);
+      for (const o of offsets) {
+        const key = tpKey(topic, o.partition);
+        // Where the group stands with nothing delivered in this session: nothing to wait for when that is the end.
+        const start = BigInt(o.committed ?? (this.#opts.fromBeginning ? o.low : o.high));
+        if (this.#partitions.has(key) && start < BigInt(o.high)) targets.push({ key, high: BigInt(o.high) });
+      }
+    }
+    const behind = () =>
+      targets.some(({ key, high }) => {
+        const p = this.#partitions.get(key);
+        return p !== undefined && !p.dropped && p.tracker.highest + 1n < high;
+      });
+    while (this.#sub && Date.now() < deadline && behind()) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** The current incarnation of instance `id`, if one is attached and has not exited. */
@@ -399,6 +549,9 @@ export class Dispatcher {
    */
   problem(): string | undefined {
     if (this.#failure) return `${this.agent} failed: ${this.#failure.message}`;
+    if (this.#lastFailure) {
+      return `${this.agent} failed: ${this.#lastFailure.message} (restarted, not flowing yet)`;
+    }
     const deadLetter = this.#deadLetterStalls.values().next().value;
     if (deadLetter) return `${this.agent}: retrying a dead letter: ${deadLetter.message}`;
     const stalls = [...this.#decodeStalls];
@@ -443,6 +596,7 @@ export class Dispatcher {
       agent: this.agent,
       group: this.group,
       topics: [...this.#opts.topics],
+      subscription: this.subscriptionNode(),
       instances: this.#order.map((id) => {
         const h = this.#instances.get(id)!.handle;
         return {
@@ -839,6 +993,10 @@ export class Dispatcher {
         if (p.dropped) return;
         p.committed = offset;
         this.#stats.commits++;
+        if (this.#lastFailure) {
+          this.#lastFailure = undefined;
+          dispatcherFailed().set({ agent: this.agent }, 0);
+        }
         dispatcherCommits().inc({ agent: this.agent, topic: p.tp.topic });
         this.#commit(p);
       },

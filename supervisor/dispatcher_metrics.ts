@@ -24,6 +24,19 @@ export const dispatcherRedeliveries = () =>
   });
 
 /**
+ * `qistream_consumer_crashes_total{agent,group,error}`: consumer-group memberships that ended on an error their
+ * client does not retry; `error` is the client's error class (e.g. `KafkaJSNotImplemented`). Each is restarted
+ * by the agent's supervisor within its restart intensity.
+ */
+export const consumerCrashes = () =>
+  counter({
+    name: "qistream_consumer_crashes_total",
+    help:
+      "Consumer memberships that crashed on an error their client does not retry (restarted by the supervisor)",
+    labelNames: ["agent", "group", "error"],
+  });
+
+/**
  * `dispatcher_decode_retries_total{agent,error_class}`: fetches handed back to the connector because decoding
  * failed retriably (the schema registry did not answer); the partition backs up instead of dead-lettering.
  */

@@ -66,14 +66,16 @@ export { SupervisorGaveUpError } from "./supervisor_gave_up_error.ts";
 export {
   CORRELATION_HEADER,
   Dispatcher,
+  type DispatcherHealth,
   type DispatcherOptions,
   type DispatcherSnapshot,
   type DispatcherStats,
   type PartitionNode,
+  type SubscriptionNode,
 } from "./dispatcher.ts";
 export { DeadLetterFailedError } from "./dead_letter_failed_error.ts";
 export { dispatcherChild } from "./dispatcher_child.ts";
-export { dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
+export { consumerCrashes, dispatcherCommits, dispatcherRedeliveries } from "./dispatcher_metrics.ts";
 export { OffsetTracker } from "./offset_tracker.ts";
 export { assignPartition } from "./partition_assignment.ts";
 export { type FailureDecision, failureDecision, type PoisonPolicy } from "./poison_policy.ts";

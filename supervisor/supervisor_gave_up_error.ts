@@ -4,7 +4,12 @@
  * @module
  */
 
-/** A supervisor saw more than `intensity` restarts within `periodMs`, stopped its children, and exited. */
+/**
+ * A supervisor saw more than `intensity` restarts within `periodMs`, stopped its children, and exited. Its message
+ * ends with the last child failure's, so the root's give-up names what kept failing, e.g.
+ * `supervisor root reached max restart intensity (3 in 60000 ms); last failure: supervisor root/pg reached … ;
+ * last failure: The consumer of group "pg" crashed: KafkaJSNotImplemented: LZ4 compression not implemented`.
+ */
 export class SupervisorGaveUpError extends Error {
   readonly supervisor: string;
   readonly intensity: number;
@@ -19,7 +24,8 @@ export class SupervisorGaveUpError extends Error {
    * @param cause The last child failure.
    */
   constructor(supervisor: string, intensity: number, periodMs: number, cause?: unknown) {
-    super(`supervisor ${supervisor} reached max restart intensity (${intensity} in ${periodMs} ms)`, {
+    const last = cause instanceof Error ? `; last failure: ${cause.message}` : "";
+    super(`supervisor ${supervisor} reached max restart intensity (${intensity} in ${periodMs} ms)${last}`, {
       cause,
     });
     this.name = "SupervisorGaveUpError";

@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { partitionLag } from "../connector/partition_lag.ts";
 import type { StreamConnector } from "../connector/types.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
@@ -103,8 +104,9 @@ export function streamTools(deps: StreamToolsDeps): AnyToolDefinition[] {
       title: "Topic offsets and consumer lag",
       description:
         "Per partition of a topic: earliest offset (low), high watermark (high), records retained " +
-        "(high - low) and, with a consumer `group`, its committed offset and lag (high - committed; null when the " +
-        "group has committed nothing on that partition). Returns {topic, group, partitions, totalLag, messages}.",
+        "(high - low) and, with a consumer `group`, its committed offset (null when it committed nothing there) and " +
+        "lag (high - committed, or high - low where it committed nothing: what it has not consumed yet). " +
+        "Returns {topic, group, partitions, totalLag, messages}.",
       inputSchema: z.object({
         topic: z.string().min(1).describe("Topic name"),
         group: z.string().min(1).optional().describe("Consumer group id, for lag"),
@@ -120,9 +122,9 @@ export function streamTools(deps: StreamToolsDeps): AnyToolDefinition[] {
             high: p.high,
             messages: Number(BigInt(p.high) - BigInt(p.low)),
             committed: p.committed ?? null,
-            lag: p.committed === undefined ? null : Number(BigInt(p.high) - BigInt(p.committed)),
+            lag: group === undefined ? null : partitionLag(p),
           }));
-        const lags = partitions.map((p) => p.lag).filter((l): l is number => l !== null);
+        const lags = partitions.map((p) => p.lag ?? 0);
         return {
           topic,
           group: group ?? null,

@@ -66,6 +66,13 @@ Deno.test("stream tools publish, list topics and report per-partition lag of a g
     }
     assert.equal(stats.messages, 30);
     assert.equal(stats.totalLag, parts.reduce((s, p) => s + (p.lag ?? 0), 0));
+    // A group that never committed has every retained record to consume: lag counts from the low watermark.
+    const never = await t.call("stream.topic_stats", { topic: "market.ticks", group: "never-consumed" });
+    assert.equal(never.totalLag, 30, `a never-committed group lags by everything: ${JSON.stringify(never)}`);
+    for (const p of never.partitions as { committed: string | null; lag: number; high: string }[]) {
+      assert.equal(p.committed, null);
+      assert.equal(p.lag, Number(p.high));
+    }
     const noGroup = await t.call("stream.topic_stats", { topic: "market.ticks" });
     assert.equal(noGroup.totalLag, null);
   } finally {

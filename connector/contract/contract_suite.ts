@@ -19,7 +19,10 @@ import type {
   Subscription,
   TopicPartition,
 } from "../types.ts";
+import { Registry } from "prom-client";
+import { connectorMetrics } from "../connector_metrics.ts";
 import { ConnectorError } from "../errors.ts";
+import { LagMonitor } from "../lag_monitor.ts";
 import { delay, waitFor, within } from "./_wait.ts";
 
 /** Options of {@link runContractSuite}. */
@@ -493,6 +496,94 @@ export function runContractSuite(
       assert.equal(offsets!.committed, "5", "the marked offset was committed, nothing after it");
     } finally {
       await next.close();
+    }
+  });
+
+  test("a membership is consuming once joined; close() ends it as closed", async (c) => {
+    const topic = await createTopic(c, "health", 2);
+    const sub = await c.subscribe({
+      group: `contract-health-${suffix()}`,
+      topics: [topic],
+      onBatch: () => {},
+    });
+    let ended: unknown;
+    void sub.ended.then((end) => (ended = end));
+    try {
+      await waitFor(() => sub.health().state === "consuming", timeout, "the consuming state");
+      assert.equal(sub.health().reason, undefined, "no reason while consuming");
+      assert.equal(ended, undefined, "a live membership has not ended");
+    } finally {
+      await sub.close();
+    }
+    assert.deepEqual(await within(sub.ended, timeout, "ended"), { kind: "closed" });
+    assert.equal(sub.health().state, "closed");
+  });
+
+  test("timestampAt reads the timestamp of the record at an offset; null past the end", async (c) => {
+    const topic = await createTopic(c, "timestamp", 1);
+    const base = 1_700_000_000_000;
+    await c.publish(
+      topic,
+      [0, 1, 2].map((i) => ({ key: "k", value: bytes(`v${i}`), timestamp: base + i * 1000 })),
+    );
+    assert.equal(await c.timestampAt(topic, 0, "0"), base);
+    assert.equal(await c.timestampAt(topic, 0, "2"), base + 2000);
+    assert.equal(await c.timestampAt(topic, 0, "3"), null, "nothing at the high watermark");
+  });
+
+  test("the lag monitor measures uncommitted records per partition from the log, in records and seconds", async (c) => {
+    const topic = await createTopic(c, "lag", 2);
+    const group = `contract-lag-${suffix()}`;
+    const old = Date.now() - 60_000;
+    // Partition 0: 5 records a minute old; partition 1: nothing.
+    await c.publish(
+      topic,
+      [0, 1, 2, 3, 4].map((i) => ({
+        key: null,
+        value: bytes(`v${i}`),
+        partition: 0,
+        timestamp: old + i * 1000,
+      })),
+    );
+    const registry = new Registry();
+    const metrics = connectorMetrics(registry);
+    const monitor = new LagMonitor({ connector: c, targets: [{ group, topics: [topic] }], metrics });
+    const sample = async (name: string, partition: number) => {
+      const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+      const values = (metric?.values ?? []) as { labels: Record<string, string>; value: number }[];
+      return values.find((v) => v.labels.group === group && v.labels.partition === String(partition))?.value;
+    };
+    // Nobody consumed: a never-committed partition counts from its low watermark; the oldest record's age.
+    await monitor.measure();
+    assert.equal(await sample("qistream_consumer_lag", 0), 5);
+    assert.equal(await sample("qistream_consumer_lag", 1), 0, "an empty partition has a series too");
+    const age = (await sample("qistream_consumer_lag_seconds", 0))!;
+    const expectedAge = (Date.now() - old) / 1000;
+    assert.ok(Math.abs(age - expectedAge) < 2, `the oldest record's age ${age}, expected ~${expectedAge}`);
+    assert.equal(await sample("qistream_consumer_lag_seconds", 1), 0);
+    // The group commits through offset 2: 2 records left, the oldest of them is record 3.
+    const sub = await c.subscribe({
+      group,
+      topics: [topic],
+      fromBeginning: true,
+      onBatch: async (batch) => {
+        const third = batch.records.find((r) => r.offset === "2");
+        if (third) await sub.commit(batch.topic, batch.partition, "2");
+      },
+    });
+    try {
+      await waitFor(async () => (await c.offsets(topic, group))[0]?.committed === "3", timeout, "the commit");
+      await monitor.measure();
+      assert.equal(await sample("qistream_consumer_lag", 0), 2);
+      const left = (await sample("qistream_consumer_lag_seconds", 0))!;
+      const expected = (Date.now() - (old + 3000)) / 1000;
+      assert.ok(
+        Math.abs(left - expected) < 2,
+        `the age of record 3 (the committed offset): ${left}, ~${expected}`,
+      );
+    } finally {
+      await sub.close();
+      await monitor.stop();
     }
   });
 }

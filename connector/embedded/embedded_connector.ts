@@ -162,7 +162,7 @@ export class EmbeddedConnector implements StreamConnector {
     this.#metrics = options.registry ? connectorMetrics(options.registry) : undefined;
     this.#sink = {
       emit: (status) => this.#emit(status),
-      delivered: (group, batch, lag) => this.#delivered(group, batch, lag),
+      delivered: (group, batch) => this.#delivered(group, batch),
       settings: this.#settings,
     };
     this.admin = new EmbeddedTopicAdmin(
@@ -346,6 +346,17 @@ export class EmbeddedConnector implements StreamConnector {
     return out;
   }
 
+  async timestampAt(topic: string, partition: number, offset: string): Promise<number | null> {
+    const store = this.#open();
+    if (store.partitionCount(topic) === 0) throw new UnknownTopicError(topic);
+    const log = store.partitionLog(topic, partition);
+    if (!log) throw new RangeError(`Cannot read ${topic}[${partition}]: the topic has no such partition`);
+    const from = Math.max(Number(offset), log.low);
+    if (from >= log.high) return null;
+    const [record] = await log.read(from, 1, 1);
+    return record?.timestamp ?? null;
+  }
+
   /**
    * Runs retention now on every topic (it also runs every `retentionCheckIntervalMs`).
    *
@@ -385,7 +396,7 @@ export class EmbeddedConnector implements StreamConnector {
     }
   }
 
-  #delivered(group: string, batch: PartitionBatch, lag: number): void {
+  #delivered(group: string, batch: PartitionBatch): void {
     if (!this.#metrics) return;
     const labels = { connector: KIND, topic: batch.topic, group };
     this.#metrics.recordsIn.inc(labels, batch.records.length);
@@ -393,6 +404,5 @@ export class EmbeddedConnector implements StreamConnector {
       labels,
       batch.records.reduce((sum, r) => sum + payloadBytes(r.key) + payloadBytes(r.value), 0),
     );
-    this.#metrics.consumerLag.set({ ...labels, partition: String(batch.partition) }, lag);
   }
 }

@@ -5,7 +5,13 @@
  * @module
  */
 
-import type { SubscribeOptions, Subscription, TopicPartition } from "../types.ts";
+import type {
+  SubscribeOptions,
+  Subscription,
+  SubscriptionEnd,
+  SubscriptionHealth,
+  TopicPartition,
+} from "../types.ts";
 import type { ConsumerGroup } from "./consumer_group.ts";
 import {
   asError,
@@ -26,6 +32,10 @@ export class GroupMember implements Subscription {
   readonly id: string;
   readonly #fetchers = new Map<string, PartitionFetcher>();
   #closed = false;
+  readonly #since = Date.now();
+  #end = Promise.withResolvers<SubscriptionEnd>();
+  /** The embedded log has no broker to lose: a member consumes from the moment it joined until it is closed. */
+  readonly ended: Promise<SubscriptionEnd> = this.#end.promise;
 
   constructor(
     group: ConsumerGroup,
@@ -43,6 +53,12 @@ export class GroupMember implements Subscription {
 
   get group(): string {
     return this.#group.name;
+  }
+
+  health(): SubscriptionHealth {
+    return this.#closed
+      ? { state: "closed", since: this.#since }
+      : { state: "consuming", since: this.#since };
   }
 
   assignments(): TopicPartition[] {
@@ -84,11 +100,13 @@ export class GroupMember implements Subscription {
     if (this.#closed) return;
     await this.#group.leave(this);
     this.#closed = true;
+    this.#end.resolve({ kind: "closed" });
   }
 
   /** Marks the member closed after its group dropped it (connector shutdown). */
   markClosed(): void {
     this.#closed = true;
+    this.#end.resolve({ kind: "closed" });
   }
 
   /** Stops the fetchers of the given partitions, waits for their in-flight batch, then calls `onRevoked`. */

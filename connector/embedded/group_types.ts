@@ -23,7 +23,7 @@ export interface GroupHost {
 export interface MemberSink {
   emit(status: ConnectorStatus): void;
   /** Called after a batch was handed to `onBatch` successfully (metrics). */
-  delivered(group: string, batch: PartitionBatch, lag: number): void;
+  delivered(group: string, batch: PartitionBatch): void;
   readonly settings: GroupSettings;
 }
 

@@ -150,7 +150,7 @@ export class PartitionFetcher {
       try {
         await Promise.resolve().then(() => this.#member.options.onBatch(current));
         this.#position = Number(current.records.at(-1)!.offset) + 1;
-        this.#member.sink.delivered(this.#member.group, current, Math.max(0, log.high - this.#position));
+        this.#member.sink.delivered(this.#member.group, current);
         batch = null;
         attempts = 0;
       } catch (e) {

@@ -39,7 +39,7 @@ import { AuthenticationError, ConnectorClosedError, UnknownTopicError } from "..
 import { getLogger } from "../../core/log.ts";
 import { registry as processRegistry } from "../../core/metrics.ts";
 import { KafkaAdmin } from "./kafka_admin.ts";
-import { connectErrorFrom } from "./kafka_errors.ts";
+import { connectErrorFrom, isConnectionFailure } from "./kafka_errors.ts";
 import {
   kafkaClientConfig,
   type KafkaConnectorOptions,
@@ -47,6 +47,7 @@ import {
   resolveKafkaOptions,
 } from "./kafka_options.ts";
 import { KafkaPublisher, recordingPartitioner } from "./kafka_publisher.ts";
+import { KafkaClusterClient } from "./kafka_cluster_client.ts";
 import { KafkaSubscription } from "./kafka_subscription.ts";
 
 const log = getLogger("connector.kafka");
@@ -69,6 +70,7 @@ export class KafkaConnector implements StreamConnector {
   #closing: Promise<void> | null = null;
   #abort = new AbortController();
   #knownTopics = new Set<string>();
+  #cluster: KafkaClusterClient;
 
   /**
    * @param options brokers, security, batching and tuning; see {@link KafkaConnectorOptions}
@@ -89,6 +91,7 @@ export class KafkaConnector implements StreamConnector {
     });
     this.#kafkaAdmin = this.#kafka.admin({ retry: { ...this.#options.retry } });
     this.admin = new KafkaAdmin(this.#kafkaAdmin, this.#options.brokers);
+    this.#cluster = new KafkaClusterClient(this.#kafka);
     this.#publisher = new KafkaPublisher(this.#producer, chosen, this.#options, {
       onSendSucceeded: () => this.#markConnected(),
       onConnectionLost: (error) => this.#markDisconnected(error),
@@ -175,6 +178,8 @@ export class KafkaConnector implements StreamConnector {
       (status) => this.#emit(status),
       () => this.#subscriptions.delete(subscription),
       this.#metrics,
+      (memberId) => this.#cluster.removeMember(options.group, memberId),
+      (topic) => this.admin.offsets(topic, options.group),
     );
     this.#subscriptions.add(subscription);
     await subscription.start();
@@ -189,6 +194,16 @@ export class KafkaConnector implements StreamConnector {
   async offsets(topic: string, group?: string): Promise<PartitionOffsets[]> {
     await this.connect();
     return await this.admin.offsets(topic, group);
+  }
+
+  async timestampAt(topic: string, partition: number, offset: string): Promise<number | null> {
+    if (this.#closing) throw new ConnectorClosedError();
+    await this.connect();
+    try {
+      return await this.#cluster.timestampAt(topic, partition, offset);
+    } catch (error) {
+      throw isConnectionFailure(error) ? connectErrorFrom(error, this.#options.brokers) : error;
+    }
   }
 
   onStatus(listener: (status: ConnectorStatus) => void): () => void {
@@ -212,6 +227,7 @@ export class KafkaConnector implements StreamConnector {
     }
     await this.#producer.disconnect().catch((e) => errors.push(e));
     await this.#kafkaAdmin.disconnect().catch((e) => errors.push(e));
+    await this.#cluster.close();
     if (this.#connected) {
       this.#connected = false;
       this.#emit({ type: "disconnected" });

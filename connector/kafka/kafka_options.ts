@@ -8,6 +8,7 @@ import "./kafka_codecs.ts"; // registers every Kafka codec in kafkajs
 import { CompressionTypes, type KafkaConfig, type SASLOptions } from "kafkajs";
 import type { Registry } from "prom-client";
 import { kafkaLogCreator } from "./kafka_log_creator.ts";
+import type { MemberIdStore } from "./kafka_member_ids.ts";
 
 /** TLS settings; `true` uses the system trust store. PEM strings, not file paths. */
 export type KafkaTlsOptions = boolean | {
@@ -65,24 +66,37 @@ export interface KafkaConnectorOptions {
   requestTimeout?: number;
   /** Backoff of the clients' retries (`retries` at least 1: the idempotent producer needs them) and of `connect()`. */
   retry?: { initialRetryTime?: number; maxRetryTime?: number; retries?: number };
-  /** Consumer session timeout in ms; default 30 000. A crashed member's partitions move after it. */
+  /**
+   * Consumer session timeout in ms; default 8000. A member that died without leaving (SIGKILL, lost host) holds
+   * its partitions, and a rebalance, until it passes; the broker allows 6000 to 1 800 000 by default.
+   */
   sessionTimeout?: number;
-  /** Consumer heartbeat interval in ms; default 3000 (a rebalance is noticed within it). */
+  /** Consumer heartbeat interval in ms; default 2000 (a rebalance is noticed within it); below sessionTimeout. */
   heartbeatInterval?: number;
+  /**
+   * How long the coordinator waits for every member to rejoin during a rebalance, in ms; default 30 000. A member
+   * busy with a batch rejoins after it; at least sessionTimeout.
+   */
+  rebalanceTimeout?: number;
   /** Longest a fetch waits for data, in ms; default 500. */
   maxWaitTimeInMs?: number;
   /** Partitions whose batches are handled at the same time per subscription; default 8. */
   partitionsConsumedConcurrently?: number;
   /** Where metrics go; default the process registry of `core/metrics.ts`. */
   registry?: Registry;
+  /**
+   * Where each group's last member id is remembered, so a restarted node removes its predecessor that died
+   * without leaving (instead of waiting for its session timeout); default none.
+   */
+  memberIds?: MemberIdStore;
 }
 
 /** The options with every default filled in. */
 export type ResolvedKafkaOptions =
   & Required<
-    Omit<KafkaConnectorOptions, "ssl" | "sasl" | "registry" | "retry">
+    Omit<KafkaConnectorOptions, "ssl" | "sasl" | "registry" | "retry" | "memberIds">
   >
-  & Pick<KafkaConnectorOptions, "ssl" | "sasl" | "registry">
+  & Pick<KafkaConnectorOptions, "ssl" | "sasl" | "registry" | "memberIds">
   & { retry: { initialRetryTime: number; maxRetryTime: number; retries: number } };
 
 /**
@@ -128,18 +142,25 @@ export function resolveKafkaOptions(options: KafkaConnectorOptions): ResolvedKaf
       // The idempotent producer refuses zero retries (a transient error would break its sequence).
       retries: positive("retry.retries", options.retry?.retries ?? 5),
     },
-    sessionTimeout: positive("sessionTimeout", options.sessionTimeout ?? 30_000),
-    heartbeatInterval: positive("heartbeatInterval", options.heartbeatInterval ?? 3000),
+    sessionTimeout: positive("sessionTimeout", options.sessionTimeout ?? 8000),
+    heartbeatInterval: positive("heartbeatInterval", options.heartbeatInterval ?? 2000),
+    rebalanceTimeout: positive("rebalanceTimeout", options.rebalanceTimeout ?? 30_000),
     maxWaitTimeInMs: positive("maxWaitTimeInMs", options.maxWaitTimeInMs ?? 500),
     partitionsConsumedConcurrently: positive(
       "partitionsConsumedConcurrently",
       options.partitionsConsumedConcurrently ?? 8,
     ),
     registry: options.registry,
+    memberIds: options.memberIds,
   };
   if (resolved.heartbeatInterval >= resolved.sessionTimeout) {
     throw new RangeError(
       `Cannot create the Kafka connector: heartbeatInterval is ${resolved.heartbeatInterval}, expected less than sessionTimeout ${resolved.sessionTimeout}`,
+    );
+  }
+  if (resolved.rebalanceTimeout < resolved.sessionTimeout) {
+    throw new RangeError(
+      `Cannot create the Kafka connector: rebalanceTimeout is ${resolved.rebalanceTimeout}, expected at least sessionTimeout ${resolved.sessionTimeout}`,
     );
   }
   return resolved;

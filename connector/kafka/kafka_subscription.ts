@@ -18,6 +18,12 @@
  * batch with no records and a `lastOffset`, so the caller can commit past them — as the Java consumer's
  * position does — and an idle transactional topic shows no lag.
  *
+ * Health ({@link KafkaSubscription.health}) follows kafkajs' instrumentation events: `joining` until the first
+ * `GROUP_JOIN`, `rebalancing` after `REBALANCING`, `waiting_for_broker` after a crash kafkajs restarts by itself
+ * (a lost broker), `stalled` when no fetch completed for {@link stallAfterMs} although partitions are assigned,
+ * `crashed` after a crash kafkajs does not restart (then {@link KafkaSubscription.ended} resolves and the
+ * partitions are revoked), `closed` after `close()`. While it waits, it logs what it waits for every few seconds.
+ *
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -26,14 +32,19 @@ import type {
   ConnectorStatus,
   ConsumedRecord,
   PartitionBatch,
+  PartitionOffsets,
   RecordHeaders,
   SubscribeOptions,
   Subscription,
+  SubscriptionEnd,
+  SubscriptionHealth,
+  SubscriptionState,
   TopicPartition,
 } from "../types.ts";
 import { interruptibleSleep } from "../_interruptible_sleep.ts";
 import type { ConnectorMetrics } from "../connector_metrics.ts";
-import { CommitError, ConnectorClosedError } from "../errors.ts";
+import { CommitError, ConnectorClosedError, ConsumerCrashedError } from "../errors.ts";
+import { getLogger } from "../../core/log.ts";
 import { connectErrorFrom } from "./kafka_errors.ts";
 import type { ResolvedKafkaOptions } from "./kafka_options.ts";
 
@@ -54,6 +65,19 @@ interface Mark {
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const OFFSET = /^\d+$/;
 const MAX_FAILURE_DELAY_MS = 5000;
+/** Longest delay between a consumer's reconnect attempts (kafkajs restarts a crashed consumer after it). */
+const CONSUMER_MAX_RETRY_MS = 2000;
+/** How often a member that waits (to join, for the broker) logs what it waits for. */
+const WAIT_LOG_EVERY_MS = 5000;
+const log = getLogger("connector.kafka.consumer");
+
+/** How long a member with partitions may go without a completed fetch before it counts as stalled. */
+export function stallAfterMs(
+  config: Pick<ResolvedKafkaOptions, "maxWaitTimeInMs" | "sessionTimeout">,
+): number {
+  // An idle fetch returns after maxWaitTimeInMs; a heartbeat-less member is dropped after sessionTimeout.
+  return Math.max(4 * config.maxWaitTimeInMs, config.sessionTimeout);
+}
 
 /** A live kafkajs consumer-group membership implementing {@link Subscription}. */
 export class KafkaSubscription implements Subscription {
@@ -80,6 +104,15 @@ export class KafkaSubscription implements Subscription {
   #started = false;
   /** Consecutive consumer crashes since the last successful join (the `reconnecting` attempt number). */
   #crashes = 0;
+  #health: SubscriptionHealth = { state: "joining", reason: "joining the group", since: Date.now() };
+  #lastFetchAt = 0;
+  #waitLog: ReturnType<typeof setInterval> | undefined;
+  #end = Promise.withResolvers<SubscriptionEnd>();
+  readonly ended: Promise<SubscriptionEnd> = this.#end.promise;
+  #removeMember: ((memberId: string) => Promise<boolean>) | undefined;
+  #offsetsOf: ((topic: string) => Promise<PartitionOffsets[]>) | undefined;
+  /** The member id of the current join; unset between a crash and the next join. */
+  #memberId: string | undefined;
 
   constructor(
     kafka: Kafka,
@@ -88,6 +121,8 @@ export class KafkaSubscription implements Subscription {
     emit: (status: ConnectorStatus) => void,
     onClosed: () => void,
     metrics?: ConnectorMetrics,
+    removeMember?: (memberId: string) => Promise<boolean>,
+    offsetsOf?: (topic: string) => Promise<PartitionOffsets[]>,
   ) {
     if (typeof options.group !== "string" || options.group === "") {
       throw new TypeError(`Cannot subscribe: group is "${options.group}", expected a group id`);
@@ -101,48 +136,191 @@ export class KafkaSubscription implements Subscription {
     this.#emit = emit;
     this.#metrics = metrics;
     this.#onClosed = onClosed;
+    this.#removeMember = removeMember;
+    this.#offsetsOf = offsetsOf;
     this.#consumer = kafka.consumer({
       groupId: options.group,
       sessionTimeout: config.sessionTimeout,
+      rebalanceTimeout: config.rebalanceTimeout,
       heartbeatInterval: config.heartbeatInterval,
       maxWaitTimeInMs: config.maxWaitTimeInMs,
       allowAutoTopicCreation: false,
-      retry: { ...config.retry },
+      // A consumer that lost its broker restarts after its last retry's delay: keep that short, so it is
+      // consuming again soon after the broker is back.
+      retry: {
+        ...config.retry,
+        maxRetryTime: Math.min(config.retry.maxRetryTime, CONSUMER_MAX_RETRY_MS),
+      },
     });
-    const { GROUP_JOIN, REBALANCING, CRASH, START_BATCH_PROCESS } = this.#consumer.events;
-    this.#consumer.on(START_BATCH_PROCESS, (event) => {
+    const { GROUP_JOIN, REBALANCING, CRASH, FETCH, CONNECT } = this.#consumer.events;
+    this.#consumer.on(CONNECT, () => {
+      // kafkajs reconnected after a lost broker and is joining the group again (as a new member).
+      if (this.#health.state === "waiting_for_broker") {
+        this.#setState("joining", "reconnected to the broker; joining the group again");
+      }
+    });
+    this.#consumer.on(GROUP_JOIN, (event) => {
+      if (this.#memberId !== event.payload.memberId) {
+        this.#memberId = event.payload.memberId;
+        config.memberIds?.set(this.group, this.#memberId);
+      }
+      this.#onJoin(event.payload.memberAssignment);
+    });
+    this.#consumer.on(FETCH, () => {
+      this.#lastFetchAt = Date.now();
+    });
+    this.#consumer.on(this.#consumer.events.START_BATCH_PROCESS, (event) => {
       const { topic, partition, batchSize, firstOffset, lastOffset, highWatermark } = event.payload;
       // Only a fetch kafkajs filtered to nothing (markers, aborted records): the others reach eachBatch.
       if (batchSize !== 0 || firstOffset === null || lastOffset === undefined) return;
       void this.#track(this.#onSkipped({ topic, partition, records: [], highWatermark, lastOffset }));
     });
-    this.#consumer.on(GROUP_JOIN, (event) => this.#onJoin(event.payload.memberAssignment));
     this.#consumer.on(REBALANCING, () => {
+      this.#setState(
+        "rebalancing",
+        "the group is rebalancing: waiting for the coordinator to assign partitions",
+      );
       this.#emit({ type: "rebalancing", group: this.group });
       this.#scheduleCommit();
     });
     this.#consumer.on(CRASH, (event) => {
       const error = event.payload.error;
       this.#emit({ type: "error", error, group: this.group });
-      if (event.payload.restart && !this.#closing) {
-        this.#crashes++;
-        this.#metrics?.reconnects.inc({ connector: "kafka" });
-        const retryTime = (error as { retryTime?: number }).retryTime;
-        this.#emit({
-          type: "reconnecting",
-          attempt: this.#crashes,
-          delayMs: typeof retryTime === "number" ? retryTime : config.retry.initialRetryTime,
+      if (this.#closing) return;
+      if (!event.payload.restart) {
+        void this.#crashed(error);
+        return;
+      }
+      this.#crashes++;
+      this.#metrics?.reconnects.inc({ connector: "kafka" });
+      // kafkajs restarts the consumer as a new member; the old one would hold the next join until its session
+      // expires, so remove it as soon as the coordinator answers.
+      const stale = this.#memberId;
+      this.#memberId = undefined;
+      if (stale) void this.#removeUntilJoined(stale);
+      const retryTime = (error as { retryTime?: number }).retryTime;
+      const delayMs = typeof retryTime === "number" ? retryTime : config.retry.initialRetryTime;
+      this.#setState("waiting_for_broker", `${error.name}: ${error.message}; reconnecting in ${delayMs} ms`);
+      log.warn("consumer of group {group} lost the broker ({error}); reconnecting in {delayMs} ms", {
+        group: this.group,
+        error: `${error.name}: ${error.message}`,
+        delayMs,
+      });
+      this.#emit({ type: "reconnecting", attempt: this.#crashes, delayMs });
+    });
+  }
+
+  /** The membership's state; `consuming` turns `stalled` when no fetch completed for {@link stallAfterMs}. */
+  health(): SubscriptionHealth {
+    const h = this.#health;
+    if (h.state !== "consuming" || this.#assigned.size === 0) return { ...h };
+    const quiet = Date.now() - this.#lastFetchAt;
+    if (quiet <= stallAfterMs(this.#config)) return { ...h };
+    return {
+      state: "stalled",
+      reason: `no fetch completed for ${(quiet / 1000).toFixed(1)} s`,
+      since: this.#lastFetchAt,
+    };
+  }
+
+  #setState(state: SubscriptionState, reason?: string): void {
+    if (this.#health.state === "crashed" || this.#health.state === "closed") return;
+    if (this.#health.state !== state || this.#health.reason !== reason) {
+      this.#health = { state, ...(reason ? { reason } : {}), since: Date.now() };
+    }
+  }
+
+  /** Every few seconds while the member waits (to join, for the broker), says what it waits for. */
+  #logWaits(): void {
+    this.#waitLog = setInterval(() => {
+      const { state, reason, since } = this.#health;
+      if (state !== "joining" && state !== "rebalancing" && state !== "waiting_for_broker") return;
+      log.info("consumer of group {group} is {state} for {seconds} s: {reason}", {
+        group: this.group,
+        state: state.replaceAll("_", " "),
+        seconds: Math.round((Date.now() - since) / 1000),
+        reason: state === "waiting_for_broker" ? reason : `${reason} (a member that died without leaving ` +
+          `holds the rebalance until its session expires, sessionTimeout ${this.#config.sessionTimeout} ms)`,
+      });
+    }, WAIT_LOG_EVERY_MS);
+    Deno.unrefTimer(this.#waitLog);
+  }
+
+  /**
+   * Removes `stale` from the group, retrying every half second while the coordinator is unreachable, until it is
+   * gone, this subscription joined again, or it ended.
+   */
+  async #removeUntilJoined(stale: string): Promise<void> {
+    while (this.#memberId === undefined && !this.#closing && this.#health.state !== "crashed") {
+      if (await this.#removeStale(stale, "before kafkajs restarted this consumer", false)) return;
+      await interruptibleSleep(500, this.#abort.signal);
+    }
+  }
+
+  /** One attempt at removing `stale`; true when the group no longer has it. */
+  async #removeStale(stale: string, why: string, logFailure = true): Promise<boolean> {
+    if (!this.#removeMember) return true;
+    try {
+      const removed = await this.#removeMember(stale);
+      if (removed) {
+        log.info(
+          "removed member {member} of group {group}, left {why}: the group rebalances without waiting " +
+            "for its session to expire",
+          { member: stale, group: this.group, why },
+        );
+      }
+      return true;
+    } catch (error) {
+      if (logFailure) {
+        log.warn("could not remove member {member} of group {group}: {error}", {
+          member: stale,
+          group: this.group,
+          error: error instanceof Error ? error.message : String(error),
         });
       }
+      return false;
+    }
+  }
+
+  /** kafkajs gave up (a crash it does not restart): revoke everything, end the membership with the error. */
+  async #crashed(error: Error): Promise<void> {
+    if (this.#health.state === "crashed") return;
+    const crash = new ConsumerCrashedError(this.group, { cause: error });
+    this.#health = { state: "crashed", reason: `${error.name}: ${error.message}`, since: Date.now() };
+    clearInterval(this.#waitLog);
+    log.error("consumer of group {group} crashed and kafkajs does not restart it: {error}", {
+      group: this.group,
+      error: `${error.name}: ${error.message}`,
     });
+    const owned = this.assignments();
+    this.#assigned.clear();
+    this.#generation++;
+    for (const mark of this.#marks.values()) {
+      for (const w of mark.waiters) w.reject(new ConnectorClosedError("subscription", { cause: crash }));
+    }
+    this.#marks.clear();
+    await this.#gate;
+    if (owned.length > 0) {
+      this.#emit({ type: "revoked", group: this.group, partitions: owned });
+      await guard(() => this.#options.onRevoked?.(owned), (e) => this.#emitError(e));
+    }
+    await this.#consumer.disconnect().catch(() => {});
+    this.#onClosed();
+    this.#end.resolve({ kind: "crashed", error: crash });
   }
 
   /** Connects, joins the group and starts delivery; resolves once the first assignment is known. */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
+    log.info("joining group {group} for {topics}", { group: this.group, topics: this.#options.topics });
+    this.#logWaits();
     try {
       await this.#consumer.connect();
+      const previous = this.#config.memberIds?.get(this.group);
+      if (previous) {
+        await this.#removeStale(previous, "by this node's previous run, which stopped without leaving");
+      }
       for (const topic of this.#options.topics) {
         await this.#consumer.subscribe({ topic, fromBeginning: this.#options.fromBeginning ?? false });
       }
@@ -153,6 +331,7 @@ export class KafkaSubscription implements Subscription {
         eachBatch: (payload) => this.#track(this.#eachBatch(payload)),
       });
     } catch (error) {
+      clearInterval(this.#waitLog);
       await this.#consumer.disconnect().catch(() => {});
       this.#onClosed();
       throw connectErrorFrom(error, this.#config.brokers);
@@ -170,7 +349,12 @@ export class KafkaSubscription implements Subscription {
     if (this.#closed) return Promise.reject(new ConnectorClosedError("subscription"));
     const key = tpKey(topic, partition);
     if (!this.#assigned.has(key)) return Promise.resolve(); // not ours (any more): ignored
-    const position = BigInt(offset) + 1n;
+    return this.#commitPosition(topic, partition, BigInt(offset) + 1n);
+  }
+
+  /** Commits `position` (the next offset to consume) for an owned partition; never moves it backwards. */
+  #commitPosition(topic: string, partition: number, position: bigint): Promise<void> {
+    const key = tpKey(topic, partition);
     if ((this.#committed.get(key) ?? -1n) >= position) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const mark = this.#marks.get(key);
@@ -208,6 +392,7 @@ export class KafkaSubscription implements Subscription {
 
   async #close(): Promise<void> {
     this.#abort.abort();
+    clearInterval(this.#waitLog);
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     while (this.#committing) await this.#committing;
     if (this.#marks.size > 0) {
@@ -217,12 +402,14 @@ export class KafkaSubscription implements Subscription {
     }
     this.#closed = true;
     const owned = this.assignments();
+    if (this.#health.state !== "crashed") this.#health = { state: "closed", since: Date.now() };
     try {
-      await this.#consumer.disconnect();
+      await this.#consumer.disconnect(); // leaves the group
+      if (this.#memberId) this.#config.memberIds?.set(this.group, undefined);
     } finally {
       this.#assigned.clear();
-      for (const tp of owned) this.#removeLag(tp);
       this.#onClosed();
+      this.#end.resolve({ kind: "closed" });
     }
     if (owned.length > 0) {
       this.#emit({ type: "revoked", group: this.group, partitions: owned });
@@ -240,7 +427,9 @@ export class KafkaSubscription implements Subscription {
   }
 
   #onJoin(memberAssignment: Record<string, number[]>): void {
+    if (this.#health.state === "crashed" || this.#closing) return;
     this.#crashes = 0;
+    this.#lastFetchAt = Date.now();
     const previous = this.assignments();
     const next: TopicPartition[] = [];
     for (const [topic, partitions] of Object.entries(memberAssignment)) {
@@ -257,9 +446,15 @@ export class KafkaSubscription implements Subscription {
       for (const waiter of mark?.waiters ?? []) waiter.resolve();
       this.#committed.delete(key);
       this.#failures.delete(key);
-      this.#removeLag(tp);
     }
     this.#assigned = new Map(next.map((tp) => [tpKey(tp.topic, tp.partition), tp]));
+    const waited = Date.now() - this.#health.since;
+    this.#setState("consuming");
+    log.info("joined group {group} in {ms} ms: {count} partition(s) assigned", {
+      group: this.group,
+      ms: waited,
+      count: next.length,
+    });
     for (const key of [...this.#paused]) if (!nextKeys.has(key)) this.#paused.delete(key);
     const stillPaused = next.filter((tp) => this.#paused.has(tpKey(tp.topic, tp.partition)));
     if (stillPaused.length > 0) this.#consumer.pause(byTopic(stillPaused));
@@ -273,6 +468,38 @@ export class KafkaSubscription implements Subscription {
       await guard(() => onAssigned?.(next.map((tp) => ({ ...tp }))), (error) => this.#emitError(error));
     });
     this.#scheduleCommit();
+    if (!this.#options.fromBeginning) void this.#commitStartingPoints(next, this.#generation);
+  }
+
+  /**
+   * A group that starts at the end of a partition it never committed would, after a restart, start at the end
+   * again and skip what was written while it was down (an idle partition never gets a commit of processed
+   * records). So the position it starts from — the high watermark, where nothing was committed — is committed at
+   * once. Records that arrive meanwhile are delivered and committed as usual (a commit never moves back).
+   */
+  async #commitStartingPoints(assigned: TopicPartition[], generation: number): Promise<void> {
+    if (!this.#offsetsOf) return;
+    const fresh = assigned.filter((tp) => !this.#committed.has(tpKey(tp.topic, tp.partition)));
+    for (const topic of new Set(fresh.map((tp) => tp.topic))) {
+      try {
+        const offsets = await this.#offsetsOf(topic);
+        for (const p of offsets) {
+          const key = tpKey(topic, p.partition);
+          const ours = fresh.some((tp) => tp.topic === topic && tp.partition === p.partition);
+          if (!ours || p.committed !== undefined || generation !== this.#generation) continue;
+          if (!this.#assigned.has(key) || this.#marks.has(key) || this.#committed.has(key) || this.#closed) {
+            continue;
+          }
+          await this.#commitPosition(topic, p.partition, BigInt(p.high));
+        }
+      } catch (error) {
+        log.warn("could not commit the starting points of group {group} on {topic}: {error}", {
+          group: this.group,
+          topic,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -317,11 +544,6 @@ export class KafkaSubscription implements Subscription {
       for (const m of batch.messages) bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
       this.#metrics.recordsIn.inc(labels, records.length);
       this.#metrics.bytesIn.inc(labels, bytes);
-      const lag = BigInt(batch.highWatermark) - BigInt(last) - 1n;
-      this.#metrics.consumerLag.set(
-        { connector: "kafka", group: this.group, topic, partition: String(partition) },
-        Number(lag < 0n ? 0n : lag),
-      );
     }
   }
 
@@ -337,11 +559,6 @@ export class KafkaSubscription implements Subscription {
     } catch (error) {
       this.#emitError(error);
     }
-    const lag = BigInt(batch.highWatermark) - BigInt(batch.lastOffset!) - 1n;
-    this.#metrics?.consumerLag.set(
-      { connector: "kafka", group: this.group, topic: batch.topic, partition: String(batch.partition) },
-      Number(lag < 0n ? 0n : lag),
-    );
   }
 
   #scheduleCommit(): void {
@@ -385,15 +602,6 @@ export class KafkaSubscription implements Subscription {
       }
       for (const w of m.waiters) w.resolve();
     }
-  }
-
-  #removeLag(tp: TopicPartition): void {
-    this.#metrics?.consumerLag.remove({
-      connector: "kafka",
-      group: this.group,
-      topic: tp.topic,
-      partition: String(tp.partition),
-    });
   }
 
   #emitError(error: unknown): void {

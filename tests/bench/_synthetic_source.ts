@@ -78,8 +78,11 @@ export function syntheticSource(options: SyntheticSourceOptions): SyntheticSourc
           await sub.onBatch({ topic, partition, records, highWatermark: String(offset) });
         }
       };
+      const since = Date.now();
       const subscription: Subscription = {
         group: sub.group,
+        ended: new Promise(() => {}),
+        health: () => ({ state: closed ? "closed" : "consuming", since }),
         assignments: () => all,
         commit(_topic, partition, offset) {
           committed[partition] = Math.max(committed[partition]!, Number(offset));
@@ -106,6 +109,6 @@ export function syntheticSource(options: SyntheticSourceOptions): SyntheticSourc
       });
       return Promise.resolve(subscription);
     },
-  } satisfies Omit<StreamConnector, "publish" | "offsets"> & Record<string, unknown>;
+  } satisfies Omit<StreamConnector, "publish" | "offsets" | "timestampAt"> & Record<string, unknown>;
   return { connector: connector as unknown as StreamConnector, committed };
 }

@@ -10,6 +10,7 @@ import { parseConfig } from "../../core/config_loader.ts";
 import type { Config } from "../../core/config_schema.ts";
 import { startHttpServer } from "../../core/http_server.ts";
 import { type RunningPipeline, startPipeline } from "../../pipeline/mod.ts";
+import type { ExitReason } from "../../supervisor/mod.ts";
 
 /** Polls `probe` until it returns true or `timeoutMs` passes; returns the last value it saw for the message. */
 export async function waitFor(
@@ -40,11 +41,14 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
-/** Starts the HTTP server and the pipeline of `config`. */
-export async function startNode(config: Config): Promise<TestNode> {
+/** Starts the HTTP server and the pipeline of `config`; `onGiveUp` is called if the root supervisor gives up. */
+export async function startNode(
+  config: Config,
+  options: { onGiveUp?: (reason: ExitReason) => void } = {},
+): Promise<TestNode> {
   const http = startHttpServer({ host: "127.0.0.1", port: 0 });
   try {
-    const pipeline = await startPipeline({ config, http });
+    const pipeline = await startPipeline({ config, http, onGiveUp: options.onGiveUp });
     return {
       pipeline,
       url: http.url,

@@ -175,6 +175,11 @@ const REQUIRED: readonly { family: string; labels: string[]; what: string }[] = 
   { family: "actor_inflight_batches", labels: ["actor"], what: "in-flight batches per actor" },
   { family: "actor_restarts_total", labels: ["actor"], what: "restarts per actor" },
   { family: "qistream_consumer_lag", labels: ["group", "topic", "partition"], what: "lag per partition" },
+  {
+    family: "qistream_consumer_lag_seconds",
+    labels: ["group", "topic", "partition"],
+    what: "lag in seconds per partition",
+  },
   { family: "qistream_dead_letters_total", labels: ["agent", "stage", "source_topic"], what: "dead letters" },
   { family: "mcp_tool_call_duration_seconds", labels: ["tool", "outcome"], what: "tool call duration" },
   { family: "sink_rows_total", labels: ["database", "table", "outcome"], what: "sink rows" },
@@ -236,7 +241,7 @@ Deno.test({
       const readyz = await fetch(`${node.url}/readyz`);
       const ready = await readyz.json() as { status: string; checks: { name: string; ok: boolean }[] };
       assert.equal(readyz.status, 200, JSON.stringify(ready));
-      assert.deepEqual(ready.checks.map((c) => c.name).sort(), ["pg.dispatcher", "postgres", "stream"]);
+      assert.deepEqual(ready.checks.map((c) => c.name).sort(), ["consumer:pg", "postgres", "stream"]);
       families = await scrape();
 
       // 1. Every required family, with data and the labels the dashboard groups by.

@@ -82,16 +82,15 @@ Deno.test({
         const r = await text(`${url}/readyz`);
         return { done: r.status === 200, seen: r };
       }, 60_000);
-      // TODO(issue 9, item 4): once lag is measured on a timer from the broker's offsets, require a series for
-      // each of the 6 partitions per group (`n === 6` below); until then a series exists only for partitions
-      // that were fetched (the 5 synthetic symbols fill 4 of the 6).
+      // Lag is measured on a timer from the broker's offsets: a series for each of the 6 partitions per group,
+      // also those no synthetic symbol fills.
       await waitFor("qistream_consumer_lag series of both groups on market.ticks", async () => {
         const metrics = (await text(`${url}/metrics`)).body;
         const series = metrics.split("\n").filter((l) =>
           l.startsWith("qistream_consumer_lag{") && l.includes('topic="market.ticks"')
         );
         const groups = SHIPPED_GROUPS.map((g) => series.filter((l) => l.includes(`group="${g}"`)).length);
-        return { done: groups.every((n) => n > 0), seen: { groups, series } };
+        return { done: groups.every((n) => n === 6), seen: { groups, series } };
       }, 60_000);
 
       // 3. With the node stopped, Kafka's Java producer writes each codec's batches of Avro ticks (encoded with
