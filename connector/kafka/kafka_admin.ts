@@ -11,6 +11,9 @@ import { connectErrorFrom, isConnectionFailure } from "./kafka_errors.ts";
 /** Attempts of a read (metadata, offsets, configs) that fails with a retriable broker error. */
 const READ_ATTEMPTS = 5;
 /** Admin operations that change the cluster: never retried blindly (a retry could act twice). */
+/** How long `createPartitions` waits for the broker's metadata to show the new partitions. */
+const PARTITIONS_VISIBLE_MS = 10_000;
+
 const WRITES = new Set(["createTopics", "createPartitions", "alterConfigs", "deleteTopics"]);
 
 /** Kafka's `ConfigSource.TOPIC_CONFIG`: a config set on the topic itself. */
@@ -98,6 +101,12 @@ export class KafkaAdmin implements TopicAdmin {
       [topic],
       () => this.#admin.createPartitions({ topicPartitions: [{ topic, count: total }] }),
     );
+    // The broker answers before its metadata shows the new partitions: wait (bounded) so that callers, and
+    // producers partitioning by the count, see them at once.
+    const deadline = Date.now() + PARTITIONS_VISIBLE_MS;
+    while (Date.now() < deadline && await this.partitionCount(topic) < total) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** Sets configs on a topic, keeping the other configs set on it (kafkajs only has the replacing AlterConfigs). */
