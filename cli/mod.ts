@@ -6,6 +6,7 @@
  */
 import { benchCommand } from "./bench.ts";
 import type { Command } from "./command.ts";
+import { dlqCommand } from "./dlq.ts";
 import { helpCommand } from "./help.ts";
 import { schemasCommand } from "./schemas.ts";
 import { startCommand } from "./start.ts";
@@ -22,5 +23,6 @@ export const COMMANDS: readonly Command[] = [
   schemasCommand,
   benchCommand,
   toolsCommand,
+  dlqCommand,
   helpCommand,
 ];

@@ -19,6 +19,7 @@
  * @module
  */
 import { z } from "zod";
+import { originalLocation } from "../../connector/original_location.ts";
 import type { AgentBatch } from "../runtime/agent_batch.ts";
 import type { AgentContext } from "../runtime/agent_context.ts";
 import type { DeliveredRecord } from "../runtime/agent_record.ts";
@@ -103,7 +104,9 @@ export function tickRowOf(value: unknown): unknown {
 /**
  * The row of a delivered record: {@linkcode tickRowOf} its value, plus where the record came from
  * (`kafka_topic`, `kafka_partition`, `kafka_offset`) — the tables' idempotency key, so a redelivered record
- * collapses into its first write and two distinct ticks never do.
+ * collapses into its first write and two distinct ticks never do. A dead letter replayed by `qistream dlq
+ * replay` keeps the location it was first published at (`originalLocation`), so it is stored once however often
+ * it is replayed.
  *
  * @param record A delivered record.
  * @returns The row to send.
@@ -111,11 +114,12 @@ export function tickRowOf(value: unknown): unknown {
 export function tickRowOfRecord(record: DeliveredRecord): unknown {
   const row = tickRowOf(record.value);
   if (typeof row !== "object" || row === null || Array.isArray(row)) return row;
+  const from = originalLocation(record);
   return {
     ...row,
-    kafka_topic: record.topic,
-    kafka_partition: record.partition,
-    kafka_offset: record.offset,
+    kafka_topic: from.topic,
+    kafka_partition: from.partition,
+    kafka_offset: from.offset,
   };
 }
 
