@@ -14,6 +14,7 @@ import {
   summarizeDeadLetter,
 } from "../connector/dead_letter_record.ts";
 import { describeConnector, openConnector } from "../connector/open_connector.ts";
+import { originalLocation } from "../connector/original_location.ts";
 import { readTopicToEnd } from "../connector/read_topic_to_end.ts";
 import { openSchemaRegistry } from "../connector/registry/open_schema_registry.ts";
 import type { ConsumedRecord } from "../connector/types.ts";
@@ -33,7 +34,8 @@ const USAGE = `Usage: qistream dlq list [filters] [--limit N]
   replay  publish the original key, value and headers back to the source topic with the header
           ${DLQ_REPLAYED_FROM_HEADER}=<dead-letter topic>[partition]@offset; a truncated dead letter is refused
           (its original is still in the source topic, at the offset it names). Sinks are idempotent, so a
-          replayed record that was stored meanwhile is not stored twice.
+          replayed record that was stored meanwhile is not stored twice. A record several agents dead-lettered
+          (each consumer group of its topic) is published once: every group of the topic sees it again.
 
 A <dead letter> is its offset in the dead-letter topic (partition 0), or PARTITION@OFFSET.
 The dead-letter topic is node.deadLetterTopic of the pipeline file (default market.dead-letter). The log is
@@ -137,6 +139,8 @@ export const dlqCommand: Command = {
       }
       let refused = 0;
       let replayed = 0;
+      // Several agents consuming one topic dead-letter the same record: it goes back once.
+      const replayedOriginals = new Map<string, string>();
       for (const r of selected) {
         let replay;
         try {
@@ -147,6 +151,14 @@ export const dlqCommand: Command = {
           refused++;
           continue;
         }
+        const first = originalLocation({ ...r, headers: replay.record.headers! });
+        const original = `${first.topic}[${first.partition}]@${first.offset}`;
+        const earlier = replayedOriginals.get(original);
+        if (earlier !== undefined) {
+          console.log(`skipped ${summarizeDeadLetter(r).location}: ${original} was replayed from ${earlier}`);
+          continue;
+        }
+        replayedOriginals.set(original, summarizeDeadLetter(r).location);
         const [landed] = await connector.publish(replay.topic, [replay.record]);
         replayed++;
         console.log(

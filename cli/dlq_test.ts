@@ -16,7 +16,10 @@ import {
 } from "../actors/agents/_sink_test_helpers.ts";
 import { EmbeddedConnector } from "../connector/embedded/mod.ts";
 import { KafkaConnector } from "../connector/kafka/kafka_connector.ts";
+import { sendToDeadLetter } from "../connector/dead_letter.ts";
+import { DLQ_REPLAYED_FROM_HEADER } from "../connector/dead_letter_record.ts";
 import { EMBEDDED_LOG_DIR } from "../connector/open_connector.ts";
+import { readTopicToEnd } from "../connector/read_topic_to_end.ts";
 import type { StreamConnector } from "../connector/types.ts";
 import { allCommitted, createTopics } from "../supervisor/_dispatcher_test_helpers.ts";
 import { needs, services, uniqueName } from "../tests/service_env.ts";
@@ -173,4 +176,49 @@ Deno.test("dlq: bad usage exits 2 with the usage text", async () => {
   assert.match(r.stderr, /"x1" is not a dead letter/);
   r = await runCli(["dlq", "list", "--limit", "0"]);
   assert.match(r.stderr, /--limit must be a positive integer/);
+});
+
+Deno.test("dlq replay: a record two agents dead-lettered goes back once, with dlq.replayed-from (embedded log)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "qistream-cli-dlq-twice-" });
+  const configPath = join(dir, "pipeline.yaml");
+  await Deno.writeTextFile(configPath, `node:\n  dataDir: ${dir}\n`);
+  const open = async () => {
+    const c = new EmbeddedConnector({ dataDir: join(dir, EMBEDDED_LOG_DIR), fsync: false });
+    await c.connect();
+    return c;
+  };
+  try {
+    let connector = await open();
+    await createTopics(connector, { "market.ticks": 2, "market.dead-letter": 1 });
+    const value = new TextEncoder().encode("not avro");
+    const [at] = await connector.publish("market.ticks", [{ key: "k", value }]);
+    const record = { ...at!, key: new TextEncoder().encode("k"), value, headers: {}, timestamp: Date.now() };
+    for (const agent of ["postgres-sink", "clickhouse-sink"]) {
+      await sendToDeadLetter(connector, "market.dead-letter", {
+        record,
+        stage: "decode",
+        error: new TypeError("not avro"),
+        agent,
+        attempts: 1,
+      });
+    }
+    await connector.close();
+    const r = await runCli(["dlq", "replay", "--all", "--config", configPath]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /replayed market\.dead-letter\[0\]@0 -> market\.ticks\[\d\]@\d+/);
+    assert.match(
+      r.stdout,
+      /skipped market\.dead-letter\[0\]@1: market\.ticks\[\d\]@0 was replayed from .*@0/,
+    );
+    assert.match(r.stdout, /Replayed 1 dead letter\(s\)\./);
+    connector = await open();
+    const source = await readTopicToEnd(connector, "market.ticks");
+    await connector.close();
+    assert.equal(source.length, 2, "the original and one replayed copy");
+    const copy = source.find((s) => s.headers[DLQ_REPLAYED_FROM_HEADER] !== undefined)!;
+    assert.equal(copy.headers[DLQ_REPLAYED_FROM_HEADER], "market.dead-letter[0]@0");
+    assert.deepEqual(copy.value, value);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
