@@ -261,7 +261,8 @@ Deno.test("the default pipeline.yaml loads; clickhouse-sink starts only with CLI
   assert.deepEqual(config.agents["postgres-sink"]?.subscribe?.topics, ["market.ticks"]);
 
   const without = activeAgents(config);
-  assert.deepEqual(without.start.map((a) => a.id), ["synthetic", "postgres-sink"]);
+  assert.deepEqual(without.start.map((a) => a.id), ["synthetic", "bar-builder", "postgres-sink"]);
+  assert.ok(config.topics["market.bars"], "bar-builder's output topic is declared");
   assert.deepEqual(without.skipped, [
     { id: "cryptocompare", reason: "requires connections.cryptocompare, which is not configured" },
     { id: "twelvedata", reason: "requires connections.twelvedata, which is not configured" },
@@ -272,6 +273,7 @@ Deno.test("the default pipeline.yaml loads; clickhouse-sink starts only with CLI
   const withCh = await loadConfig({ path, env: envOf({ CLICKHOUSE_URL: "http://127.0.0.1:8123" }) });
   assert.deepEqual(activeAgents(withCh.config).start.map((a) => a.id), [
     "synthetic",
+    "bar-builder",
     "postgres-sink",
     "clickhouse-sink",
   ]);
