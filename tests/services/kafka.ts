@@ -31,9 +31,19 @@ export async function ensureKafkaJars(cacheDir: string, progress: (m: string) =>
   return `${libs}/*`;
 }
 
+/**
+ * A random cluster id in Kafka's URL-safe base64 form. Like Kafka's own `Uuid.randomUuid()`, never one that
+ * starts with "-": the storage tool would read it as an option and the format would fail.
+ */
 function clusterId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  for (;;) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    const id = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(
+      /=+$/,
+      "",
+    );
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 export const kafka: ServiceDefinition = {
