@@ -14,6 +14,7 @@
  *
  * @module
  */
+import type { Bar } from "../sources/market_record.ts";
 
 /** A bar interval: a positive count of `s`, `m`, `h` or `d`, e.g. `1s`, `1m`, `5m`, `1h`, `1d`. */
 export const INTERVAL_PATTERN = /^([1-9][0-9]*)(s|m|h|d)$/;
@@ -44,23 +45,8 @@ export interface PricePoint {
   size?: number | null;
 }
 
-/** A bar, shaped as the `market.bar` v1 schema. */
-export interface Bar {
-  symbol: string;
-  source: string;
-  exchange: string | null;
-  interval: string;
-  /** Start of the interval, ms since the epoch (UTC); intervals are aligned to the epoch. */
-  ts: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  /** Sum of the sizes of the bar's prices (0 when none had a size). */
-  volume: number;
-  /** Number of prices with a size (trades); null when none had one (quotes only). */
-  trades: number | null;
-}
+/** A bar, shaped as the `market.bar` v1 schema (one type for the sources' bars and the aggregator's). */
+export type { Bar };
 
 /** What {@linkcode BarAggregator.add} did with one price. */
 export interface AddResult {

@@ -36,12 +36,15 @@ export interface Bar {
   source: string;
   exchange: string | null;
   interval: string;
+  /** Start of the interval, ms since the epoch (UTC); intervals are aligned to the epoch. */
   ts: number;
   open: number;
   high: number;
   low: number;
   close: number;
+  /** Sum of the sizes of the bar's prices (0 when none had a size). */
   volume: number;
+  /** Number of prices with a size (trades); null when none had one (quotes only). */
   trades: number | null;
 }
 
