@@ -5,44 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { DLQ_HEADERS, TRUNCATED_VALUE_BYTES } from "../connector/dead_letter.ts";
-import { KafkaConnector } from "../connector/kafka/kafka_connector.ts";
+import type { KafkaConnector } from "../connector/kafka/kafka_connector.ts";
 import type { ConsumedRecord } from "../connector/types.ts";
 import { metricsText } from "../core/metrics.ts";
-import { needs, services, uniqueName } from "../tests/service_env.ts";
+import { needs, uniqueName } from "../tests/service_env.ts";
 import { DeadLetterFailedError } from "./dead_letter_failed_error.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { dispatcherChild } from "./dispatcher_child.ts";
 import type { ExitReason } from "./child_spec.ts";
 import { Supervisor, supervisorChild } from "./supervisor.ts";
 import type { SupervisorNode } from "./tree_node.ts";
+import { type Names, withKafka as withKafkaConnector } from "./_with_kafka.ts";
 import { allCommitted, bytes, createTopics, readAll, SINK, text, until } from "./_dispatcher_test_helpers.ts";
-
-type Names = { in: string; out: string; dlq: string; group: string };
-
-async function withKafka(prefix: string, fn: (connector: KafkaConnector, names: Names) => Promise<void>) {
-  const connector = new KafkaConnector({
-    brokers: services.kafkaBrokers!,
-    clientId: "dispatcher-dead-letter-test",
-    linger: 2,
-    heartbeatInterval: 500,
-    sessionTimeout: 10_000,
-    maxWaitTimeInMs: 100,
-    retry: { initialRetryTime: 100, retries: 2 },
-  });
-  await connector.connect();
-  const names = {
-    in: uniqueName(`${prefix}_in`),
-    out: uniqueName(`${prefix}_out`),
-    dlq: uniqueName(`${prefix}_dlq`),
-    group: uniqueName(prefix),
-  };
-  try {
-    await fn(connector, names);
-  } finally {
-    await connector.admin.deleteTopics([names.in, names.out, names.dlq]).catch(() => {});
-    await connector.close();
-  }
-}
 
 /** Values starting with `bad` fail to decode (a non-retriable error): they go to the dead-letter topic. */
 const decode = (r: ConsumedRecord) => {
@@ -50,6 +24,10 @@ const decode = (r: ConsumedRecord) => {
   if (value.startsWith("bad")) throw new RangeError(`cannot decode ${value.slice(0, 20)}...`);
   return value;
 };
+
+/** Dead-letter retries give up fast here: a missing topic must stop the consumer within the test. */
+const withKafka = (prefix: string, fn: (connector: KafkaConnector, names: Names) => Promise<void>) =>
+  withKafkaConnector(prefix, fn, { retry: { initialRetryTime: 100, retries: 2 } });
 
 /** The dispatcher and its actors as the pipeline runs them: actors' supervisor, then the dispatcher child. */
 async function startTree(

@@ -1,33 +1,7 @@
 import assert from "node:assert/strict";
-import { KafkaConnector } from "../connector/kafka/kafka_connector.ts";
-import { needs, services, uniqueName } from "../tests/service_env.ts";
+import { needs } from "../tests/service_env.ts";
 import { crashMidStream, fastProducer } from "./_dispatcher_test_helpers.ts";
-
-async function withKafka(prefix: string, fn: (connector: KafkaConnector, names: Names) => Promise<void>) {
-  const connector = new KafkaConnector({
-    brokers: services.kafkaBrokers!,
-    clientId: "dispatcher-test",
-    linger: 2,
-    heartbeatInterval: 500,
-    sessionTimeout: 10_000,
-    maxWaitTimeInMs: 100,
-  });
-  await connector.connect();
-  const names = {
-    in: uniqueName(`${prefix}_in`),
-    out: uniqueName(`${prefix}_out`),
-    dlq: uniqueName(`${prefix}_dlq`),
-    group: uniqueName(prefix),
-  };
-  try {
-    await fn(connector, names);
-  } finally {
-    await connector.admin.deleteTopics([names.in, names.out, names.dlq]).catch(() => {});
-    await connector.close();
-  }
-}
-
-type Names = { in: string; out: string; dlq: string; group: string };
+import { withKafka } from "./_with_kafka.ts";
 
 Deno.test({
   ...needs("KAFKA_BROKERS"),
