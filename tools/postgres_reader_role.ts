@@ -150,7 +150,9 @@ export async function prepareEmbeddedSandbox(sql: postgres.Sql, role: string): P
 }
 
 /**
- * Grants the reader role SELECT on one table (only that), when the role exists.
+ * Grants the reader role SELECT on one table (only that), when the role exists and does not have it yet.
+ * Serialised per table by the advisory lock `ensure_table` takes: two concurrent GRANTs on one table fail in
+ * PostgreSQL with "tuple concurrently updated" (XX000).
  *
  * @param sql The writer's client (the table's owner).
  * @param table A validated lowercase identifier.
@@ -158,8 +160,13 @@ export async function prepareEmbeddedSandbox(sql: postgres.Sql, role: string): P
  */
 export async function grantReaderSelect(sql: postgres.Sql, table: string, role: string): Promise<void> {
   const name = ident(role);
-  const [found] = await sql`SELECT 1 FROM pg_roles WHERE rolname = ${role}`;
-  if (found) await sql.unsafe(`GRANT SELECT ON "${table}" TO ${name}`);
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtext(${`qistream.ensure_table.${table}`}))`;
+    const [found] = await tx`
+      SELECT has_table_privilege(${role}, ${`"${table}"`}, 'SELECT') AS granted
+      FROM pg_roles WHERE rolname = ${role}`;
+    if (found && !found.granted) await tx.unsafe(`GRANT SELECT ON "${table}" TO ${name}`);
+  });
 }
 
 /**
