@@ -19,6 +19,8 @@ Benchmarks (each prints its baseline, measured in the same run, and the ratio):
               sink actors and MCP tools, beside a plain bulk insert with the same client
   recovery    a node (main.ts start) SIGKILLed and restarted, and its broker restarted: time until
               the sinks write again (median of --rounds), beside a clean stop and the broker's own start
+  e2e         latency from publish to row visible in PostgreSQL (and ClickHouse) at sustained rates
+              on Kafka (p50/p99/max, max lag), beside a hand-written kafkajs -> INSERT loop
 
 Options:
   --records N       records per measurement (default 200000)
@@ -29,16 +31,20 @@ Options:
   --window N        credit window per actor (actors, sinks, default 4)
   --crashes N       crashes timed for the restart figures (actors, default 50)
   --rounds N        measurements of each recovery (recovery, default 5)
+  --rates A,B       ticks per second, one run each (e2e, default 1000,10000)
+  --seconds N       measured seconds per run after a 5 s warm-up (e2e, default 60)
 
 connector uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set; otherwise it starts the test services
 (deno task services) and stops them afterwards. actors needs no services. sinks uses DATABASE_URL and
 CLICKHOUSE_URL when both are set; otherwise it starts postgres and clickhouse the same way. recovery
-starts a broker of its own (it stops and restarts it) and takes PostgreSQL from DATABASE_URL or the launcher.`;
+starts a broker of its own (it stops and restarts it) and takes PostgreSQL from DATABASE_URL or the launcher.
+e2e uses KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL and CLICKHOUSE_URL when all are set; otherwise
+it starts the test services.`;
 
 /** `qistream bench`. */
 export const benchCommand: Command = {
   name: "bench",
-  summary: "run a benchmark beside its same-run baseline (connector, actors, sinks, recovery)",
+  summary: "run a benchmark beside its same-run baseline (connector, actors, sinks, recovery, e2e)",
   usage: USAGE,
   async run(args) {
     const parsed = parseCommandArgs(args, USAGE, {
@@ -49,6 +55,8 @@ export const benchCommand: Command = {
       window: { type: "string", default: "4" },
       crashes: { type: "string", default: "50" },
       rounds: { type: "string", default: "5" },
+      rates: { type: "string", default: "1000,10000" },
+      seconds: { type: "string", default: "60" },
       help: { type: "boolean", short: "h" },
     }, true);
     if (typeof parsed === "number") return parsed;
@@ -66,7 +74,13 @@ export const benchCommand: Command = {
       window: Number(values.window),
       crashes: Number(values.crashes),
       rounds: Number(values.rounds),
+      seconds: Number(values.seconds),
     };
+    const rates = String(values.rates).split(",").map(Number);
+    if (rates.some((r) => !Number.isInteger(r) || r <= 0)) {
+      console.error(`--rates: expected positive integers separated by commas, got "${values.rates}"`);
+      return EXIT_USAGE;
+    }
     for (const [name, value] of Object.entries(numbers)) {
       if (!Number.isInteger(value) || value <= 0) {
         console.error(`--${name}: expected a positive integer, got "${value}"`);
@@ -76,6 +90,7 @@ export const benchCommand: Command = {
     if (name === "actors") return await actorsBench(numbers);
     if (name === "sinks") return await sinksBench(numbers);
     if (name === "recovery") return await recoveryBench(numbers.rounds);
+    if (name === "e2e") return await e2eBench(rates, numbers.seconds);
     if (name !== "connector") {
       console.error(`Unknown benchmark "${name}".\n\n${USAGE}`);
       return EXIT_USAGE;
@@ -187,6 +202,36 @@ async function sinksBench(
     return EXIT_OK;
   } catch (e) {
     console.error(`bench sinks failed: ${e instanceof Error ? e.stack : e}`);
+    return EXIT_FAILURE;
+  } finally {
+    if (started && !started.reused) await launcher!.down();
+  }
+}
+
+/** `bench e2e`: Kafka, the registry, PostgreSQL and ClickHouse from the environment, or from the launcher. */
+async function e2eBench(rates: number[], seconds: number): Promise<number> {
+  const names = ["KAFKA_BROKERS", "SCHEMA_REGISTRY_URL", "DATABASE_URL", "CLICKHOUSE_URL"];
+  let env: Record<string, string | undefined> = Object.fromEntries(names.map((n) => [n, Deno.env.get(n)]));
+  const launcher = names.every((n) => env[n]) ? undefined : await import("../tests/services/launcher.ts");
+  const started = launcher
+    ? await launcher.up(new AbortController().signal, ["kafka", "schema-registry", "postgres", "clickhouse"])
+    : undefined;
+  if (started) env = started.state.env;
+  try {
+    const { e2eBench } = await import("../tests/bench/e2e_bench.ts");
+    const { report } = await e2eBench({
+      brokers: env.KAFKA_BROKERS!.split(","),
+      schemaRegistryUrl: env.SCHEMA_REGISTRY_URL!,
+      databaseUrl: env.DATABASE_URL!,
+      clickhouseUrl: env.CLICKHOUSE_URL,
+      rates,
+      seconds,
+      progress: (m) => console.error(`bench: ${m}`),
+    });
+    console.log(`\n${report}`);
+    return EXIT_OK;
+  } catch (e) {
+    console.error(`bench e2e failed: ${e instanceof Error ? e.stack : e}`);
     return EXIT_FAILURE;
   } finally {
     if (started && !started.reused) await launcher!.down();
