@@ -9,6 +9,7 @@ import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
 import { parseCommandArgs } from "./_parse_command_args.ts";
 
 const USAGE = `Usage: qistream bench <name> [--records N]
+       qistream bench --gate
 
 Benchmarks (each prints its baseline, measured in the same run, and the ratio):
   connector   produce/consume of ~200-byte Avro records through the Kafka connector,
@@ -22,7 +23,11 @@ Benchmarks (each prints its baseline, measured in the same run, and the ratio):
   e2e         latency from publish to row visible in PostgreSQL (and ClickHouse) at sustained rates
               on Kafka (p50/p99/max, max lag), beside a hand-written kafkajs -> INSERT loop
 
+The gate (--gate) runs short versions of connector, actors, sinks and e2e and fails (exit 1) when a ratio
+falls past its limit in tests/bench/gate_floors.json; .ci/run runs it after the tests.
+
 Options:
+  --gate            the CI gate (see above)
   --records N       records per measurement (default 200000)
   --batch N         records per publish call (connector, default 500) or per batch (actors, default 100;
                     sinks, default 1000)
@@ -57,10 +62,12 @@ export const benchCommand: Command = {
       rounds: { type: "string", default: "5" },
       rates: { type: "string", default: "1000,10000" },
       seconds: { type: "string", default: "60" },
+      gate: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     }, true);
     if (typeof parsed === "number") return parsed;
     const { values, positionals } = parsed;
+    if (values.gate) return await gate();
     if (positionals.length === 0) {
       console.log(USAGE);
       return EXIT_USAGE;
@@ -102,7 +109,7 @@ export const benchCommand: Command = {
     try {
       const { connectorBench } = await import("../tests/bench/connector_bench.ts");
       const env = state.env;
-      const report = await connectorBench({
+      const { report } = await connectorBench({
         brokers: (env.KAFKA_BROKERS ?? "").split(","),
         schemaRegistryUrl: env.SCHEMA_REGISTRY_URL,
         java: env.KAFKA_JAVA ?? "java",
@@ -133,7 +140,7 @@ async function actorsBench(n: {
 }): Promise<number> {
   const { actorsBench } = await import("../tests/bench/actors_bench.ts");
   try {
-    const report = await actorsBench({
+    const { report } = await actorsBench({
       records: n.records,
       batch: n.batch,
       instances: n.instances,
@@ -188,7 +195,7 @@ async function sinksBench(
   if (started) env = started.state.env;
   try {
     const { sinksBench } = await import("../tests/bench/sinks_bench.ts");
-    const report = await sinksBench({
+    const { report } = await sinksBench({
       records: n.records,
       batch: n.batch,
       instances: n.instances,
@@ -232,6 +239,38 @@ async function e2eBench(rates: number[], seconds: number): Promise<number> {
     return EXIT_OK;
   } catch (e) {
     console.error(`bench e2e failed: ${e instanceof Error ? e.stack : e}`);
+    return EXIT_FAILURE;
+  } finally {
+    if (started && !started.reused) await launcher!.down();
+  }
+}
+
+/** `bench --gate`: every service from the environment, or from the launcher. */
+async function gate(): Promise<number> {
+  const names = ["KAFKA_BROKERS", "SCHEMA_REGISTRY_URL", "DATABASE_URL", "CLICKHOUSE_URL", "KAFKA_LIBS"];
+  let env: Record<string, string | undefined> = Object.fromEntries(
+    [...names, "KAFKA_JAVA"].map((n) => [n, Deno.env.get(n)]),
+  );
+  const launcher = names.every((n) => env[n]) ? undefined : await import("../tests/services/launcher.ts");
+  const started = launcher
+    ? await launcher.up(new AbortController().signal, ["kafka", "schema-registry", "postgres", "clickhouse"])
+    : undefined;
+  if (started) env = started.state.env;
+  try {
+    const { runGate } = await import("../tests/bench/bench_gate.ts");
+    const { report, verdicts } = await runGate({
+      brokers: env.KAFKA_BROKERS!.split(","),
+      schemaRegistryUrl: env.SCHEMA_REGISTRY_URL!,
+      databaseUrl: env.DATABASE_URL!,
+      clickhouseUrl: env.CLICKHOUSE_URL!,
+      java: env.KAFKA_JAVA ?? "java",
+      kafkaClasspath: env.KAFKA_LIBS ?? "",
+    }, (m) => console.error(`bench: ${m}`));
+    console.log(`\n${report}`);
+    return verdicts.every((v) => v.ok) ? EXIT_OK : EXIT_FAILURE;
+  } catch (e) {
+    console.error(`bench --gate failed: ${e instanceof Error ? e.stack : e}`);
+    console.log("gate: 0 passed, 1 failed");
     return EXIT_FAILURE;
   } finally {
     if (started && !started.reused) await launcher!.down();

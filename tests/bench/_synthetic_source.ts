@@ -34,6 +34,7 @@ export interface SyntheticSource {
 export function syntheticSource(options: SyntheticSourceOptions): SyntheticSource {
   const value = new Uint8Array(options.valueBytes ?? 200).fill(120);
   const committed = Array.from({ length: options.partitions }, () => -1);
+  const produced = Array.from({ length: options.partitions }, () => 0);
   const unsupported = () => {
     throw new Error("the synthetic source only subscribes");
   };
@@ -42,7 +43,16 @@ export function syntheticSource(options: SyntheticSourceOptions): SyntheticSourc
     connect: () => Promise.resolve(),
     publish: unsupported,
     partitionCount: () => Promise.resolve(options.partitions),
-    offsets: unsupported,
+    // The dispatcher's drain at stop asks where each partition ends and where the group stands.
+    offsets: () =>
+      Promise.resolve(committed.map((c, partition) => ({
+        partition,
+        low: "0",
+        high: String(
+          Number.isFinite(options.recordsPerPartition) ? options.recordsPerPartition : produced[partition],
+        ),
+        ...(c >= 0 ? { committed: String(c) } : {}),
+      }))),
     admin: {} as StreamConnector["admin"],
     onStatus: () => () => {},
     close: () => Promise.resolve(),
@@ -75,6 +85,7 @@ export function syntheticSource(options: SyntheticSourceOptions): SyntheticSourc
               timestamp: 0,
             });
           }
+          produced[partition] = offset;
           await sub.onBatch({ topic, partition, records, highWatermark: String(offset) });
         }
       };
@@ -109,6 +120,6 @@ export function syntheticSource(options: SyntheticSourceOptions): SyntheticSourc
       });
       return Promise.resolve(subscription);
     },
-  } satisfies Omit<StreamConnector, "publish" | "offsets" | "timestampAt"> & Record<string, unknown>;
+  } satisfies Omit<StreamConnector, "publish" | "timestampAt"> & Record<string, unknown>;
   return { connector: connector as unknown as StreamConnector, committed };
 }

@@ -12,7 +12,7 @@ import { actorChild } from "../../supervisor/actor_child.ts";
 import type { ActorHandle } from "../../supervisor/actor_handle.ts";
 import { Dispatcher } from "../../supervisor/dispatcher.ts";
 import { Supervisor } from "../../supervisor/supervisor.ts";
-import { type BenchRow, formatBenchTable, perSecond } from "./bench_report.ts";
+import { type BenchResult, type BenchRow, formatBenchTable, perSecond } from "./bench_report.ts";
 import { syntheticSource } from "./_synthetic_source.ts";
 
 /** Options of the actors benchmark. */
@@ -36,7 +36,7 @@ const VALUE_BYTES = 200;
 const ROUNDS = 2;
 
 /** Runs the benchmark and returns the report. */
-export async function actorsBench(o: ActorsBenchOptions): Promise<string> {
+export async function actorsBench(o: ActorsBenchOptions): Promise<BenchResult> {
   // The machine is shared and noisy: each rate is measured in two rounds, interleaved, and the best kept.
   let raw = 0, synthetic = 0, embedded = 0;
   for (let round = 1; round <= ROUNDS; round++) {
@@ -56,7 +56,7 @@ export async function actorsBench(o: ActorsBenchOptions): Promise<string> {
     { name: "raw postMessage (baseline)", rate: raw, unit: "records/s", note: "Worker echoes each batch id" },
   ];
   const ms = (v: number) => `${v.toFixed(1)} ms`;
-  return [
+  const report = [
     formatBenchTable(
       `actors: ${o.records} records of ${VALUE_BYTES} B, ${o.batch} per batch, ${o.instances} instances, ` +
         `credit window ${o.creditWindow}, ${PARTITIONS} partitions (best of ${ROUNDS} rounds)`,
@@ -67,6 +67,7 @@ export async function actorsBench(o: ActorsBenchOptions): Promise<string> {
     `median ${ms(percentile(restarts, 0.5))}, p99 ${ms(percentile(restarts, 0.99))}, ` +
     `max ${ms(Math.max(...restarts))}`,
   ].join("\n");
+  return { report, rows };
 }
 
 /** Plain Workers echo batch ids; the main thread keeps `creditWindow` batches in flight per Worker. */

@@ -15,6 +15,12 @@ export interface BenchRow {
   note?: string;
 }
 
+/** What a benchmark returns: its printed report and the rows behind it (the CI gate reads the ratios). */
+export interface BenchResult {
+  report: string;
+  rows: BenchRow[];
+}
+
 /** Formats a rate with thousands separators. */
 export function formatRate(rate: number): string {
   return Math.round(rate).toLocaleString("en-US");

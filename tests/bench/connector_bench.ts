@@ -12,7 +12,7 @@ import { AvroSerde } from "../../connector/avro/mod.ts";
 import { KafkaConnector } from "../../connector/kafka/kafka_connector.ts";
 import { openSchemaRegistry } from "../../connector/registry/open_schema_registry.ts";
 import type { OutgoingRecord } from "../../connector/types.ts";
-import { type BenchRow, formatBenchTable, perSecond } from "./bench_report.ts";
+import { type BenchResult, type BenchRow, formatBenchTable, perSecond } from "./bench_report.ts";
 import { consumerPerformance, producerPerformance } from "./kafka_perf_tools.ts";
 
 /** Options of the connector benchmark. */
@@ -85,7 +85,7 @@ function chunks<T>(items: T[], size: number): T[][] {
 }
 
 /** Runs the benchmark and returns the report table. */
-export async function connectorBench(options: ConnectorBenchOptions): Promise<string> {
+export async function connectorBench(options: ConnectorBenchOptions): Promise<BenchResult> {
   const { records: n, progress } = options;
   const run = crypto.randomUUID().slice(0, 8);
   const topics = { java: `bench.java.${run}`, ours: `bench.qistream.${run}`, raw: `bench.kafkajs.${run}` };
@@ -212,11 +212,12 @@ export async function connectorBench(options: ConnectorBenchOptions): Promise<st
     }
 
     await connector.admin.deleteTopics(Object.values(topics)).catch(() => {});
-    return formatBenchTable(
+    const report = formatBenchTable(
       `connector benchmark: ${n} records of ~${recordSize} B, ${PARTITIONS} partitions, one broker on loopback`,
       rows,
     ) +
       `\n\nKafka ProducerPerformance: ${javaProduce.summary}\n${summaries.join("\n")}`;
+    return { report, rows };
   } finally {
     await connector.close();
     await Deno.remove(dataDir, { recursive: true });

@@ -24,7 +24,7 @@ import {
   ticks,
   tickSerde,
 } from "../../actors/agents/_sink_test_helpers.ts";
-import { type BenchRow, formatBenchTable, perSecond } from "./bench_report.ts";
+import { type BenchResult, type BenchRow, formatBenchTable, perSecond } from "./bench_report.ts";
 
 /** Options of the sinks benchmark. */
 export interface SinksBenchOptions {
@@ -62,7 +62,7 @@ interface Target {
 }
 
 /** Runs the benchmark and returns the report. */
-export async function sinksBench(o: SinksBenchOptions): Promise<string> {
+export async function sinksBench(o: SinksBenchOptions): Promise<BenchResult> {
   const dir = await Deno.makeTempDir({ prefix: "qistream-bench-sinks-" });
   const connector = new EmbeddedConnector({ dataDir: `${dir}/log`, fsync: false, maxBatchRecords: o.batch });
   await connector.connect();
@@ -160,11 +160,12 @@ export async function sinksBench(o: SinksBenchOptions): Promise<string> {
         await t.drop(baseTable).catch(() => {});
       }
     }
-    return formatBenchTable(
+    const table = formatBenchTable(
       `sinks: ${o.records} ticks (~${Math.round(rowBytes)} B as JSON), ${o.batch} rows per batch, ` +
         `${o.instances} sink actors, credit window ${o.creditWindow}, ${PARTITIONS} partitions, embedded log`,
       report,
     );
+    return { report: table, rows: report };
   } finally {
     for (const t of targets) await t.close().catch(() => {});
     for (const stop of stops) await stop().catch(() => {});
