@@ -78,7 +78,7 @@ export function clickHouseTableDdl(kindName: TableKindName, table: string): stri
     : "";
   return `CREATE TABLE IF NOT EXISTS \`${table}\` (\n${
     kind.columns.map((c) => `  \`${c.name}\` ${clickHouseType(kind, c)}`).join(",\n")
-  }\n) ENGINE = ${engine}${partition}\nORDER BY (${kind.key.join(", ")})`;
+  }\n) ENGINE = ${engine}${partition}\nORDER BY (${kind.key.map((k) => `\`${k}\``).join(", ")})`;
 }
 
 /**
@@ -105,7 +105,10 @@ export async function checkClickHouseLayout(
     format: "JSONEachRow",
   });
   const engine = (await meta.json<{ engine_full: string }>())[0]?.engine_full ?? "";
-  const order = /ORDER BY \(?([^)]*?)\)?(?: SETTINGS| SAMPLE| TTL|$)/.exec(engine)?.[1]?.split(/,\s*/) ?? [];
+  const order =
+    /ORDER BY \(?([^)]*?)\)?(?: SETTINGS| SAMPLE| TTL|$)/.exec(engine)?.[1]?.replaceAll("`", "").split(
+      /,\s*/,
+    ) ?? [];
   const missing = kind.columns.filter((c) => !has.has(c.name));
   const orderOk = order.join() === kind.key.join();
   if (missing.length === 0 && orderOk) return;
@@ -147,7 +150,9 @@ export function clickHouseMigration(
 ): string[] {
   const kind = tableKind(kindName);
   const next = `${table}_new`.slice(0, 63);
-  const select = kind.columns.map((c) => has.has(c.name) ? c.name : c.nullable ? "NULL" : FILL[c.type]);
+  const select = kind.columns.map((c) =>
+    has.has(c.name) ? `\`${c.name}\`` : c.nullable ? "NULL" : FILL[c.type]
+  );
   return [
     clickHouseTableDdl(kindName, next).replace(/\s*\n\s*/g, " "),
     `INSERT INTO \`${next}\` SELECT ${select.join(", ")} FROM \`${table}\` FINAL`,
@@ -218,7 +223,7 @@ export async function insertClickHouseRows(
     format: "JSONEachRow",
     values: rows.map(({ row }) => {
       const out: Record<string, unknown> = {};
-      for (const c of columns) out[c.name] = valueOf(c, row[c.name]);
+      for (const c of columns) out[c.name] = valueOf(c, row[c.field]);
       return out;
     }),
   });

@@ -275,7 +275,8 @@ function insertStatement(kind: TableKind, table: string): string {
  */
 function lastPerKey(kind: TableKind, rows: readonly IndexedRow[]): readonly IndexedRow[] {
   const byKey = new Map<string, IndexedRow>();
-  for (const r of rows) byKey.set(JSON.stringify(kind.key.map((k) => r.row[k])), r);
+  const fields = kind.key.map((k) => kind.columns.find((c) => c.name === k)!.field);
+  for (const r of rows) byKey.set(JSON.stringify(fields.map((f) => r.row[f])), r);
   return byKey.size === rows.length ? rows : [...byKey.values()];
 }
 
@@ -301,7 +302,7 @@ export async function insertPostgresRows(
     const { value } = PARAMS[c.type];
     const fallback = c.default ?? null;
     return part.map(({ row }) => {
-      const v = row[c.name];
+      const v = row[c.field];
       return value(v === undefined || v === null ? fallback : v);
     });
   });

@@ -174,7 +174,7 @@ Deno.test("each kind's fast row check agrees with its zod schema", () => {
         confidence: 0.5,
         ...provenance,
       },
-      { id: "i", ts: 1, source: "analyst", title: "t", summary: "s", alert_id: null, ...provenance },
+      { id: "i", ts: 1, source: "analyst", title: "t", summary: "s", alertId: null, ...provenance },
       { id: "i", ts: 1, symbols: [1], source: "analyst", title: "t", summary: "s", ...provenance },
       {
         id: "i",
@@ -182,7 +182,7 @@ Deno.test("each kind's fast row check agrees with its zod schema", () => {
         source: "analyst",
         title: "t",
         summary: "s",
-        alertId: "camelCase is not a column",
+        alertId: 5,
         ...provenance,
       },
     ],

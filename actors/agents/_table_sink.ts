@@ -29,7 +29,6 @@ import { ToolCallError } from "../runtime/tool_call_error.ts";
 import { abortableSleep } from "../shared/abortable_sleep.ts";
 import { backoffDelay } from "../shared/backoff_delay.ts";
 import { CircuitBreaker, CircuitOpenError } from "../shared/circuit_breaker.ts";
-import { columnName } from "../../tools/table_kinds/column.ts";
 import { TABLE_KINDS } from "../../tools/table_kinds/names.ts";
 import { tableIdentifierSchema } from "../../tools/table_identifier.ts";
 import { type RefusedRow, RowsRefusedError } from "./rows_refused_error.ts";
@@ -109,13 +108,6 @@ interface InsertResult {
   statements: number;
 }
 
-const columns = new Map<string, string>();
-const column = (key: string) => {
-  let name = columns.get(key);
-  if (name === undefined) columns.set(key, name = columnName(key));
-  return name;
-};
-
 /** A decoded Avro value as a row value: a `Date` or `bigint` becomes a number, a `Map` an object. */
 function plain(v: unknown): unknown {
   if (v instanceof Date) return v.getTime();
@@ -125,9 +117,9 @@ function plain(v: unknown): unknown {
 }
 
 /**
- * The row of a delivered value: the fields of a decoded Avro record under their column names (snake_case, see
- * tools/table_kinds/column.ts), a `Date` or `bigint` as a number; bytes are read as JSON. The insert tool keeps
- * the columns of the table's kind and refuses what does not fit; anything that is not an object is passed on
+ * The row of a delivered value: the fields of a decoded Avro record, a `Date` or `bigint` as a number, a `Map`
+ * as an object; bytes are read as JSON. The insert tool keeps the fields of the table's kind and refuses what
+ * does not fit; anything that is not an object is passed on
  * for it to refuse.
  *
  * @param value A delivered record's value.
@@ -143,7 +135,7 @@ export function rowOf(value: unknown): unknown {
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
   const row: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) if (v !== undefined) row[column(key)] = plain(v);
+  for (const [key, v] of Object.entries(value)) if (v !== undefined) row[key] = plain(v);
   return row;
 }
 

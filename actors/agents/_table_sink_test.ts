@@ -13,17 +13,17 @@ const tick = {
   bid: null,
 };
 
-Deno.test("rowOf names a decoded value's fields as columns and makes its values plain", () => {
+Deno.test("rowOf keeps a decoded value's fields and makes its values plain", () => {
   assert.deepEqual(rowOf({ ...tick, bidSize: 3, receivedAt: new Date(5) }), {
     ...tick,
-    bid_size: 3,
-    received_at: 5,
+    bidSize: 3,
+    receivedAt: 5,
   });
   assert.deepEqual(rowOf({ ...tick, ts: new Date(1_700_000_000_123) }), tick);
   assert.deepEqual(rowOf({ ...tick, ts: 1_700_000_000_123n }), tick);
   assert.deepEqual(rowOf({ id: "a", alertId: "b", attributes: new Map([["k", "v"]]) }), {
     id: "a",
-    alert_id: "b",
+    alertId: "b",
     attributes: { k: "v" },
   });
   assert.deepEqual(rowOf(new TextEncoder().encode(JSON.stringify(tick))), tick);

@@ -25,10 +25,12 @@ export type ColumnType =
 
 /** One column of a table kind. */
 export interface Column {
-  /** Column (and row field) name, snake_case. */
+  /** Column name in the databases: the field's name in snake_case, unless the kind renames it. */
   readonly name: string;
-  /** The Avro field it holds (camelCase as in the schema); the provenance columns have none. */
-  readonly field?: string;
+  /** The row field it holds: the Avro field's name as in the schema (camelCase), or the provenance name. */
+  readonly field: string;
+  /** Whether it holds a schema field (false for the provenance columns). */
+  readonly fromSchema: boolean;
   readonly type: ColumnType;
   /** The Avro type is a union with `null`. */
   readonly nullable: boolean;
@@ -49,10 +51,26 @@ export interface AvroRecordSchema {
 
 /** The provenance columns every table kind has: where the row's record was read (see docs/sinks.md). */
 export const PROVENANCE_COLUMNS: readonly Column[] = [
-  { name: "kafka_topic", type: "string", nullable: false, doc: "Topic of the record the row came from" },
-  { name: "kafka_partition", type: "int", nullable: false, doc: "Partition of that record" },
+  {
+    name: "kafka_topic",
+    field: "kafka_topic",
+    fromSchema: false,
+    type: "string",
+    nullable: false,
+    doc: "Topic of the record the row came from",
+  },
+  {
+    name: "kafka_partition",
+    field: "kafka_partition",
+    fromSchema: false,
+    type: "int",
+    nullable: false,
+    doc: "Partition of that record",
+  },
   {
     name: "kafka_offset",
+    field: "kafka_offset",
+    fromSchema: false,
     type: "long",
     nullable: false,
     doc: "Offset of that record (a decimal string in rows)",
@@ -77,10 +95,15 @@ export function columnName(field: string): string {
  *
  * @param schema The record schema.
  * @param omit Fields not stored (each kind says why).
+ * @param rename Field → column name, for a field whose snake_case name SQL cannot take as it is.
  * @returns One column per stored field, in the schema's order.
  * @throws {TypeError} Naming the field when its Avro type has no column type.
  */
-export function avroColumns(schema: AvroRecordSchema, omit: readonly string[] = []): Column[] {
+export function avroColumns(
+  schema: AvroRecordSchema,
+  omit: readonly string[] = [],
+  rename: Readonly<Record<string, string>> = {},
+): Column[] {
   return schema.fields.filter((f) => !omit.includes(f.name)).map((f) => {
     let type = f.type;
     let nullable = false;
@@ -92,7 +115,13 @@ export function avroColumns(schema: AvroRecordSchema, omit: readonly string[] = 
       nullable = true;
       type = others[0];
     }
-    const column = { name: columnName(f.name), field: f.name, nullable, doc: f.doc };
+    const column = {
+      name: rename[f.name] ?? columnName(f.name),
+      field: f.name,
+      fromSchema: true,
+      nullable,
+      doc: f.doc,
+    };
     const extra = f.default === undefined || f.default === null ? {} : { default: f.default };
     return { ...column, ...extra, ...columnType(schema.name, f.name, type) };
   });

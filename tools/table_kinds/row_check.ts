@@ -15,7 +15,7 @@ const MAX_PARTITION = 2 ** 31 - 1;
 const OFFSET = /^(0|[1-9][0-9]{0,18})$/;
 const INT32 = 2 ** 31;
 
-/** One row of a table kind: column name → value (`ts`-like columns in ms since the epoch). */
+/** One row of a table kind: field name (as in the schema) → value (timestamps in ms since the epoch). */
 export type Row = Record<string, unknown>;
 
 /** One request row after a kind's check: the row (only its columns), or why it is not one. */
@@ -30,9 +30,9 @@ export interface RowCheck<R = Row> {
 }
 
 function zodOf(column: Column, inKey: boolean): z.ZodType {
-  const doc = column.doc ?? column.name;
+  const doc = column.doc ?? column.field;
   let t: z.ZodType;
-  switch (column.name) {
+  switch (column.fromSchema ? "" : column.name) {
     case "kafka_partition":
       return z.number().int().min(0).max(MAX_PARTITION).describe(doc);
     case "kafka_offset":
@@ -89,7 +89,7 @@ const TESTS: Record<ColumnType, (v: unknown) => boolean> = {
 
 /** How the fast check treats one column. */
 interface FastColumn {
-  name: string;
+  field: string;
   test: (v: unknown) => boolean;
   /** Absent (or null) is fine; the key is copied only when present. */
   optional: boolean;
@@ -103,15 +103,17 @@ function fastOf(column: Column, inKey: boolean): FastColumn {
     const symbols = new Set(column.symbols);
     test = (v) => typeof v === "string" && symbols.has(v);
   }
-  if (column.name === "kafka_partition") {
+  if (!column.fromSchema && column.name === "kafka_partition") {
     test = (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_PARTITION;
   }
-  if (column.name === "kafka_offset") test = (v) => typeof v === "string" && OFFSET.test(v);
-  if (column.type === "string" && (inKey || column.name === "kafka_topic")) {
+  if (!column.fromSchema && column.name === "kafka_offset") {
+    test = (v) => typeof v === "string" && OFFSET.test(v);
+  }
+  if (column.type === "string" && (inKey || (!column.fromSchema && column.name === "kafka_topic"))) {
     test = (v) => typeof v === "string" && v.length > 0;
   }
   return {
-    name: column.name,
+    field: column.field,
     test,
     optional: column.nullable || column.default !== undefined,
     nullable: column.nullable,
@@ -122,7 +124,7 @@ function fastOf(column: Column, inKey: boolean): FastColumn {
  * Builds the validator of the rows of the given columns.
  *
  * @param columns The kind's columns (data and provenance).
- * @param key The kind's key: its string columns must not be empty.
+ * @param key The kind's key (column names): its string columns must not be empty.
  * @returns The zod schema and the fast check.
  * @example
  * ```ts
@@ -131,21 +133,21 @@ function fastOf(column: Column, inKey: boolean): FastColumn {
  * ```
  */
 export function rowCheck(columns: readonly Column[], key: readonly string[]): RowCheck {
-  const schema = z.object(Object.fromEntries(columns.map((c) => [c.name, zodOf(c, key.includes(c.name))])));
+  const schema = z.object(Object.fromEntries(columns.map((c) => [c.field, zodOf(c, key.includes(c.name))])));
   const fast = columns.map((c) => fastOf(c, key.includes(c.name)));
   const check = (raw: unknown): CheckedRow => {
     if (isPlainObject(raw)) {
       const row: Row = {};
       let ok = true;
       for (const c of fast) {
-        const v = raw[c.name];
+        const v = raw[c.field];
         if (v === undefined || v === null) {
           if (v === null ? !c.nullable : !c.optional) {
             ok = false;
             break;
           }
-          if (c.name in raw) row[c.name] = v;
-        } else if (c.test(v)) row[c.name] = v;
+          if (c.field in raw) row[c.field] = v;
+        } else if (c.test(v)) row[c.field] = v;
         else {
           ok = false;
           break;

@@ -33,6 +33,11 @@ export interface TableKindSpec {
   /** The idempotency key: column names (snake_case), the columns queries select on first. */
   readonly key: readonly string[];
   readonly conflict: KeyConflict;
+  /**
+   * Field → column name, for a field whose snake_case name SQL cannot take as it is (e.g. the bar's
+   * `interval`: ClickHouse 18.16 cannot read back a sorting key holding that keyword).
+   */
+  readonly rename?: Readonly<Record<string, string>>;
   /** Fields of the schema that are not stored, each with the reason. */
   readonly omit?: Readonly<Record<string, string>>;
   /** The event-time column (timestamps partition and index on it). */
@@ -80,14 +85,14 @@ export function newestSchema(folder: string): { version: number; schema: AvroRec
 export function resolveTableKind(spec: TableKindSpec): TableKind {
   const { version, schema } = newestSchema(spec.schema);
   const omit = Object.keys(spec.omit ?? {});
-  for (const field of omit) {
+  for (const field of [...omit, ...Object.keys(spec.rename ?? {})]) {
     if (!schema.fields.some((f) => f.name === field)) {
       throw new TypeError(
-        `table kind ${spec.name}: omitted field ${field} is not in ${spec.schema} v${version}`,
+        `table kind ${spec.name}: omitted or renamed field ${field} is not in ${spec.schema} v${version}`,
       );
     }
   }
-  const columns = [...avroColumns(schema, omit), ...PROVENANCE_COLUMNS];
+  const columns = [...avroColumns(schema, omit, spec.rename), ...PROVENANCE_COLUMNS];
   for (const name of [...spec.key, spec.time]) {
     if (!columns.some((c) => c.name === name)) {
       throw new TypeError(`table kind ${spec.name}: key or time column ${name} is not a column`);

@@ -35,7 +35,8 @@ const BAR_FIELDS: Record<keyof Bar, true> = {
 };
 
 Deno.test("the TypeScript Tick and Bar types have exactly the fields of the schema the tables store", () => {
-  const stored = (kind: "tick" | "bar") => tableKind(kind).columns.flatMap((c) => c.field ? [c.field] : []);
+  const stored = (kind: "tick" | "bar") =>
+    tableKind(kind).columns.flatMap((c) => c.fromSchema ? [c.field] : []);
   assert.deepEqual(
     Object.keys(TICK_FIELDS),
     stored("tick"),
@@ -54,7 +55,7 @@ Deno.test("every kind stores each field of the newest version of its schema, or 
     const { version, schema } = newestSchema(kind.schema);
     assert.equal(kind.version, version);
     const omitted = Object.keys(kind.omit ?? {});
-    const stored = kind.columns.flatMap((c) => c.field ? [c.field] : []);
+    const stored = kind.columns.flatMap((c) => c.fromSchema ? [c.field] : []);
     assert.deepEqual([...stored, ...omitted].sort(), schema.fields.map((f) => f.name).sort(), name);
     assert.deepEqual(
       kind.columns.slice(-3).map((c) => c.name),
@@ -75,7 +76,7 @@ Deno.test("the DDL of each kind has a column per stored schema field, nullable e
     const ch = clickHouseTableDdl(name, "t");
     for (const field of schema.fields) {
       if (kind.omit?.[field.name]) continue;
-      const col = columnName(field.name);
+      const col = kind.rename?.[field.name] ?? columnName(field.name);
       const nullable = Array.isArray(field.type) && field.type.includes("null");
       const pgLine = pg.split("\n").find((l) => l.trim().startsWith(`"${col}" `));
       assert.ok(pgLine, `${name}: PostgreSQL column ${col}`);
@@ -106,7 +107,7 @@ Deno.test("the tick table's layout is the one tick tables always had", () => {
       "`ts` UInt64, `price` Float64, `bid` Nullable(Float64), `ask` Nullable(Float64), " +
       "`volume` Nullable(Float64), `kafka_topic` String, `kafka_partition` Int32, `kafka_offset` Int64 ) " +
       "ENGINE = ReplacingMergeTree() PARTITION BY toYYYYMM(toDateTime(intDiv(ts, 1000))) " +
-      "ORDER BY (symbol, source, ts, kafka_topic, kafka_partition, kafka_offset)",
+      "ORDER BY (`symbol`, `source`, `ts`, `kafka_topic`, `kafka_partition`, `kafka_offset`)",
   );
 });
 
