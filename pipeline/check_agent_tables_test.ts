@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { startNode, testConfig } from "../tests/e2e/_pipeline_harness.ts";
 import { needs, services, uniqueName } from "../tests/service_env.ts";
+import { agentTables } from "./check_agent_tables.ts";
 import { PipelineStartError } from "./start_pipeline.ts";
 
 Deno.test({
@@ -54,4 +55,46 @@ agents:
       await Deno.remove(dataDir, { recursive: true });
     }
   },
+});
+
+const schemaOf = (topic: string) =>
+  ({ "market.ticks": "market.tick", "market.bars": "market.bar", "lab.bars": "market.bar" })[topic];
+
+Deno.test("agentTables: each subscribed topic's table, by default and as configured", () => {
+  const topics = ["market.ticks", "market.bars", "market.alerts", "lab.ticks"];
+  assert.deepEqual(agentTables({ table: "market_ticks" }, { topics, schemaOf }), [
+    { kind: "tick", table: "market_ticks" },
+    { kind: "bar", table: "market_bars" },
+    { kind: "alert", table: "market_alerts" },
+  ]);
+  assert.deepEqual(
+    agentTables({ table: "t", tables: { "lab.bars": { kind: "bar", table: "lab_bars" } } }, {
+      topics: ["lab.bars"],
+      schemaOf,
+    }),
+    [{ kind: "bar", table: "lab_bars" }],
+  );
+});
+
+Deno.test("agentTables refuses a topic whose schema is not its table's kind, and one table with two kinds", () => {
+  assert.throws(
+    () => agentTables({ table: "t" }, { topics: ["lab.bars"], schemaOf }),
+    /config\.table: topic lab\.bars carries market\.bar records, but table t is of kind tick/,
+  );
+  assert.throws(
+    () =>
+      agentTables({ table: "t", tables: { "market.bars": { kind: "tick", table: "b" } } }, {
+        topics: ["market.bars"],
+        schemaOf,
+      }),
+    /config\.tables\.market\.bars: topic market\.bars carries market\.bar records/,
+  );
+  assert.throws(
+    () =>
+      agentTables({ table: "same", tables: { "market.bars": { kind: "bar", table: "same" } } }, {
+        topics: ["market.ticks", "market.bars"],
+        schemaOf,
+      }),
+    /table same would be of kind bar for market\.bars and tick for market\.ticks/,
+  );
 });
