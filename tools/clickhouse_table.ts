@@ -53,6 +53,7 @@ const CH_TYPES: Record<ColumnType, string> = {
   timestamp: "UInt64",
   string_map: "String",
   string_array: "Array(String)",
+  json: "String",
 };
 
 /** The ClickHouse type of a column of a kind (`kafka_offset` is the version column of `newest-wins` kinds). */
@@ -130,6 +131,7 @@ const FILL: Record<ColumnType, string> = {
   timestamp: "0",
   string_map: "'{}'",
   string_array: "[]",
+  json: "'null'",
 };
 
 /**
@@ -197,7 +199,7 @@ export async function tableExists(client: ClickHouseClient, table: string): Prom
 function valueOf(c: Column, v: unknown): unknown {
   if (v === undefined || v === null) v = c.default ?? null;
   if (v === null) return c.type === "string_array" ? [] : null;
-  if (c.type === "string_map") return JSON.stringify(v);
+  if (c.type === "string_map" || c.type === "json") return JSON.stringify(v);
   if (c.type === "boolean") return v ? 1 : 0;
   return v;
 }

@@ -47,6 +47,7 @@ const PG_TYPES: Record<ColumnType, string> = {
   timestamp: "timestamptz",
   string_map: "jsonb",
   string_array: "text[]",
+  json: "jsonb",
 };
 
 /** The value an added `NOT NULL` column gets in the rows already there (provenance: `''`, `-1`, `-1`). */
@@ -60,6 +61,7 @@ const FILL: Record<ColumnType, string> = {
   timestamp: "'epoch'",
   string_map: "'{}'",
   string_array: "'{}'",
+  json: "'null'",
 };
 
 const columnDdl = (c: Column) =>
@@ -234,6 +236,7 @@ const PARAMS: Record<ColumnType, ColumnParam> = {
     select: (u) => `'epoch'::timestamptz + ${u} * interval '1 millisecond'`,
   },
   string_map: { array: "text[]", value: asJson, select: (u) => `${u}::jsonb` },
+  json: { array: "text[]", value: asJson, select: (u) => `${u}::jsonb` },
   string_array: {
     array: "text[]",
     value: asJson,

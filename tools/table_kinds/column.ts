@@ -10,7 +10,8 @@
 /**
  * A column's type, as the Avro types the table kinds use map to it: `timestamp` is a `long` with logical type
  * `timestamp-millis` (milliseconds since the epoch); `enum` a string that is one of `symbols`; `string_map` a
- * `map` of strings; `string_array` an `array` of strings.
+ * `map` of strings; `string_array` an `array` of strings; `json` any other complex type (a record, a map or
+ * array of anything else, a union of several types), stored as JSON.
  */
 export type ColumnType =
   | "string"
@@ -21,7 +22,8 @@ export type ColumnType =
   | "boolean"
   | "timestamp"
   | "string_map"
-  | "string_array";
+  | "string_array"
+  | "json";
 
 /** One column of a table kind. */
 export interface Column {
@@ -109,11 +111,8 @@ export function avroColumns(
     let nullable = false;
     if (Array.isArray(type)) {
       const others = type.filter((t) => t !== "null");
-      if (others.length !== 1 || others.length === type.length) {
-        throw new TypeError(`${schema.name}.${f.name}: only a union of null and one type is supported`);
-      }
-      nullable = true;
-      type = others[0];
+      nullable = others.length < type.length;
+      type = others.length === 1 ? others[0] : { type: "union", of: others };
     }
     const column = {
       name: rename[f.name] ?? columnName(f.name),
@@ -148,6 +147,7 @@ function columnType(record: string, field: string, type: unknown): Pick<Column, 
     if (typeof t.type === "string" && t.logicalType === undefined && Object.keys(t).length === 1) {
       return columnType(record, field, t.type);
     }
+    if (["record", "map", "array", "union"].includes(t.type as string)) return { type: "json" };
   }
   throw new TypeError(`${record}.${field}: Avro type ${JSON.stringify(type)} has no column type`);
 }

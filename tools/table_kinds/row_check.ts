@@ -66,6 +66,9 @@ function zodOf(column: Column, inKey: boolean): z.ZodType {
     case "string_array":
       t = z.array(z.string());
       break;
+    case "json":
+      t = z.json();
+      break;
   }
   t = t.describe(column.type === "timestamp" ? `${doc} (integer ms since the epoch)` : doc);
   if (column.nullable) return t.nullish();
@@ -101,6 +104,8 @@ function testOf(column: Column, inKey: boolean, enumSet: string): string {
       return "isStringMap(v)";
     case "string_array":
       return "isStringArray(v)";
+    case "json":
+      return "true";
   }
 }
 

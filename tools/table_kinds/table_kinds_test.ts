@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Bar, Tick } from "../../actors/sources/market_record.ts";
 import { postgresTableDdl } from "../postgres_table.ts";
 import { clickHouseTableDdl } from "../clickhouse_table.ts";
-import { columnName, PROVENANCE } from "./column.ts";
+import { avroColumns, columnName, PROVENANCE } from "./column.ts";
 import { TABLE_KIND_SPECS, TABLE_KINDS, tableKind } from "./mod.ts";
 import { newestSchema } from "./table_kind.ts";
 
@@ -113,4 +113,38 @@ Deno.test("the tick table's layout is the one tick tables always had", () => {
 
 Deno.test("every kind in the registry is declared under its own name", () => {
   for (const name of TABLE_KINDS) assert.equal(TABLE_KIND_SPECS[name].name, name);
+});
+
+Deno.test("avroColumns maps every Avro type a schema may grow: primitives, logical timestamps, enums, JSON for the rest", () => {
+  const columns = avroColumns({
+    type: "record",
+    name: "Probe",
+    fields: [
+      { name: "dedupKey", type: "string" },
+      { name: "seq", type: "int" },
+      { name: "seen", type: { type: "long", logicalType: "timestamp-millis" } },
+      { name: "state", type: { type: "enum", name: "S", symbols: ["OPEN", "RESOLVED"] } },
+      { name: "params", type: { type: "map", values: "double" } },
+      { name: "inputs", type: ["null", { type: "array", items: { type: "record", name: "I", fields: [] } }] },
+      { name: "either", type: ["string", "double"] },
+      { name: "flag", type: "boolean", default: false },
+    ],
+  });
+  assert.deepEqual(
+    columns.map((c) => [c.name, c.field, c.type, c.nullable]),
+    [
+      ["dedup_key", "dedupKey", "string", false],
+      ["seq", "seq", "int", false],
+      ["seen", "seen", "timestamp", false],
+      ["state", "state", "enum", false],
+      ["params", "params", "json", false],
+      ["inputs", "inputs", "json", true],
+      ["either", "either", "json", false],
+      ["flag", "flag", "boolean", false],
+    ],
+  );
+  assert.throws(
+    () => avroColumns({ type: "record", name: "P", fields: [{ name: "b", type: "bytes" }] }),
+    /P\.b: Avro type "bytes" has no column type/,
+  );
 });
