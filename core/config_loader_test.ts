@@ -264,7 +264,9 @@ Deno.test("the default pipeline.yaml loads; clickhouse-sink starts only with CLI
     "market.alerts",
     "market.insights",
   ]);
-  for (const topic of ["market.alerts", "market.insights"]) assert.ok(config.topics[topic], `${topic} declared`);
+  for (const topic of ["market.alerts", "market.insights"]) {
+    assert.ok(config.topics[topic], `${topic} declared`);
+  }
 
   const without = activeAgents(config);
   assert.deepEqual(without.start.map((a) => a.id), ["synthetic", "bar-builder", "postgres-sink"]);
