@@ -98,3 +98,37 @@ Deno.test("agentTables refuses a topic whose schema is not its table's kind, and
     /table same would be of kind bar for market\.bars and tick for market\.ticks/,
   );
 });
+
+Deno.test({
+  ...needs("DATABASE_URL"),
+  name:
+    "pipeline: a sink subscribed to a bar topic without a bar table fails the start, naming the topic and the fix",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "qistream-kind-mismatch-" });
+    try {
+      const config = testConfig(
+        `node: { dataDir: ${dataDir}, deadLetterTopic: t.dlq }
+topics:
+  lab.bars: { partitions: 1, schema: market.bar }
+  t.dlq: { partitions: 1 }
+agents:
+  pg:
+    kind: postgres-sink
+    subscribe: { topics: [lab.bars] }
+    config: { table: ${uniqueName("never_made").toLowerCase()} }`,
+        { DATABASE_URL: services.databaseUrl },
+      );
+      await assert.rejects(startNode(config), (e: unknown) => {
+        assert.ok(e instanceof PipelineStartError, String(e));
+        assert.match(e.message, /checking the table of agents\.pg/);
+        assert.match(e.message, /topic lab\.bars carries market\.bar records, but table \S+ is of kind tick/);
+        assert.match(e.message, /config\.tables/);
+        return true;
+      });
+    } finally {
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
