@@ -18,7 +18,12 @@ import type postgresClient from "postgres";
 import type { AgentModule, AgentPermissions } from "../actors/runtime/agent_spec.ts";
 import { AvroSerde } from "../connector/avro/mod.ts";
 import { describeConnector, openConnector } from "../connector/open_connector.ts";
-import { loadSchemaCatalog, openSchemaRegistry, registerCatalog } from "../connector/registry/mod.ts";
+import {
+  loadSchemaCatalog,
+  openSchemaRegistry,
+  registerCatalog,
+  type SchemaCatalog,
+} from "../connector/registry/mod.ts";
 import type { ConsumedRecord, StreamConnector } from "../connector/types.ts";
 import { connectorMetrics } from "../connector/connector_metrics.ts";
 import { LagMonitor } from "../connector/lag_monitor.ts";
@@ -140,10 +145,12 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     await step("declaring topics", () => declareTopics(config.topics, connector));
 
     const registry = openSchemaRegistry(config.connections.schemaRegistry, config.node.dataDir);
+    let schemas: SchemaCatalog | undefined;
     await step(
       "registering schemas",
-      async () => registerCatalog(topicSchemas(await loadSchemaCatalog(), config.topics), registry),
+      async () => registerCatalog(schemas = topicSchemas(await loadSchemaCatalog(), config.topics), registry),
     );
+    const schemaOf = (topic: string) => schemas?.subjects.find((s) => s.topic === topic)?.name;
     const serde = new AvroSerde({ registry });
 
     const agents = activeAgents(config).start;
@@ -264,7 +271,11 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       if (kind.role === "consumer") {
         await step(
           `checking the table of agents.${id}`,
-          () => checkAgentTables(tools, allow, module.spec, agentConfig),
+          () =>
+            checkAgentTables(tools, allow, module.spec, agentConfig, {
+              topics: agent.subscribe?.topics ?? [],
+              schemaOf,
+            }),
         );
         if (!agent.subscribe) {
           throw new PipelineStartError(
