@@ -579,6 +579,9 @@ export class ActorHandle implements Child {
     let reply: ToWorker;
     try {
       if (!this.#opts.publish) throw new Error("no publisher is wired to this actor");
+      // A source's next batch waits until the position before it is saved: after a kill, what is published
+      // but not covered by the saved position is at most the batches in flight (the source's maxInFlight).
+      if (this.#opts.sourceOffsets) await this.#offsetSaves;
       const result = await this.#opts.publish(topic, records, { actor: this.path, agent: this.agent });
       if (!this.#exitReason) this.#armDeadline(true); // a settled publish is progress of the running batch
       reply = { type: "publish_result", id, ok: true, result };

@@ -9,7 +9,7 @@
  * Its position is the file's line (`{ path, line }`), checkpointed after the records up to that line are
  * acknowledged: a restarted replay (after a crash, a SIGKILL of the node, or on another node) resumes after the
  * last acknowledged line, so the topic holds each line once, plus at most the records of the batches that were
- * unacknowledged when it died. A finished replay that starts again publishes nothing; a position saved for
+ * unacknowledged when it died — one batch with the default `maxInFlight: 1`. A finished replay that starts again publishes nothing; a position saved for
  * another file is ignored (the replay starts at line 1).
  *
  * @module
@@ -34,6 +34,8 @@ export const ReplayConfig = z.object({
   speed: z.number().min(0).default(1),
   /** Keep each record's `source` instead of setting it to `replay`. */
   keepSource: z.boolean().default(false),
+  /** Publishes unacknowledged at once: 1 bounds what a killed replay publishes twice to one batch. */
+  maxInFlight: z.number().int().min(1).max(1000).default(1),
 });
 
 /** The validated config. */
