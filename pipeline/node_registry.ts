@@ -3,7 +3,8 @@
  * role and state, a consumer's partitions, the singletons it owns or waits for) — to a compacted topic (default
  * `qistream.nodes`, keyed by node id), and reads every node's last heartbeat back from it. A node that has not
  * heartbeated for `lostAfterMs` (3 intervals by default) is shown as `lost`; one that stopped cleanly published a
- * last heartbeat saying `stopped`. `/api/cluster` and the `supervision.cluster` tool serve {@linkcode NodeRegistry.view}.
+ * last heartbeat saying `stopped`. Only nodes of this pipeline (the same `node.name`) are listed, and none silent
+ * for more than an hour. `/api/cluster` and the `supervision.cluster` tool serve {@linkcode NodeRegistry.view}.
  *
  * @module
  */
@@ -80,6 +81,9 @@ export interface NodeRegistryOptions {
 
 const log = getLogger("pipeline");
 
+/** Nodes silent for longer than this (lost or stopped an hour ago) are no longer listed. */
+export const FORGET_AFTER_MS = 3_600_000;
+
 /** Publishes this node's heartbeats and keeps the last heartbeat of every node. */
 export class NodeRegistry {
   readonly #options: NodeRegistryOptions;
@@ -88,6 +92,7 @@ export class NodeRegistry {
   #subscription: Subscription | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #self = "";
+  #name = "";
 
   private constructor(options: NodeRegistryOptions) {
     this.#options = options;
@@ -102,7 +107,9 @@ export class NodeRegistry {
    */
   static async start(options: NodeRegistryOptions): Promise<NodeRegistry> {
     const registry = new NodeRegistry(options);
-    registry.#self = options.describe().id;
+    const self = options.describe();
+    registry.#self = self.id;
+    registry.#name = self.name;
     registry.#subscription = await options.connector?.subscribe({
       group: `qistream.nodes-reader-${crypto.randomUUID()}`,
       topics: [registry.#topic],
@@ -120,7 +127,9 @@ export class NodeRegistry {
   view(): ClusterView {
     const now = Date.now();
     const lostAfterMs = this.#lostAfterMs;
-    const nodes = [...this.#nodes.values()].map(({ beat, seenAt }): ClusterNode => {
+    const nodes = [...this.#nodes.values()].filter(({ beat, seenAt }) =>
+      now - Math.max(seenAt, Date.parse(beat.at) || 0) <= FORGET_AFTER_MS
+    ).map(({ beat, seenAt }): ClusterNode => {
       const silentMs = Math.max(0, now - Math.max(seenAt, Date.parse(beat.at) || 0));
       const status = beat.state === "stopped" ? "stopped" : silentMs > lostAfterMs ? "lost" : "live";
       return { ...beat, status, silentMs };
@@ -150,7 +159,16 @@ export class NodeRegistry {
   }
 
   async #beat(state: NodeHeartbeat["state"]): Promise<void> {
-    const beat: NodeHeartbeat = { ...this.#options.describe(), at: new Date().toISOString(), state };
+    const described = this.#options.describe();
+    const beat: NodeHeartbeat = state === "running"
+      ? { ...described, at: new Date().toISOString(), state }
+      : {
+        ...described,
+        at: new Date().toISOString(),
+        state,
+        singletonOwner: false,
+        agents: described.agents.map(({ partitions: _, ...a }) => ({ ...a, state: "stopped" })),
+      };
     this.#nodes.set(beat.id, { beat, seenAt: Date.now() });
     if (!this.#options.connector) return;
     try {
@@ -177,6 +195,7 @@ export class NodeRegistry {
     try {
       const beat = JSON.parse(new TextDecoder().decode(value)) as NodeHeartbeat;
       if (id === this.#self) return; // our own state is the live one
+      if (beat.name !== this.#name) return; // a node of another pipeline on the same brokers
       const seenAt = Math.min(Date.now(), timestamp);
       const known = this.#nodes.get(id);
       if (!known || Date.parse(beat.at) >= Date.parse(known.beat.at)) this.#nodes.set(id, { beat, seenAt });

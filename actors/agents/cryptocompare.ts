@@ -155,11 +155,21 @@ export async function run(ctx: AgentContext<CryptoCompareConfig>): Promise<void>
     const subscriptions = subscriptionsOf(c);
     let lastAt = stored.stream?.at;
     let opened = false;
+    let warnedNoBarTopic = false;
     let gapFill: Promise<void> = Promise.resolve();
     const fillGap = (from: number | undefined, why: string) => {
       if (!c.gapBackfill.enabled || from === undefined) return;
       if (c.topics.bar === undefined) {
-        log.warn("not filling the stream gap since {from} ({why}): no topics.bar configured", { from, why });
+        if (!warnedNoBarTopic) {
+          log.warn(
+            "cannot fill stream gaps from the REST history (since {from}, {why}): no topics.bar configured",
+            {
+              from,
+              why,
+            },
+          );
+        }
+        warnedNoBarTopic = true;
         return;
       }
       gapFill = gapFill.then(() =>
