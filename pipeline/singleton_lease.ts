@@ -68,28 +68,58 @@ export class SingletonLease implements Gate {
    */
   static async join(connector: StreamConnector, options: SingletonLeaseOptions): Promise<SingletonLease> {
     const lease = new SingletonLease(options.group, options.topic ?? COORDINATION_TOPIC, false);
-    const isZero = (ps: TopicPartition[]) => ps.some((p) => p.topic === lease.topic && p.partition === 0);
-    lease.#subscription = await connector.subscribe({
-      group: options.group,
-      topics: [lease.topic],
-      onBatch: () => {},
-      onAssigned: (ps) => {
-        if (!isZero(ps)) return;
-        lease.#assigned = true;
-        return lease.#update();
-      },
-      onRevoked: (ps) => {
-        if (!isZero(ps)) return;
-        lease.#assigned = false;
-        return lease.#update(); // awaited before the coordinator reassigns: the singletons stop first
-      },
-    });
-    lease.#timer = setInterval(() => void lease.#update(), Math.min(1000, options.sessionTimeoutMs / 4));
+    lease.#kafka = true;
     lease.#sessionTimeoutMs = options.sessionTimeoutMs;
+    await lease.#subscribe(connector);
+    lease.#timer = setInterval(() => void lease.#update(), Math.min(1000, options.sessionTimeoutMs / 4));
     return lease;
   }
 
   #sessionTimeoutMs = Infinity;
+  #kafka = false;
+
+  /** Joins the group; a membership that crashes (its partitions revoked first) is joined again after a second. */
+  async #subscribe(connector: StreamConnector): Promise<void> {
+    const isZero = (ps: TopicPartition[]) => ps.some((p) => p.topic === this.topic && p.partition === 0);
+    const subscription = await connector.subscribe({
+      group: this.group,
+      topics: [this.topic],
+      onBatch: () => {},
+      onAssigned: (ps) => {
+        if (!isZero(ps)) return;
+        this.#assigned = true;
+        return this.#update();
+      },
+      onRevoked: (ps) => {
+        if (!isZero(ps)) return;
+        this.#assigned = false;
+        return this.#update(); // awaited before the coordinator reassigns: the singletons stop first
+      },
+    });
+    this.#subscription = subscription;
+    void subscription.ended.then(async (end) => {
+      if (end.kind !== "crashed" || this.#closed) return;
+      log.error("singleton lease: the membership of {group} crashed ({error}); joining again", {
+        group: this.group,
+        error: end.error.message,
+      });
+      this.#assigned = false;
+      await this.#update();
+      while (!this.#closed) {
+        await new Promise((r) => setTimeout(r, 1000));
+        if (this.#closed) return;
+        try {
+          await this.#subscribe(connector);
+          return;
+        } catch (error) {
+          log.warn("singleton lease: joining {group} failed: {error}", {
+            group: this.group,
+            error: String(error),
+          });
+        }
+      }
+    });
+  }
 
   /** Whether this node owns the lease (runs the singletons). */
   get owned(): boolean {
@@ -142,7 +172,7 @@ export class SingletonLease implements Gate {
     else this.#unhealthySince = undefined;
     const cutOff = this.#unhealthySince !== undefined &&
       Date.now() - this.#unhealthySince >= this.#sessionTimeoutMs;
-    const owned = this.#subscription ? this.#assigned && !cutOff && !this.#closed : !this.#closed;
+    const owned = this.#kafka ? this.#assigned && !cutOff && !this.#closed : !this.#closed;
     if (owned === this.#owned) return;
     this.#owned = owned;
     if (owned) this.#acquiredAt = Date.now();

@@ -271,10 +271,13 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         }))
       : SingletonLease.alwaysOwned();
     cleanup.push(() => lease.close());
-    cleanup.push(http.readiness.add("singletons", () => {
-      const problem = lease.problem();
-      if (problem) throw new Error(problem);
-    }));
+    if (kafka) {
+      // Standby is healthy; a lease membership that cannot reach its coordinator is not.
+      cleanup.push(http.readiness.add("singletons", () => {
+        const problem = lease.problem();
+        if (problem) throw new Error(problem);
+      }));
+    }
 
     const consumers: ChildSpec[] = [];
     const sources: ChildSpec[] = [];
