@@ -15,6 +15,8 @@ export interface AgentKind {
   /** The agent module, loaded into the Worker (and on the main thread for its spec and grants). */
   module: URL;
   role: "source" | "consumer";
+  /** A source that must run once in the cluster by default (`agents.<id>.singleton` overrides it). */
+  singleton?: boolean;
   /** Defaults for the agent's config taken from `connections` (the agent's own config wins). */
   fromConnections?: (connections: ConnectionsConfig) => Record<string, unknown>;
 }
@@ -29,15 +31,17 @@ function defined(values: Record<string, unknown>): Record<string, unknown> {
 /** Every kind, by the name used in `agents.<id>.kind`. */
 export const AGENT_KINDS: Readonly<Record<string, AgentKind>> = {
   synthetic: { module: agent("synthetic.ts"), role: "source" },
-  replay: { module: agent("replay.ts"), role: "source" },
+  replay: { module: agent("replay.ts"), role: "source", singleton: true },
   cryptocompare: {
     module: agent("cryptocompare.ts"),
     role: "source",
+    singleton: true,
     fromConnections: (c) => defined({ apiKey: c.cryptocompare?.apiKey, url: c.cryptocompare?.url }),
   },
   twelvedata: {
     module: agent("twelvedata.ts"),
     role: "source",
+    singleton: true,
     fromConnections: (c) => defined({ apiKey: c.twelvedata?.apiKey, url: c.twelvedata?.url }),
   },
   "postgres-sink": { module: agent("postgres_sink.ts"), role: "consumer" },
@@ -58,4 +62,20 @@ export function agentKind(id: string, kind: string): AgentKind {
     }]);
   }
   return found;
+}
+
+/**
+ * Whether an agent runs once in the cluster: `agents.<id>.singleton`, else its kind's default.
+ * @throws {ConfigError} naming `agents.<id>.singleton` when a consuming agent is made a singleton (consumers share
+ *   their partitions through their group instead)
+ */
+export function isSingleton(id: string, kind: AgentKind, singleton: boolean | undefined): boolean {
+  if (singleton && kind.role === "consumer") {
+    throw new ConfigError("the pipeline file", [{
+      path: `agents.${id}.singleton`,
+      message:
+        "only a source can be a singleton; consuming agents share their partitions through their group",
+    }]);
+  }
+  return singleton ?? kind.singleton ?? false;
 }

@@ -9,7 +9,10 @@
  *    consumer-group membership, restarted like an actor when it crashes), then per source agent a supervisor of
  *    its actors. Stopping the root stops sources first, then each dispatcher drains and commits, then the
  *    consumers' actors stop;
- * 6. readiness: `stream` (the producer is connected), one `consumer:<agent>` check per consuming agent (its
+ * 6. source offsets (a compacted topic on Kafka, a file in the data dir on the embedded log), the singleton lease
+ *    (on Kafka: the member of the coordination group owning partition 0 runs the singleton sources; the others keep
+ *    them on standby) and the node registry (heartbeats to a compacted topic; `/api/cluster`);
+ * 7. readiness: `stream` (the producer is connected), one `consumer:<agent>` check per consuming agent (its
  *    membership is consuming), and one per database; the lag monitor measures every consumed partition.
  *
  * @module
@@ -41,6 +44,7 @@ import {
   Dispatcher,
   dispatcherChild,
   type ExitReason,
+  gatedChild,
   mergePermissions,
   oneForOne,
   type PublishFn,
@@ -55,7 +59,19 @@ import {
   serveActorTools,
   toolCatalog,
 } from "../tools/mod.ts";
-import { agentKind } from "./agent_kinds.ts";
+import { agentKind, isSingleton } from "./agent_kinds.ts";
+import {
+  FileOffsetStore,
+  SOURCE_OFFSETS_TOPIC,
+  type SourceOffsetStore,
+  TopicOffsetStore,
+} from "../connector/source_offsets/mod.ts";
+import { COORDINATION_TOPIC, SingletonLease } from "./singleton_lease.ts";
+import { type NodeAgent, NodeRegistry, NODES_TOPIC } from "./node_registry.ts";
+import { clusterTopics } from "./cluster_topics.ts";
+import denoJson from "../deno.json" with { type: "json" };
+
+const QISTREAM_VERSION: string = denoJson.version;
 import { avroPublisher } from "./avro_publish.ts";
 import { declareTopics } from "./declare_topics.ts";
 import { localMcpToken } from "./local_mcp_token.ts";
@@ -142,7 +158,11 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     });
     cleanup.push(removeStreamCheck);
 
-    await step("declaring topics", () => declareTopics(config.topics, connector));
+    await step("declaring topics", () => declareTopics(clusterTopics(config), connector));
+    const kafka = config.connections.kafka;
+    const offsets: SourceOffsetStore = kafka
+      ? new TopicOffsetStore(connector, SOURCE_OFFSETS_TOPIC)
+      : new FileOffsetStore(config.node.dataDir);
 
     const registry = openSchemaRegistry(config.connections.schemaRegistry, config.node.dataDir);
     let schemas: SchemaCatalog | undefined;
@@ -164,7 +184,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       cleanup.push(remove);
     }
 
-    const live: { root?: Supervisor } = {};
+    const live: { root?: Supervisor; cluster?: () => unknown } = {};
     const dispatchers: Dispatcher[] = [];
     const tools = toolCatalog({
       postgres: databases.postgres
@@ -196,6 +216,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       supervision: {
         tree: () => live.root?.snapshot() ?? null,
         restart: (actor) => restartActor(live.root, dispatchers, actor),
+        cluster: () => live.cluster?.() ?? null,
       },
     });
     const local = config.mcp.tokens.length === 0 ? await localMcpToken(config.node.dataDir) : undefined;
@@ -218,6 +239,10 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           path: "/api/tree",
           permission: "supervision.tree",
           handle: () => Response.json(live.root?.snapshot() ?? null),
+        }, {
+          path: "/api/cluster",
+          permission: "supervision.cluster",
+          handle: () => Response.json(live.cluster?.() ?? null),
         }],
       }),
     );
@@ -244,10 +269,30 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       return (await serde.decode(record.value)).value;
     };
 
+    const lease = kafka
+      ? await step("joining the singleton lease group", () =>
+        SingletonLease.join(connector, {
+          group: `${config.node.name}.singletons`,
+          topic: COORDINATION_TOPIC,
+          sessionTimeoutMs: kafka.sessionTimeoutMs,
+        }))
+      : SingletonLease.alwaysOwned();
+    cleanup.push(() => lease.close());
+    if (kafka) {
+      // Standby is healthy; a lease membership that cannot reach its coordinator is not.
+      cleanup.push(http.readiness.add("singletons", () => {
+        const problem = lease.problem();
+        if (problem) throw new Error(problem);
+      }));
+    }
+
     const consumers: ChildSpec[] = [];
     const sources: ChildSpec[] = [];
+    const described: Omit<NodeAgent, "state" | "partitions">[] = [];
     for (const { id, agent } of agents) {
       const kind = agentKind(id, agent.kind);
+      const singleton = isSingleton(id, kind, agent.singleton);
+      described.push({ agent: id, kind: agent.kind, role: kind.role, instances: agent.instances, singleton });
       const module = await step(`loading agent ${id}`, () => loadAgentModule(kind.module));
       // A source dead-letters malformed upstream payloads to the node's dead-letter topic unless it names its own.
       const agentConfig = {
@@ -303,6 +348,9 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           id: actorId,
           toolPort: allow.length > 0 ? toolPortFor(actorId, allow) : undefined,
           onStarted: dispatcher && ((handle) => dispatcher.attach(actorId, handle)),
+          sourceOffsets: kind.role === "source"
+            ? { load: () => offsets.load(actorId), save: (position) => offsets.save(actorId, position) }
+            : undefined,
         })
       );
       // A consumer's dispatcher follows its actors, so a stop drains and commits before the actors stop; under
@@ -324,7 +372,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           const health = d.health();
           if (!health.ok) throw new Error(health.reason);
         }));
-      } else sources.push(agentSupervisor);
+      } else sources.push(singleton ? gatedChild(agentSupervisor, lease) : agentSupervisor);
     }
 
     const lag = new LagMonitor({
@@ -349,6 +397,29 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     cleanup.push(() => root.stop());
     lag.start();
     cleanup.push(() => lag.stop());
+
+    const startedAt = new Date().toISOString();
+    const nodeId = config.node.id ?? `${Deno.hostname()}:${http.port}`;
+    const nodes = await step("starting the node registry", () =>
+      NodeRegistry.start({
+        connector: kafka ? connector : undefined,
+        topic: NODES_TOPIC,
+        heartbeatMs: config.node.heartbeatMs,
+        describe: () => ({
+          id: nodeId,
+          name: config.node.name,
+          host: Deno.hostname(),
+          pid: Deno.pid,
+          address: `http://${config.node.http.host}:${http.port}`,
+          version: QISTREAM_VERSION,
+          log: describeConnector(config),
+          startedAt,
+          singletonOwner: lease.owned,
+          agents: described.map((a) => nodeAgent(a, root.child(a.agent)?.snapshot(), dispatchers)),
+        }),
+      }));
+    live.cluster = () => nodes.view();
+    cleanup.push(() => nodes.stop());
 
     const where = {
       log: describeConnector(config),
@@ -417,6 +488,17 @@ function agentGrants(
     parsed = result.data;
   }
   return mergePermissions(module.grants?.(parsed as never), agent.permissions);
+}
+
+/** What one agent does on this node, for its heartbeat: its tree state and a consumer's partitions. */
+function nodeAgent(
+  agent: Omit<NodeAgent, "state" | "partitions">,
+  node: TreeNode | undefined,
+  dispatchers: Dispatcher[],
+): NodeAgent {
+  const dispatcher = dispatchers.find((d) => d.agent === agent.agent);
+  const partitions = dispatcher?.snapshot().partitions.map((p) => `${p.topic}:${p.partition}`);
+  return { ...agent, state: node?.state ?? "stopped", ...(partitions ? { partitions } : {}) };
 }
 
 /** Restarts one actor by killing its current incarnation; its supervisor starts a new one. */

@@ -41,8 +41,9 @@ export const DEFAULT_ROLES: Readonly<Record<string, readonly string[]>> = {
     "stream.list_topics",
     "stream.topic_stats",
     "supervision.tree",
+    "supervision.cluster",
   ],
-  writer: ["postgres.*", "clickhouse.*", "stream.*", "supervision.tree"],
+  writer: ["postgres.*", "clickhouse.*", "stream.*", "supervision.tree", "supervision.cluster"],
   admin: ["*"],
 };
 
