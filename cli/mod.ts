@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { askCommand } from "./ask.ts";
 import { benchCommand } from "./bench.ts";
 import type { Command } from "./command.ts";
 import { dlqCommand } from "./dlq.ts";
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   schemasCommand,
   benchCommand,
   toolsCommand,
+  askCommand,
   dlqCommand,
   helpCommand,
 ];

@@ -6,10 +6,9 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { join } from "node:path";
 import { LOCAL_TOKEN_FILE } from "../pipeline/local_mcp_token.ts";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
-import { loadCommandConfig } from "./_load_command_config.ts";
+import { nodeEndpoint } from "./_node_endpoint.ts";
 import { parseCommandArgs } from "./_parse_command_args.ts";
 
 const USAGE = `Usage: qistream tools list
@@ -57,25 +56,9 @@ export const toolsCommand: Command = {
       }
     }
 
-    let url = values.url;
-    let token = values.token ?? Deno.env.get("QISTREAM_MCP_TOKEN");
-    if (!url || !token) {
-      const loaded = await loadCommandConfig(values.config ?? context.config);
-      if (typeof loaded === "number") return loaded;
-      const { config } = loaded;
-      const host = config.node.http.host === "0.0.0.0" ? "127.0.0.1" : config.node.http.host;
-      url ??= `http://${host}:${config.node.http.port}/mcp`;
-      token ??= (await Deno.readTextFile(join(config.node.dataDir, LOCAL_TOKEN_FILE)).catch(() =>
-        ""
-      )).trim() ||
-        undefined;
-    }
-    if (!token) {
-      console.error(
-        "No MCP token: pass --token, set QISTREAM_MCP_TOKEN, or start the node once to create one.",
-      );
-      return EXIT_USAGE;
-    }
+    const endpoint = await nodeEndpoint({ ...values, config: values.config ?? context.config }, "/mcp");
+    if (typeof endpoint === "number") return endpoint;
+    const { url, token } = endpoint;
 
     const client = new Client({ name: "qistream-cli", version: "0.1.0" });
     const transport = new StreamableHTTPClientTransport(new URL(url), {

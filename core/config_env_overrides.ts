@@ -25,6 +25,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { variable: "CLICKHOUSE_READ_URL", path: ["connections", "clickhouse", "readUrl"] },
   { variable: "OPENAI_API_KEY", path: ["connections", "llm", "apiKey"] },
   { variable: "OPENAI_BASE_URL", path: ["connections", "llm", "baseUrl"] },
+  { variable: "OPENAI_MODEL", path: ["connections", "llm", "model"] },
   { variable: "CRYPTOCOMPARE_API_KEY", path: ["connections", "cryptocompare", "apiKey"] },
   { variable: "TWELVEDATA_API_KEY", path: ["connections", "twelvedata", "apiKey"] },
   { variable: "QISTREAM_DATA_DIR", path: ["node", "dataDir"] },

@@ -149,7 +149,30 @@ const connectionsSchema = z.object({
     baseUrl: z.url().default("https://api.openai.com/v1"),
     apiKey: z.string().optional(),
     model: z.string().min(1).default("gpt-4o-mini"),
+    /** Per request (each attempt). */
     timeoutMs: int(1).default(60_000),
+    /** Attempts per request: 429, 5xx, timeouts and malformed bodies are retried (honouring Retry-After). */
+    attempts: int(1, 20).default(4),
+    /** Consecutive failed requests that open the endpoint's circuit, and how long it stays open. */
+    breaker: z.object({
+      failureThreshold: int(1).default(5),
+      openMs: int(1).default(30_000),
+    }).strict().prefault({}),
+    /** Tokens one node's LLM work may spend per hour, per agent (0: no limit). */
+    tokensPerHour: int(0).default(500_000),
+    /** Extra regular expressions whose matches are redacted before anything reaches the LLM or a log. */
+    redact: z.array(
+      z.string().min(1).refine((p) => {
+        try {
+          new RegExp(p, "g");
+          return true;
+        } catch {
+          return false;
+        }
+      }, "expected a valid regular expression"),
+    ).default([]),
+    /** Where every exchange is audited (declare it under `topics`). */
+    auditTopic: z.string().min(1).default("llm.audit"),
   }).strict().optional(),
   cryptocompare: z.object({
     apiKey: z.string().optional(),
@@ -251,6 +274,14 @@ export const configSchema = z.object({
     };
     agent.subscribe?.topics.forEach((t, i) => check(t, ["subscribe", "topics", i]));
     agent.publish.forEach((t, i) => check(t, ["publish", i]));
+  }
+  const audit = cfg.connections.llm?.auditTopic;
+  if (audit !== undefined && !(audit in cfg.topics)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["connections", "llm", "auditTopic"],
+      message: `unknown topic "${audit}": declare it under topics (every LLM exchange is audited there)`,
+    });
   }
 });
 

@@ -39,10 +39,31 @@ const KEY_VALUE = /\b(password|passwd|pwd|api[_-]?key|token|secret|access[_-]?to
  * ```
  */
 export function redactText(text: string): string {
-  return text
+  let out = text
     .replace(URL_CREDENTIALS, `$1:${REDACTED}@`)
     .replace(BEARER, `$1 ${REDACTED}`)
     .replace(KEY_VALUE, `$1=${REDACTED}`);
+  for (const secret of knownSecrets) out = out.replaceAll(secret, REDACTED);
+  return out;
+}
+
+const knownSecrets = new Set<string>();
+
+/**
+ * Adds values that must never appear in text {@link redactText} returns (every secret the configuration loaded:
+ * API keys, passwords, tokens), wherever they appear — e.g. echoed inside a question. Values shorter than 6
+ * characters are ignored (they would redact ordinary words).
+ *
+ * @param values the secret strings
+ *
+ * @example
+ * ```ts
+ * registerSecrets(["hunter2-secret"]);
+ * redactText("my key is hunter2-secret"); // "my key is ***"
+ * ```
+ */
+export function registerSecrets(values: Iterable<string>): void {
+  for (const v of values) if (v.length >= 6) knownSecrets.add(v);
 }
 
 /**

@@ -38,7 +38,7 @@ export {
   setupLogging,
   withCorrelationId,
 } from "./log.ts";
-export { isSecretKey, REDACTED, redactText, redactValue } from "./log_redact.ts";
+export { isSecretKey, REDACTED, redactText, redactValue, registerSecrets } from "./log_redact.ts";
 export {
   counter,
   enableDefaultMetrics,

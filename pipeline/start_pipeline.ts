@@ -78,6 +78,9 @@ import { localMcpToken } from "./local_mcp_token.ts";
 import { topicSchemas } from "./topic_schemas.ts";
 import { checkAgentTables } from "./check_agent_tables.ts";
 import { type Databases, openDatabases } from "./databases.ts";
+import { askDoors } from "./ask_doors.ts";
+import { configSecrets, Redactor } from "../llm/redactor.ts";
+import { registerSecrets } from "../core/log_redact.ts";
 
 /** Options of {@linkcode startPipeline}. */
 export interface PipelineOptions {
@@ -145,6 +148,9 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     }
   };
   try {
+    // Every secret the configuration loaded is scrubbed from logs (wherever it appears) and from LLM prompts.
+    const redactor = new Redactor(configSecrets(config), config.connections.llm?.redact ?? []);
+    registerSecrets(redactor.secrets);
     const connector = openConnector(config);
     await step(`connecting to ${describeConnector(config)}`, () => connector.connect());
     cleanup.push(() => connector.close());
@@ -219,6 +225,9 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         cluster: () => live.cluster?.() ?? null,
       },
     });
+    const publish = avroPublisher(connector, serde);
+    const ask = askDoors(config, tools, publish, redactor);
+    if (ask) tools.push(ask.tool);
     const local = config.mcp.tokens.length === 0 ? await localMcpToken(config.node.dataDir) : undefined;
     const unmountMcp = http.mount(
       "/mcp",
@@ -243,7 +252,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           path: "/api/cluster",
           permission: "supervision.cluster",
           handle: () => Response.json(live.cluster?.() ?? null),
-        }],
+        }, ...(ask ? [ask.endpoint] : [])],
       }),
     );
     cleanup.push(unmountApi);
@@ -263,7 +272,6 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       return channel.port2;
     };
 
-    const publish = avroPublisher(connector, serde);
     const decode = async (record: ConsumedRecord) => {
       if (record.value === null) throw new TypeError("Cannot decode a record with no value (a tombstone)");
       return (await serde.decode(record.value)).value;

@@ -39,6 +39,8 @@ export interface ActorToolsConnection {
 
 interface ToolClientRequest {
   id: number;
+  /** `tools/list` instead of a call. */
+  list?: true;
   name: string;
   args?: Record<string, unknown>;
   correlationId?: string;
@@ -75,7 +77,19 @@ export async function serveActorTools(
   await client.connect(clientSide);
   let open = true;
   port.onmessage = async (event: MessageEvent<ToolClientRequest>) => {
-    const { id, name, args, correlationId } = event.data ?? {};
+    const { id, name, args, correlationId, list } = event.data ?? {};
+    if (typeof id === "number" && list === true) {
+      const reply = await client.listTools().then(
+        ({ tools }: { tools: unknown[] }) => ({ id, ok: true, result: tools }),
+        (e: unknown) => ({
+          id,
+          ok: false,
+          error: { name: (e as Error).name, message: (e as Error).message },
+        }),
+      );
+      if (open) port.postMessage(reply);
+      return;
+    }
     if (typeof id !== "number" || typeof name !== "string") return;
     let reply: unknown;
     try {

@@ -15,8 +15,10 @@ export interface ApiEndpoint {
   path: string;
   /** The tool whose permission a token needs to call it, e.g. `supervision.tree`. */
   permission: string;
-  /** Answers a GET. */
-  handle(request: Request): Response | Promise<Response>;
+  /** The method it answers; default `GET`. */
+  method?: "GET" | "POST";
+  /** Answers the request; `caller` is `api:<token name>`. */
+  handle(request: Request, caller?: string): Response | Promise<Response>;
 }
 
 /** Options of {@linkcode createApiHandler}. */
@@ -62,12 +64,13 @@ export function createApiHandler(options: ApiHttpOptions): (request: Request) =>
         { status: 403 },
       );
     }
-    if (request.method !== "GET") {
-      return Response.json({ error: "method not allowed: use GET" }, {
+    const method = endpoint.method ?? "GET";
+    if (request.method !== method) {
+      return Response.json({ error: `method not allowed: use ${method}` }, {
         status: 405,
-        headers: { allow: "GET" },
+        headers: { allow: method },
       });
     }
-    return await endpoint.handle(request);
+    return await endpoint.handle(request, `api:${auth.name}`);
   };
 }

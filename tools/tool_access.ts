@@ -42,8 +42,9 @@ export const DEFAULT_ROLES: Readonly<Record<string, readonly string[]>> = {
     "stream.topic_stats",
     "supervision.tree",
     "supervision.cluster",
+    "analyst.ask",
   ],
-  writer: ["postgres.*", "clickhouse.*", "stream.*", "supervision.tree", "supervision.cluster"],
+  writer: ["postgres.*", "clickhouse.*", "stream.*", "supervision.tree", "supervision.cluster", "analyst.ask"],
   admin: ["*"],
 };
 

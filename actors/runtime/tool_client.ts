@@ -2,7 +2,8 @@
  * The agent side of tool calls: an RPC over a transferable MessagePort. The MCP server that answers on the other
  * end is provided by the tools issue; {@linkcode serveToolPort} is a minimal answering side for tests and wiring.
  *
- * Wire: request `{ id, name, args, correlationId? }`, reply `{ id, ok: true, result }` or
+ * Wire: request `{ id, name, args, correlationId? }` (or `{ id, list: true }` for `tools/list`), reply
+ * `{ id, ok: true, result }` or
  * `{ id, ok: false, error: { name, message } }`.
  *
  * @module
@@ -18,6 +19,22 @@ export interface ToolClient {
    *   or the tool reports an error.
    */
   call(name: string, args: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<unknown>;
+  /**
+   * The tools the server offers (MCP `tools/list`: name, description, input schema, annotations), including
+   * tools this agent may not call; callers filter by their allow-list.
+   *
+   * @throws {ToolCallError} When no tool port is wired or the server does not answer.
+   */
+  list(): Promise<
+    Array<
+      {
+        name: string;
+        description?: string;
+        inputSchema: Record<string, unknown>;
+        annotations?: Record<string, unknown>;
+      }
+    >
+  >;
 }
 
 interface ToolReply {
@@ -58,6 +75,16 @@ export function createToolClient(
     };
   }
   return {
+    list() {
+      if (!port) {
+        return Promise.reject(new ToolCallError("tools/list", "no tool port is wired to this actor"));
+      }
+      const id = ++next;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { name: "tools/list", resolve: resolve as (v: unknown) => void, reject });
+        port.postMessage({ id, list: true });
+      });
+    },
     call(name, args, opts) {
       if (!allowed.includes(name)) {
         return Promise.reject(new ToolCallError(name, `tool "${name}" is not in this agent's spec.tools`));

@@ -148,7 +148,10 @@ export function serveAgent(
     config = parsed.data;
     const toolClient = createToolClient(m.toolPort, spec.tools ?? [], () => currentCorrelation);
     // A settled tool call is progress: a handler retrying through an outage is busy, not hung.
-    tools = { call: (name, args, opts) => toolClient.call(name, args, opts).finally(progress) };
+    tools = {
+      call: (name, args, opts) => toolClient.call(name, args, opts).finally(progress),
+      list: () => toolClient.list(),
+    };
     initialized = true;
     post({ type: "ready", name: spec.name });
     setInterval(() => {
