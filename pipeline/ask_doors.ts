@@ -198,3 +198,29 @@ async function sseAnswer(service: AskService, request: Request, caller: string, 
     headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
   });
 }
+
+/**
+ * `GET /api/llm/audit`: the audit topic's records, oldest first, filtered by `runId`, `agent`, `outcome`, `kind`
+ * and capped by `limit` (the newest N; default 100).
+ *
+ * @param read reads and decodes the whole audit topic
+ * @returns the endpoint (permission `analyst.ask`: who may ask may read what asking did)
+ */
+export function auditEndpoint(read: () => Promise<Record<string, unknown>[]>): ApiEndpoint {
+  return {
+    path: "/api/llm/audit",
+    permission: "analyst.ask",
+    handle: async (request) => {
+      const query = new URL(request.url).searchParams;
+      const limit = Math.max(1, Math.min(10_000, Number(query.get("limit") ?? 100) || 100));
+      const filters = ["runId", "agent", "outcome", "kind"].flatMap((f) => {
+        const v = query.get(f);
+        return v === null ? [] : [[f, v] as const];
+      });
+      const records = (await read())
+        .filter((r) => filters.every(([f, v]) => r[f] === v))
+        .sort((a, b) => Number(a.ts) - Number(b.ts));
+      return Response.json({ records: records.slice(-limit) });
+    },
+  };
+}

@@ -78,7 +78,8 @@ import { localMcpToken } from "./local_mcp_token.ts";
 import { topicSchemas } from "./topic_schemas.ts";
 import { checkAgentTables } from "./check_agent_tables.ts";
 import { type Databases, openDatabases } from "./databases.ts";
-import { askDoors } from "./ask_doors.ts";
+import { askDoors, auditEndpoint } from "./ask_doors.ts";
+import { readTopicToEnd } from "../connector/read_topic_to_end.ts";
 import { configSecrets, Redactor } from "../llm/redactor.ts";
 import { registerSecrets } from "../core/log_redact.ts";
 
@@ -252,7 +253,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           path: "/api/cluster",
           permission: "supervision.cluster",
           handle: () => Response.json(live.cluster?.() ?? null),
-        }, ...(ask ? [ask.endpoint] : [])],
+        }, ...(ask ? [ask.endpoint, auditEndpoint(() => readAudit(connector, serde, config))] : [])],
       }),
     );
     cleanup.push(unmountApi);
@@ -526,4 +527,21 @@ function findActor(root: Supervisor | undefined, actor: string): ActorHandle | u
   const agentSupervisor = root?.child(agentId);
   const child = agentSupervisor instanceof Supervisor ? agentSupervisor.child(actor) : undefined;
   return child instanceof ActorHandle ? child : undefined;
+}
+
+/** The audit topic, decoded (`/api/llm/audit`); records that do not decode are left out. */
+async function readAudit(connector: StreamConnector, serde: AvroSerde, config: Config) {
+  const topic = config.connections.llm?.auditTopic ?? "llm.audit";
+  const records = await readTopicToEnd(connector, topic, { timeoutMs: 20_000 });
+  const out: Record<string, unknown>[] = [];
+  for (const r of records) {
+    if (r.value === null) continue;
+    try {
+      const value = (await serde.decode(r.value)).value as Record<string, unknown>;
+      out.push({ ...value, ts: Number(value.ts) });
+    } catch {
+      // not an audit record
+    }
+  }
+  return out;
 }
