@@ -375,7 +375,7 @@ async function runToolCall(
       (error as { remoteName?: string }).remoteName === "AccessDenied";
     return {
       ...base,
-      outcome: refused || /access denied/i.test(message) ? "refused" : "error",
+      outcome: refused || REFUSAL.test(message) ? "refused" : "error",
       reason: ctx.redactor.text(message),
       durationMs: Math.round(performance.now() - started),
     };
@@ -383,6 +383,10 @@ async function runToolCall(
 }
 
 const MAX_TOOL_MESSAGE = 16_000;
+
+/** Tool errors that are the database or the server saying no (not a failure to retry or report as a bug). */
+const REFUSAL =
+  /access denied|permission denied|read-only transaction|must be superuser|pg_execute_server_program|readonly mode|forbidden in readonly/i;
 
 function toolMessage(record: ToolCallRecord): string {
   if (record.outcome !== "ok") return JSON.stringify({ [record.outcome]: record.reason });

@@ -9,6 +9,7 @@
  */
 import { ConfigError } from "../core/config_error.ts";
 import type { ConnectionsConfig } from "../core/config_schema.ts";
+import { configSecrets } from "../llm/redactor.ts";
 
 /** How the pipeline runs one kind of agent. */
 export interface AgentKind {
@@ -47,6 +48,24 @@ export const AGENT_KINDS: Readonly<Record<string, AgentKind>> = {
   "postgres-sink": { module: agent("postgres_sink.ts"), role: "consumer" },
   "clickhouse-sink": { module: agent("clickhouse_sink.ts"), role: "consumer" },
   "bar-builder": { module: agent("bar_builder.ts"), role: "consumer" },
+  analyst: {
+    module: agent("analyst.ts"),
+    role: "consumer",
+    fromConnections: (c) =>
+      defined({
+        baseUrl: c.llm?.baseUrl,
+        apiKey: c.llm?.apiKey,
+        model: c.llm?.model,
+        timeoutMs: c.llm?.timeoutMs,
+        attempts: c.llm?.attempts,
+        breaker: c.llm?.breaker,
+        tokensPerHour: c.llm?.tokensPerHour,
+        redact: c.llm?.redact,
+        auditTopic: c.llm?.auditTopic,
+        // Every secret of every connection, so whatever an alert or a tool result echoes is redacted.
+        secrets: configSecrets(c),
+      }),
+  },
 };
 
 /**

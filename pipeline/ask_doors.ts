@@ -148,8 +148,8 @@ async function sseAnswer(service: AskService, request: Request, caller: string, 
     return Response.json({ error: `Cannot ask: ${detail} (expected {"question": "..."})` }, { status: 400 });
   }
   const encoder = new TextEncoder();
+  // A client that goes away cancels the stream (cancel below), which stops the run.
   const abort = new AbortController();
-  request.signal.addEventListener("abort", () => abort.abort(), { once: true });
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
       const send = (event: string, data: unknown) => {

@@ -31,7 +31,8 @@ function countingModel(request: FakeChatRequest, n: number): FakeReply {
       toolCalls: [{
         name: "postgres__query",
         arguments: {
-          sql: "SELECT (now() - interval '62 seconds')::text AS since, (now() - interval '2 seconds')::text AS until",
+          sql:
+            "SELECT (now() - interval '62 seconds')::text AS since, (now() - interval '2 seconds')::text AS until",
         },
       }],
     };
@@ -42,7 +43,8 @@ function countingModel(request: FakeChatRequest, n: number): FakeReply {
       toolCalls: [{
         name: "postgres__query",
         arguments: {
-          sql: `SELECT count(*)::int AS n FROM market_ticks WHERE symbol = 'BTC-USD' AND ts > '${window.since}' ` +
+          sql:
+            `SELECT count(*)::int AS n FROM market_ticks WHERE symbol = 'BTC-USD' AND ts > '${window.since}' ` +
             `AND ts <= '${window.until}'`,
         },
       }],
@@ -71,13 +73,19 @@ Deno.test({
       // A minute of history is not needed: any BTC-USD tick older than 2 s makes the count meaningful.
       await waitFor("BTC-USD ticks older than 2 s in the embedded database", async () => {
         const r = await callTool(url, token, "postgres.query", {
-          sql: "SELECT count(*)::int AS n FROM market_ticks WHERE symbol = 'BTC-USD' AND ts < now() - interval '3 seconds'",
+          sql:
+            "SELECT count(*)::int AS n FROM market_ticks WHERE symbol = 'BTC-USD' AND ts < now() - interval '3 seconds'",
         });
         return { done: (r.rows as { n: number }[])[0]!.n > 0, seen: r.rows };
       }, 120_000);
 
       const asked = await runCli(
-        ["ask", "--url", `${url}/api/ask`, `how many BTC-USD ticks arrived in the last minute? my key is ${SECRET}`],
+        [
+          "ask",
+          "--url",
+          `${url}/api/ask`,
+          `how many BTC-USD ticks arrived in the last minute? my key is ${SECRET}`,
+        ],
         { QISTREAM_DATA_DIR: dataDir },
       );
       assert.equal(asked.code, 0, asked.stderr + asked.stdout);
@@ -94,12 +102,20 @@ Deno.test({
       for (const body of fake.requests) assert.doesNotMatch(JSON.stringify(body), new RegExp(SECRET));
       assert.match(JSON.stringify(fake.requests[0]!.messages), /my key is \*\*\*/);
       const tools = fake.requests[0]!.tools!.map((t) => t.function.name).sort();
-      assert.deepEqual(tools, ["postgres__describe", "postgres__query"], "only the read-only tools are offered");
+      assert.deepEqual(
+        tools,
+        ["postgres__describe", "postgres__query"],
+        "only the read-only tools are offered",
+      );
 
       // The audit topic has the run: four exchanges and the run's end, queryable over /api.
       await waitFor("the run's audit records", async () => {
-        const response = await fetch(`${url}/api/llm/audit?limit=50`, { headers: { authorization: `Bearer ${token}` } });
-        const body = await response.json() as { records: { kind: string; outcome: string; prompt: string }[] };
+        const response = await fetch(`${url}/api/llm/audit?limit=50`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const body = await response.json() as {
+          records: { kind: string; outcome: string; prompt: string }[];
+        };
         const kinds = body.records.map((r) => `${r.kind}:${r.outcome}`);
         return {
           done: kinds.filter((k) => k === "exchange:tool_calls").length === 3 && kinds.includes("run:ok") &&

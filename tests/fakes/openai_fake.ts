@@ -106,7 +106,7 @@ export function startFakeOpenAI(script: FakeScript = [{ content: "ok" }]): FakeO
     const reply = typeof current === "function"
       ? current(body, n)
       : current[Math.min(n, current.length - 1)] ?? { content: "ok" };
-    if (reply.delayMs) await abortableDelay(reply.delayMs, req.signal);
+    if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
     if ("status" in reply) {
       const headers: Record<string, string> = {};
       if (reply.status === 429 && reply.retryAfterSeconds !== undefined) {
@@ -231,14 +231,4 @@ function streamed(body: FakeChatRequest, reply: Answer, n: number): Response {
   if (includeUsage) chunks.push({ ...base, choices: [], usage: usageOf(reply) });
   const text = chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join("") + "data: [DONE]\n\n";
   return new Response(text, { headers: { "content-type": "text/event-stream" } });
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }
