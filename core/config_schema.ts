@@ -173,6 +173,13 @@ const connectionsSchema = z.object({
     ).default([]),
     /** Where every exchange is audited (declare it under `topics`). */
     auditTopic: z.string().min(1).default("llm.audit"),
+    /** Record every exchange to a JSON Lines file, or replay one instead of calling the endpoint. */
+    cassette: z.object({
+      mode: z.enum(["record", "replay"]),
+      path: z.string().min(1),
+      /** Replay: request N must match the recorded request N. */
+      strict: bool().default(true),
+    }).strict().optional(),
   }).strict().optional(),
   cryptocompare: z.object({
     apiKey: z.string().optional(),

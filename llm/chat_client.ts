@@ -118,7 +118,11 @@ export function openAiChatClient(options: OpenAiChatOptions): ChatClient {
         attempts++;
         const started = performance.now();
         try {
-          const reply = await breaker.call(() => once(sdk, options, request));
+          const reply = await breaker.call(() =>
+            once(sdk, options, request).catch((error) => {
+              throw toLlmError(error, request.signal);
+            })
+          );
           metrics?.request(options.model, "ok", (performance.now() - started) / 1000);
           metrics?.tokens("prompt", reply.usage.prompt);
           metrics?.tokens("completion", reply.usage.completion);

@@ -62,6 +62,7 @@ export const AGENT_KINDS: Readonly<Record<string, AgentKind>> = {
         tokensPerHour: c.llm?.tokensPerHour,
         redact: c.llm?.redact,
         auditTopic: c.llm?.auditTopic,
+        cassette: c.llm?.cassette,
         // Every secret of every connection, so whatever an alert or a tool result echoes is redacted.
         secrets: configSecrets(c),
       }),

@@ -14,7 +14,7 @@ import type { Config } from "../core/config_schema.ts";
 import { getLogger } from "../core/log.ts";
 import { ASK_TOOLS, type AskService, createAskService } from "../llm/ask_service.ts";
 import { auditRecord } from "../llm/audit_record.ts";
-import { openAiChatClient } from "../llm/chat_client.ts";
+import { chatClientFor } from "../llm/chat_client_for.ts";
 import { LlmError } from "../llm/llm_error.ts";
 import { llmMetrics, mainThreadMetrics } from "../llm/llm_metrics.ts";
 import type { LlmLimits } from "../llm/llm_step.ts";
@@ -84,15 +84,7 @@ export function askDoors(
   assertReadOnlyAllow(tools, allow, analyst ? `agents.${analyst[0]}.tools` : "Ask's default tools");
   const limits = (analyst?.[1].config as { limits?: Partial<LlmLimits> } | undefined)?.limits;
   const metrics = llmMetrics(mainThreadMetrics({ agent: analyst?.[0] ?? "analyst", actor: "ask" }));
-  const client = openAiChatClient({
-    baseUrl: llm.baseUrl,
-    ...(llm.apiKey ? { apiKey: llm.apiKey } : {}),
-    model: llm.model,
-    timeoutMs: llm.timeoutMs,
-    attempts: llm.attempts,
-    breaker: llm.breaker,
-    metrics,
-  });
+  const client = chatClientFor(llm, metrics);
   const service = createAskService({
     client,
     tools,

@@ -17,7 +17,8 @@ import type { AgentBatch } from "../runtime/agent_batch.ts";
 import type { AgentContext } from "../runtime/agent_context.ts";
 import type { AgentPermissions, AgentSpec } from "../runtime/agent_spec.ts";
 import { auditRecord } from "../../llm/audit_record.ts";
-import { type ChatClient, openAiChatClient } from "../../llm/chat_client.ts";
+import type { ChatClient } from "../../llm/chat_client.ts";
+import { chatClientFor } from "../../llm/chat_client_for.ts";
 import { findEvidence } from "../../llm/evidence.ts";
 import { fileRunJournal } from "../../llm/file_run_journal.ts";
 import { llmMetrics } from "../../llm/llm_metrics.ts";
@@ -118,6 +119,12 @@ export const AnalystConfig = z.object({
   /** Secret values to redact; filled by the node from its connections. */
   secrets: z.array(z.string()).default([]),
   auditTopic: z.string().min(1).default("llm.audit"),
+  /** Record exchanges to, or replay them from, a cassette file (the Worker may read/write exactly that file). */
+  cassette: z.object({
+    mode: z.enum(["record", "replay"]),
+    path: z.string().min(1),
+    strict: z.boolean().default(true),
+  }).strict().optional(),
   insightsTopic: z.string().min(1).default("market.insights"),
   /** Where runs record their progress (the Worker may read and write only this directory). */
   journalDir: z.string().min(1).default("./data/workflows/analyst"),
@@ -152,7 +159,8 @@ export const spec: AgentSpec<AnalystConfig> = {
  * @returns e.g. `{ net: ["api.openai.com:443"], read: ["./data/workflows/analyst"], write: [...] }`
  */
 export function grants(config: AnalystConfig): AgentPermissions {
-  return { net: [netHost(config.baseUrl)], read: [config.journalDir], write: [config.journalDir] };
+  const files = [config.journalDir, ...(config.cassette ? [config.cassette.path] : [])];
+  return { net: [netHost(config.baseUrl)], read: files, write: files };
 }
 
 const InsightAnswer = z.object({
@@ -178,15 +186,7 @@ function llmOf(ctx: AgentContext<AnalystConfig>) {
   if (cached?.key !== key) {
     cached = {
       key,
-      client: openAiChatClient({
-        baseUrl: c.baseUrl,
-        ...(c.apiKey ? { apiKey: c.apiKey } : {}),
-        model: c.model,
-        timeoutMs: c.timeoutMs,
-        attempts: c.attempts,
-        breaker: c.breaker,
-        metrics: llmMetrics(ctx.metrics),
-      }),
+      client: chatClientFor(c, llmMetrics(ctx.metrics)),
       hourly: new TokenBudget(c.tokensPerHour),
       redactor: new Redactor([...c.secrets, ...(c.apiKey ? [c.apiKey] : [])], c.redact),
     };
