@@ -22,6 +22,10 @@ Benchmarks (each prints its baseline, measured in the same run, and the ratio):
               the sinks write again (median of --rounds), beside a clean stop and the broker's own start
   e2e         latency from publish to row visible in PostgreSQL (and ClickHouse) at sustained rates
               on Kafka (p50/p99/max, max lag), beside a hand-written kafkajs -> INSERT loop
+  ask         22 questions with reference SQL over the replayed sample ticks, asked through /api/ask:
+              the plumbing's overhead per question with the fake OpenAI server, beside the reference SQL
+              sent straight to postgres.query; execution accuracy against a real endpoint when
+              OPENAI_API_KEY is set (OPENAI_BASE_URL, OPENAI_MODEL), skipped with that reason otherwise
 
 The gate (--gate) runs short versions of connector, actors, sinks and e2e and fails (exit 1) when a ratio
 falls past its limit in tests/bench/gate_floors.json; .ci/run runs it after the tests.
@@ -44,12 +48,12 @@ connector uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set; otherwise it starts
 CLICKHOUSE_URL when both are set; otherwise it starts postgres and clickhouse the same way. recovery
 starts a broker of its own (it stops and restarts it) and takes PostgreSQL from DATABASE_URL or the launcher.
 e2e uses KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL and CLICKHOUSE_URL when all are set; otherwise
-it starts the test services.`;
+it starts the test services. ask needs no services (embedded log and embedded PostgreSQL).`;
 
 /** `qistream bench`. */
 export const benchCommand: Command = {
   name: "bench",
-  summary: "run a benchmark beside its same-run baseline (connector, actors, sinks, recovery, e2e)",
+  summary: "run a benchmark beside its same-run baseline (connector, actors, sinks, recovery, e2e, ask)",
   usage: USAGE,
   async run(args) {
     const parsed = parseCommandArgs(args, USAGE, {
@@ -98,6 +102,7 @@ export const benchCommand: Command = {
     if (name === "sinks") return await sinksBench(numbers);
     if (name === "recovery") return await recoveryBench(numbers.rounds);
     if (name === "e2e") return await e2eBench(rates, numbers.seconds);
+    if (name === "ask") return await askBenchCommand();
     if (name !== "connector") {
       console.error(`Unknown benchmark "${name}".\n\n${USAGE}`);
       return EXIT_USAGE;
@@ -274,5 +279,30 @@ async function gate(): Promise<number> {
     return EXIT_FAILURE;
   } finally {
     if (started && !started.reused) await launcher!.down();
+  }
+}
+
+/** `bench ask`: in-process node on the embedded defaults; a real endpoint only with OPENAI_API_KEY. */
+async function askBenchCommand(): Promise<number> {
+  const { askBench } = await import("../tests/bench/ask_bench.ts");
+  const apiKey = Deno.env.get("OPENAI_API_KEY");
+  try {
+    const report = await askBench({
+      ...(apiKey
+        ? {
+          real: {
+            apiKey,
+            ...(Deno.env.get("OPENAI_BASE_URL") ? { baseUrl: Deno.env.get("OPENAI_BASE_URL")! } : {}),
+            ...(Deno.env.get("OPENAI_MODEL") ? { model: Deno.env.get("OPENAI_MODEL")! } : {}),
+          },
+        }
+        : {}),
+      progress: (m) => console.error(`bench: ${m}`),
+    });
+    console.log(`\n${report}`);
+    return EXIT_OK;
+  } catch (e) {
+    console.error(`bench ask failed: ${e instanceof Error ? e.stack : e}`);
+    return EXIT_FAILURE;
   }
 }
