@@ -1,6 +1,6 @@
 /**
  * Evidence: every number an LLM's explanation cites must come from a recorded tool call (the query and the hash
- * of its result) or from the trigger itself. {@linkcode findEvidence} ties each cited number to the first call
+ * of its result) from the trigger itself, or from the workflow author's own prompt text ("the 5 minutes before"). {@linkcode findEvidence} ties each cited number to the first call
  * whose result contains it (at the precision the text cites it), and lists the numbers nothing backs.
  *
  * @module
@@ -57,13 +57,16 @@ function matches(cited: string, found: number): boolean {
  *
  * @param text the explanation
  * @param calls the run's successful tool calls (with results)
- * @param input the trigger record and its hash, as a source of its own numbers
+ * @param input the trigger record (and e.g. the prompt's own text, `tool: "prompt"`) with its hash, as sources
+ *   of their own numbers
  * @returns the evidence and the numbers nothing backs
  */
 export function findEvidence(
   text: string,
   calls: readonly ToolCallRecord[],
-  input?: { value: unknown; hash: string },
+  input?:
+    | { value: unknown; hash: string; tool?: string }
+    | Array<{ value: unknown; hash: string; tool?: string }>,
 ): { evidence: Evidence[]; unsupported: string[] } {
   const sources = calls.filter((c) => c.outcome === "ok" && c.resultHash).map((c) => ({
     tool: c.tool,
@@ -73,8 +76,11 @@ export function findEvidence(
     resultHash: c.resultHash!,
     numbers: numbersIn(c.result),
   }));
-  if (input) {
-    sources.push({ tool: "input", query: "", resultHash: input.hash, numbers: numbersIn(input.value) });
+  for (const given of input === undefined ? [] : Array.isArray(input) ? input : [input]) {
+    const numbers = typeof given.value === "string"
+      ? citedNumbers(given.value).map(Number)
+      : numbersIn(given.value);
+    sources.push({ tool: given.tool ?? "input", query: "", resultHash: given.hash, numbers });
   }
   const evidence: Evidence[] = [];
   const unsupported: string[] = [];

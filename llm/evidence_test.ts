@@ -35,3 +35,11 @@ Deno.test("findEvidence: each cited number is tied to the call whose result hold
     "input",
   );
 });
+
+Deno.test("findEvidence: the author's prompt text is a source of its own numbers", () => {
+  const { evidence, unsupported } = findEvidence("in the 5 minutes before, 1234 ticks", [call], [
+    { value: "ticks in the 5 minutes before the alert", hash: "sha256:p", tool: "prompt" },
+  ]);
+  assert.deepEqual(evidence.map((e) => [e.value, e.tool]), [["5", "prompt"], ["1234", "postgres.query"]]);
+  assert.deepEqual(unsupported, []);
+});

@@ -113,7 +113,7 @@ export interface WorkflowEnv {
   callTool(name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<unknown>;
   /** Runs the LLM step; returns the answer, its parsed output and the tool calls it made. */
   runLlm(
-    step: Extract<WorkflowStep, { llm: unknown }>["llm"] & { prompt: string },
+    step: Extract<WorkflowStep, { llm: unknown }>["llm"] & { prompt: string; template: string },
     evidence: readonly ToolCallRecord[],
     signal: AbortSignal,
   ): Promise<{ content: string; output?: unknown; toolCalls: ToolCallRecord[]; model: string }>;
@@ -207,7 +207,7 @@ export async function runWorkflow(
       }
       if ("llm" in step) {
         const prompt = String(render(step.llm.prompt, scope()));
-        const reply = await env.runLlm({ ...step.llm, prompt }, toolCalls, signal);
+        const reply = await env.runLlm({ ...step.llm, prompt, template: step.llm.prompt }, toolCalls, signal);
         return {
           content: reply.content,
           output: reply.output,

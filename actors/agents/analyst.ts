@@ -225,6 +225,12 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<AnalystConfig
       signal: ctx.signal,
       callTool: (name, args, signal) => ctx.tools.call(name, args, { signal }),
       runLlm: async (step, gathered, signal) => {
+        // The workflow author's own words ("the 5 minutes before") are a source too, with the alert.
+        const authored = `${step.system}\n${step.template.replace(/\{\{[^}]*\}\}/g, " ")}`;
+        const sources = [
+          { value: input, hash: inputHash },
+          { value: authored, hash: await resultHash(authored), tool: "prompt" },
+        ];
         const result = await runLlmStep({
           client,
           toolbox,
@@ -251,10 +257,7 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<AnalystConfig
                 const { unsupported } = findEvidence(`${answer.title}\n${answer.summary}`, [
                   ...gathered,
                   ...calls,
-                ], {
-                  value: input,
-                  hash: inputHash,
-                });
+                ], sources);
                 return unsupported.length > 0
                   ? `these numbers appear in no tool result nor in the alert: ${unsupported.join(", ")}`
                   : undefined;
@@ -268,7 +271,7 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<AnalystConfig
           const { evidence } = findEvidence(`${answer.title}\n${answer.summary}`, [
             ...gathered,
             ...result.toolCalls,
-          ], { value: input, hash: inputHash });
+          ], sources);
           output = { ...answer, evidence };
         }
         return { content: result.content, output, toolCalls: result.toolCalls, model: result.model };
