@@ -173,6 +173,12 @@ function banner(
     `  MCP        ${info.http.url}/mcp (Streamable HTTP; bearer token ${
       info.where.mcpTokenFile ? `in ${info.where.mcpTokenFile}, role reader` : "from mcp.tokens"
     })`,
+    ...(info.where.llm
+      ? [
+        `  llm        ${info.where.llm}; POST ${info.http.url}/api/ask (SSE), MCP tool analyst.ask`,
+        `  ask        deno task ask "how many BTC-USD ticks arrived in the last minute?"`,
+      ]
+      : []),
     `  try        deno task tools call postgres.query '{"sql":"SELECT count(*) FROM market_ticks"}'`,
     "Press Ctrl-C (or send SIGTERM) to stop.",
   ].join("\n");

@@ -108,6 +108,8 @@ export interface RunningPipeline {
     agents: string[];
     /** The file holding the local MCP token, when the configuration declares no tokens. */
     mcpTokenFile?: string;
+    /** The LLM endpoint and model Ask and the analyst use, when one is configured. */
+    llm?: string;
   };
   /** The live supervision tree (supervisors, actors, dispatchers). */
   tree(): TreeNode;
@@ -439,6 +441,13 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       clickhouseQuery: databases.clickhouseQuery?.where,
       agents: agents.map((a) => `${a.id} (${a.agent.kind} ×${a.agent.instances})`),
       mcpTokenFile: local?.file,
+      llm: config.connections.llm &&
+        `${
+            config.connections.llm.cassette?.mode === "replay"
+              ? "cassette"
+              : new URL(config.connections.llm.baseUrl).host
+          } ` +
+          `(${config.connections.llm.model}), audited to ${config.connections.llm.auditTopic}`,
     };
     let stopping: Promise<void> | undefined;
     return {
