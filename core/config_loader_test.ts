@@ -276,6 +276,7 @@ Deno.test("the default pipeline.yaml loads; clickhouse-sink starts only with CLI
     { id: "twelvedata", reason: "requires connections.twelvedata, which is not configured" },
     { id: "replay", reason: "enabled: false" },
     { id: "clickhouse-sink", reason: "requires connections.clickhouse, which is not configured" },
+    { id: "analyst", reason: "requires connections.llm, which is not configured" },
   ]);
 
   const withCh = await loadConfig({ path, env: envOf({ CLICKHOUSE_URL: "http://127.0.0.1:8123" }) });

@@ -282,14 +282,13 @@ export const configSchema = z.object({
     agent.subscribe?.topics.forEach((t, i) => check(t, ["subscribe", "topics", i]));
     agent.publish.forEach((t, i) => check(t, ["publish", i]));
   }
+}).transform((cfg) => {
+  // Every LLM exchange is audited: with an LLM endpoint (e.g. only OPENAI_API_KEY set) the audit topic exists
+  // even when the file does not declare it (then with the defaults and the llm.audit schema).
   const audit = cfg.connections.llm?.auditTopic;
-  if (audit !== undefined && !(audit in cfg.topics)) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["connections", "llm", "auditTopic"],
-      message: `unknown topic "${audit}": declare it under topics (every LLM exchange is audited there)`,
-    });
-  }
+  if (audit === undefined || audit in cfg.topics) return cfg;
+  const declared = topicSchema.parse({ partitions: 1, schema: "llm.audit" });
+  return { ...cfg, topics: { ...cfg.topics, [audit]: declared } };
 });
 
 /** A validated configuration, with every default filled in. */

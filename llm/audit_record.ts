@@ -34,7 +34,7 @@ export function auditRecord(exchange: LlmExchange, source: AuditSource): AgentRe
     value: {
       id: crypto.randomUUID(),
       ts: Date.now(),
-      agent: source.agent,
+      source: source.agent,
       actor: source.actor,
       runId: exchange.runId,
       correlationId: source.correlationId ?? null,

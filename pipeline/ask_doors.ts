@@ -192,7 +192,8 @@ async function sseAnswer(service: AskService, request: Request, caller: string, 
 }
 
 /**
- * `GET /api/llm/audit`: the audit topic's records, oldest first, filtered by `runId`, `agent`, `outcome`, `kind`
+ * `GET /api/llm/audit`: the audit topic's records, oldest first, filtered by `runId`, `source` (the agent),
+ * `actor`, `outcome`, `kind`
  * and capped by `limit` (the newest N; default 100).
  *
  * @param read reads and decodes the whole audit topic
@@ -205,7 +206,7 @@ export function auditEndpoint(read: () => Promise<Record<string, unknown>[]>): A
     handle: async (request) => {
       const query = new URL(request.url).searchParams;
       const limit = Math.max(1, Math.min(10_000, Number(query.get("limit") ?? 100) || 100));
-      const filters = ["runId", "agent", "outcome", "kind"].flatMap((f) => {
+      const filters = ["runId", "source", "actor", "outcome", "kind"].flatMap((f) => {
         const v = query.get(f);
         return v === null ? [] : [[f, v] as const];
       });

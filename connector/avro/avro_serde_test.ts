@@ -72,6 +72,32 @@ const SAMPLES: Record<string, Record<string, unknown>> = {
     confidence: 0.7,
     model: "gpt-4o-mini",
   },
+  "llm.audit": {
+    id: "x-1",
+    ts: 1_763_956_802_000,
+    source: "analyst",
+    actor: "analyst-0",
+    runId: "alert-a-1",
+    correlationId: null,
+    kind: "exchange",
+    model: "gpt-4o-mini",
+    outcome: "refused",
+    error: null,
+    latencyMs: 120,
+    promptTokens: 100,
+    completionTokens: 20,
+    prompt: '[{"role":"user","content":"why?"}]',
+    response: "",
+    toolCalls: [{
+      id: "call_1",
+      tool: "stream.publish",
+      arguments: "{}",
+      outcome: "refused",
+      reason: "not among this agent's read-only tools",
+      resultHash: null,
+      durationMs: 0,
+    }],
+  },
 };
 
 async function withSerde(

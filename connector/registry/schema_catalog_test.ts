@@ -13,7 +13,8 @@ Deno.test("the project's schemas: every subject loads, is namespaced, and its ve
     assert.equal(s.subject, `${s.topic}-value`);
     for (const v of s.versions) {
       const schema = JSON.parse(v.schema);
-      assert.equal(schema.namespace, "qistream.market", v.path);
+      // Market data is qistream.market; the LLM audit records are qistream.llm.
+      assert.equal(schema.namespace, s.topic.startsWith("llm.") ? "qistream.llm" : "qistream.market", v.path);
       const fields = new Map<string, unknown>(
         schema.fields.map((f: { name: string; type: unknown }) => [f.name, f.type]),
       );
