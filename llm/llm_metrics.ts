@@ -27,10 +27,12 @@ export function llmMetrics(metrics: AgentMetrics): LlmMetrics {
   return {
     request: (model, outcome, seconds) =>
       metrics.observe("llm_request_duration_seconds", seconds, { model, outcome }),
-    tokens: (kind, count) => count > 0 && metrics.inc("llm_tokens_total", { kind }, count),
+    tokens: (kind, count) => {
+      if (count > 0) metrics.inc("llm_tokens_total", { kind }, count);
+    },
     toolCall: (tool, outcome) => metrics.inc("llm_tool_calls_total", { tool, outcome }),
     error: (reason) => metrics.inc("llm_errors_total", { reason }),
-  } as LlmMetrics;
+  };
 }
 
 /**
