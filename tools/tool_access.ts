@@ -44,7 +44,14 @@ export const DEFAULT_ROLES: Readonly<Record<string, readonly string[]>> = {
     "supervision.cluster",
     "analyst.ask",
   ],
-  writer: ["postgres.*", "clickhouse.*", "stream.*", "supervision.tree", "supervision.cluster", "analyst.ask"],
+  writer: [
+    "postgres.*",
+    "clickhouse.*",
+    "stream.*",
+    "supervision.tree",
+    "supervision.cluster",
+    "analyst.ask",
+  ],
   admin: ["*"],
 };
 
