@@ -35,7 +35,7 @@ export {
 export { DEFAULT_ROLES, isToolAllowed, rolePatterns } from "./tool_access.ts";
 export { toolCallDuration, toolDenied } from "./tool_metrics.ts";
 export { createToolServer, type ToolServerOptions } from "./tool_server.ts";
-export { toolCatalog, type ToolCatalogDeps } from "./tool_catalog.ts";
+export { declaredTools, toolCatalog, type ToolCatalogDeps } from "./tool_catalog.ts";
 export { MAX_INSERT_ROWS, postgresTools, type PostgresToolsDeps } from "./postgres_tools.ts";
 export {
   DEFAULT_QUERY_LIMITS,

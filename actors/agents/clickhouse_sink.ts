@@ -8,21 +8,24 @@
  *
  * @module
  */
-import type { AgentSpec } from "../runtime/agent_spec.ts";
+import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 import { tickSink, TickSinkConfig } from "./_tick_sink.ts";
 
 /** Config of the ClickHouse sink: `table` (default `market_ticks`), `retry`, `breaker`. */
 export const ClickHouseSinkConfig = TickSinkConfig;
 
 /** The ClickHouse sink's spec: its two tools, no permissions. */
-export const spec: AgentSpec<TickSinkConfig> = {
+export const spec: AgentKindSpec<TickSinkConfig> = defineAgent({
   name: "clickhouse-sink",
   summary:
     "Writes market ticks to ClickHouse through the clickhouse MCP tools, idempotently (ReplacingMergeTree)",
+  role: "consumer",
   config: ClickHouseSinkConfig,
+  connections: { requires: ["clickhouse"] },
   tools: ["clickhouse.ensure_table", "clickhouse.insert_rows"],
   permissions: {},
-};
+  batch: { maxRecords: 2000, maxWaitMs: 500 },
+});
 
 /**
  * Writes the batch's ticks in one `clickhouse.insert_rows` call, retrying database outages until the actor stops.

@@ -8,20 +8,22 @@
  *
  * @module
  */
-import type { AgentSpec } from "../runtime/agent_spec.ts";
+import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 import { tickSink, TickSinkConfig } from "./_tick_sink.ts";
 
 /** Config of the PostgreSQL sink: `table` (default `market_ticks`), `retry`, `breaker`. */
 export const PostgresSinkConfig = TickSinkConfig;
 
 /** The PostgreSQL sink's spec: its two tools, no permissions. */
-export const spec: AgentSpec<TickSinkConfig> = {
+export const spec: AgentKindSpec<TickSinkConfig> = defineAgent({
   name: "postgres-sink",
   summary: "Writes market ticks to PostgreSQL/TimescaleDB through the postgres MCP tools, idempotently",
+  role: "consumer",
   config: PostgresSinkConfig,
   tools: ["postgres.ensure_table", "postgres.insert_rows"],
   permissions: {},
-};
+  batch: { maxRecords: 500, maxWaitMs: 200 },
+});
 
 /**
  * Writes the batch's ticks in one `postgres.insert_rows` call, retrying database outages until the actor stops.
