@@ -259,6 +259,10 @@ function describeIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
     case "too_big":
       return [{ path, message: `${stripPrefix(issue.message)}, received ${shown(issue.input)}` }];
     case "invalid_format":
+      // A pattern with its own message ("expected an http(s) URL") says more than "a valid regex".
+      if (issue.format === "regex" && !/^Invalid/.test(issue.message)) {
+        return [{ path, message: `${issue.message}, received ${shown(issue.input)}` }];
+      }
       return [{
         path,
         message: `expected a valid ${issue.format}, received a string that does not parse as one`,
