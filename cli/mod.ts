@@ -7,6 +7,7 @@
 import { benchCommand } from "./bench.ts";
 import type { Command } from "./command.ts";
 import { dlqCommand } from "./dlq.ts";
+import { docsCommand } from "./docs.ts";
 import { helpCommand } from "./help.ts";
 import { schemasCommand } from "./schemas.ts";
 import { startCommand } from "./start.ts";
@@ -24,5 +25,6 @@ export const COMMANDS: readonly Command[] = [
   benchCommand,
   toolsCommand,
   dlqCommand,
+  docsCommand,
   helpCommand,
 ];

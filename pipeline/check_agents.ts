@@ -11,7 +11,7 @@
  * @module
  */
 import type { AgentKindSpec } from "../actors/runtime/agent_spec.ts";
-import { specPermissions } from "../actors/runtime/agent_spec.ts";
+import { connectionDefaults, specPermissions } from "../actors/runtime/agent_spec.ts";
 import { isToolAllowed } from "../tools/tool_access.ts";
 import type { ConfigCheck } from "../core/config_loader.ts";
 import { zodProblems } from "../core/config_loader.ts";
@@ -51,7 +51,7 @@ function configInput(
 ): Record<string, unknown> {
   return {
     ...(spec.role !== "consumer" ? { deadLetterTopic } : {}),
-    ...spec.connections?.defaults?.(connections),
+    ...connectionDefaults(spec, connections),
     ...own,
   };
 }

@@ -38,17 +38,6 @@ export const publishingFields = {
 };
 
 /**
- * The entries of `values` that are not undefined, so connection settings that are not set do not override an
- * agent's own defaults (a spec's `connections.defaults`).
- *
- * @param values Settings taken from `connections`.
- * @returns The defined ones.
- */
-export function definedValues(values: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
-}
-
-/**
  * The topics a source writes for a config (its spec's `topics`): each record kind's topic and the dead-letter
  * topic.
  *

@@ -19,7 +19,7 @@ import {
   CryptoCompareStream,
   DEFAULT_CRYPTOCOMPARE_SUBS,
 } from "../sources/cryptocompare_stream.ts";
-import { definedValues, netHost, publishingFields, SourceOutput, sourceTopics } from "./_source_agent.ts";
+import { netHost, publishingFields, SourceOutput, sourceTopics } from "./_source_agent.ts";
 
 const httpUrl = z.string().regex(/^https?:\/\/[^/]/, "expected an http(s) URL");
 const wsUrl = z.string().regex(/^wss?:\/\/[^/]/, "expected a ws(s) URL");
@@ -72,7 +72,7 @@ export const spec: AgentKindSpec<CryptoCompareConfig> = defineAgent({
   role: "source",
   config: CryptoCompareConfig as z.ZodType<CryptoCompareConfig>,
   connections: {
-    defaults: (c) => definedValues({ apiKey: c.cryptocompare?.apiKey, url: c.cryptocompare?.url }),
+    defaults: { cryptocompare: (c) => ({ apiKey: c.apiKey, url: c.url }) },
   },
   topics: sourceTopics,
   permissions: (config) => ({ net: [...new Set([netHost(config.url), netHost(config.wsUrl)])] }),

@@ -16,7 +16,7 @@ import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 import { TWELVEDATA_REST_URL, TwelveDataClient } from "../sources/twelvedata_client.ts";
 import { TWELVEDATA_WS_URL, TwelveDataStream } from "../sources/twelvedata_stream.ts";
 import { UpstreamError } from "../shared/upstream_error.ts";
-import { definedValues, netHost, publishingFields, SourceOutput, sourceTopics } from "./_source_agent.ts";
+import { netHost, publishingFields, SourceOutput, sourceTopics } from "./_source_agent.ts";
 
 const httpUrl = z.string().regex(/^https?:\/\/[^/]/, "expected an http(s) URL");
 const wsUrl = z.string().regex(/^wss?:\/\/[^/]/, "expected a ws(s) URL");
@@ -77,7 +77,7 @@ export const spec: AgentKindSpec<TwelveDataConfig> = defineAgent({
   role: "source",
   config: TwelveDataConfig as z.ZodType<TwelveDataConfig>,
   connections: {
-    defaults: (c) => definedValues({ apiKey: c.twelvedata?.apiKey, url: c.twelvedata?.url }),
+    defaults: { twelvedata: (c) => ({ apiKey: c.apiKey, url: c.url }) },
   },
   topics: sourceTopics,
   permissions: (config) => ({ net: [...new Set([netHost(config.url), netHost(config.wsUrl)])] }),

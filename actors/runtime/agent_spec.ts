@@ -72,8 +72,36 @@ export interface AgentTopics {
 export interface AgentConnections {
   /** Connections without which the kind cannot work: an agent that would start without them is a config error. */
   requires?: readonly ConnectionName[];
-  /** Connections whose settings the kind takes as defaults for its own config (the agent's config wins). */
-  defaults?: (connections: ConnectionsConfig) => Record<string, unknown>;
+  /**
+   * Defaults for the kind's own config taken from a connection's settings, per connection (called only when
+   * that connection is configured; the agent's own config wins), e.g. `{ cryptocompare: (c) => ({ apiKey:
+   * c.apiKey }) }`. Undefined values are dropped.
+   */
+  defaults?: {
+    [K in ConnectionName]?: (connection: NonNullable<ConnectionsConfig[K]>) => Record<string, unknown>;
+  };
+}
+
+/**
+ * The defaults a spec takes from the configured connections (see {@linkcode AgentConnections.defaults}).
+ *
+ * @param spec An agent kind's spec.
+ * @param connections The `connections` section.
+ * @returns The config defaults, undefined values dropped.
+ */
+export function connectionDefaults(
+  spec: AgentKindSpec,
+  connections: ConnectionsConfig,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(spec.connections?.defaults ?? {})) {
+    const connection = connections[name as ConnectionName];
+    if (connection === undefined || typeof fn !== "function") continue;
+    for (const [key, value] of Object.entries((fn as (c: unknown) => Record<string, unknown>)(connection))) {
+      if (value !== undefined) out[key] = value;
+    }
+  }
+  return out;
 }
 
 /**
