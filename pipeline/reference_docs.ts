@@ -12,7 +12,7 @@ import { z } from "zod";
 import { stringify } from "yaml";
 import type { AgentKindSpec, AgentPermissions } from "../actors/runtime/agent_spec.ts";
 import { BATCH_DEFAULTS } from "../core/config_schema.ts";
-import { DEFAULT_ROLES, isToolAllowed } from "../tools/tool_access.ts";
+import { isToolAllowed, rolesOf } from "../tools/tool_access.ts";
 import type { AnyToolDefinition } from "../tools/tool_definition.ts";
 import type { AgentKind } from "./agent_registry.ts";
 
@@ -223,6 +223,7 @@ function permissionText(p: AgentPermissions): string {
 }
 
 function toolsPage(tools: readonly AnyToolDefinition[]): string {
+  const roles = rolesOf(tools);
   const out = [
     banner("the tool definitions (`defineTool` in tools/*_tools.ts)"),
     "",
@@ -234,7 +235,7 @@ function toolsPage(tools: readonly AnyToolDefinition[]): string {
     "| tool | summary | roles |",
     "|---|---|---|",
     ...tools.map((t) =>
-      `| [${t.name}](#${anchor(t.name)}) | ${cell(t.title)} | ${rolesOf(t.name).join(", ")} |`
+      `| [${t.name}](#${anchor(t.name)}) | ${cell(t.title)} | ${rolesAllowed(roles, t.name).join(", ")} |`
     ),
     "",
   ];
@@ -248,7 +249,7 @@ function toolsPage(tools: readonly AnyToolDefinition[]): string {
       `- **Hints:** read-only ${yes(h.readOnlyHint)}, destructive ${yes(h.destructiveHint)}, idempotent ${
         yes(h.idempotentHint)
       }, open world ${yes(h.openWorldHint)}`,
-      `- **\`/mcp\` roles that may call it:** ${rolesOf(tool.name).join(", ")}`,
+      `- **\`/mcp\` roles that may call it:** ${rolesAllowed(roles, tool.name).join(", ")}`,
       "",
     );
     const rows = configRows(tool.inputSchema);
@@ -264,10 +265,8 @@ function toolsPage(tools: readonly AnyToolDefinition[]): string {
   return out.join("\n");
 }
 
-function rolesOf(tool: string): string[] {
-  return Object.entries(DEFAULT_ROLES).filter(([, patterns]) => isToolAllowed(patterns, tool)).map(([r]) =>
-    r
-  );
+function rolesAllowed(roles: Readonly<Record<string, readonly string[]>>, tool: string): string[] {
+  return Object.entries(roles).filter(([, patterns]) => isToolAllowed(patterns, tool)).map(([r]) => r);
 }
 
 const yes = (b: boolean) => (b ? "yes" : "no");

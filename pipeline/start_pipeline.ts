@@ -45,6 +45,7 @@ import {
   createApiHandler,
   createMcpHttpHandler,
   declaredTools,
+  rolesOf,
   serveActorTools,
   toolCatalog,
 } from "../tools/mod.ts";
@@ -210,6 +211,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       "/api",
       createApiHandler({
         tokens: local ? [local] : config.mcp.tokens,
+        roles: rolesOf(tools),
         endpoints: [{
           path: "/api/tree",
           permission: "supervision.tree",

@@ -32,7 +32,7 @@ export {
   type ToolDefinition,
   type ToolHints,
 } from "./tool_definition.ts";
-export { DEFAULT_ROLES, isToolAllowed, rolePatterns } from "./tool_access.ts";
+export { isToolAllowed, rolePatterns, rolesOf, TOOL_ROLES, type ToolRole } from "./tool_access.ts";
 export { toolCallDuration, toolDenied } from "./tool_metrics.ts";
 export { createToolServer, type ToolServerOptions } from "./tool_server.ts";
 export { declaredTools, toolCatalog, type ToolCatalogDeps } from "./tool_catalog.ts";

@@ -77,6 +77,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
   return [
     defineTool({
       name: "postgres.ensure_table",
+      role: "writer",
       title: "Create a PostgreSQL table (idempotent)",
       description:
         "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kind `tick`: " +
@@ -102,6 +103,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
     }),
     defineTool({
       name: "postgres.insert_rows",
+      role: "writer",
       title: "Insert rows into PostgreSQL (idempotent)",
       description: "Inserts a batch of rows into a table made by postgres.ensure_table, in one statement. " +
         "Idempotent on the record's provenance: a row whose (kafka_topic, kafka_partition, kafka_offset) is already " +
@@ -134,6 +136,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
     }),
     defineTool({
       name: "postgres.query",
+      role: "reader",
       title: "Query PostgreSQL (read-only)",
       description:
         "Runs one SQL statement as a read-only database role, in a READ ONLY transaction (always rolled back) " +
@@ -162,6 +165,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
     }),
     defineTool({
       name: "postgres.describe",
+      role: "reader",
       title: "Describe PostgreSQL tables",
       description:
         "Without `table`: lists the tables of the current schema with estimated row counts. With " +

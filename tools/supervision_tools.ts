@@ -31,6 +31,7 @@ export function supervisionTools(deps: { supervision: SupervisionControl }): Any
   return [
     defineTool({
       name: "supervision.tree",
+      role: "reader",
       title: "Supervision tree",
       description: "Returns the live supervision tree as JSON: supervisors and actors with their state " +
         "(running, restarting, stopped), restart counts and last errors. Returns {tree}.",
@@ -40,6 +41,7 @@ export function supervisionTools(deps: { supervision: SupervisionControl }): Any
     }),
     defineTool({
       name: "supervision.restart",
+      role: "admin",
       title: "Restart an actor",
       description:
         "Restarts one actor (its Worker is stopped and started again by its supervisor; batches it had " +
