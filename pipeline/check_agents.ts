@@ -156,6 +156,10 @@ export function agentChecks(registry: AgentRegistry, toolNames: readonly string[
         }
       }
 
+      // What depends on the rest of the file is checked for agents that are enabled: a disabled entry may name
+      // topics that are declared only when it is turned on.
+      if (!agent.enabled) continue;
+
       // Topics: what the kind writes for this config is declared and may be published to.
       if (parsed !== undefined) {
         for (const topic of new Set(spec.topics?.(parsed as never).writes ?? [])) {
@@ -181,7 +185,7 @@ export function agentChecks(registry: AgentRegistry, toolNames: readonly string[
       }
 
       // Connections: what the kind cannot work without, for an agent that would start.
-      const starts = agent.enabled && agent.requires.every((name) => connections?.[name] !== undefined);
+      const starts = agent.requires.every((name) => connections?.[name] !== undefined);
       if (starts && connections) {
         for (const name of spec.connections?.requires ?? []) {
           if (connections[name] === undefined) {

@@ -189,3 +189,14 @@ Deno.test("check: the shipped pipeline.yaml passes, with no services and with al
   const full = await loadConfig({ path, env: (n) => env[n], check });
   assert.equal(activeAgents(full.config).start.length, 6);
 });
+
+Deno.test("check: a disabled agent's config is still checked; what depends on the rest of the file is not", () => {
+  assert.deepEqual(
+    problemsOf(`${TOPICS}
+agents:
+  off: { kind: synthetic, enabled: false, config: { topics: { tick: market.quotes } } }
+  broken: { kind: synthetic, enabled: false, config: { seed: 1.5 } }
+`),
+    ["agents.broken.config.seed: expected int, received number"],
+  );
+});
