@@ -106,15 +106,7 @@ function agentSection({ spec, module }: AgentKind, root: URL): string[] {
     );
   }
   out.push("", "### Config", "");
-  const rows = spec.config ? configRows(spec.config) : [];
-  if (rows.length === 0) out.push("No fields.", "");
-  else {
-    out.push("| field | type | default | description |", "|---|---|---|---|");
-    for (const r of rows) {
-      out.push(`| \`${r.path}\` | ${cell(r.type)} | ${cell(r.default)} | ${cell(r.description)} |`);
-    }
-    out.push("");
-  }
+  out.push(...fieldTable(spec.config ? configRows(spec.config) : [], "field", "No fields."));
   for (const example of spec.examples ?? []) {
     out.push(
       `**Example: ${example.title}**`,
@@ -188,6 +180,17 @@ export function configRows(schema: z.ZodType): FieldRow[] {
   return rows;
 }
 
+/** A Markdown table of fields (or `none` when there are none), followed by a blank line. */
+function fieldTable(rows: readonly FieldRow[], what: string, none: string): string[] {
+  if (rows.length === 0) return [none, ""];
+  return [
+    `| ${what} | type | default | description |`,
+    "|---|---|---|---|",
+    ...rows.map((r) => `| \`${r.path}\` | ${cell(r.type)} | ${cell(r.default)} | ${cell(r.description)} |`),
+    "",
+  ];
+}
+
 function typeText(s: JsonSchema): string {
   if (s.enum) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(" or ");
   if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
@@ -252,15 +255,7 @@ function toolsPage(tools: readonly AnyToolDefinition[]): string {
       `- **\`/mcp\` roles that may call it:** ${rolesAllowed(roles, tool.name).join(", ")}`,
       "",
     );
-    const rows = configRows(tool.inputSchema);
-    if (rows.length === 0) out.push("No arguments.", "");
-    else {
-      out.push("| argument | type | default | description |", "|---|---|---|---|");
-      for (const r of rows) {
-        out.push(`| \`${r.path}\` | ${cell(r.type)} | ${cell(r.default)} | ${cell(r.description)} |`);
-      }
-      out.push("");
-    }
+    out.push(...fieldTable(configRows(tool.inputSchema), "argument", "No arguments."));
   }
   return out.join("\n");
 }
