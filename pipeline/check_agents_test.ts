@@ -200,3 +200,25 @@ agents:
     ["agents.broken.config.seed: expected int, received number"],
   );
 });
+
+Deno.test("connection defaults: only a configured connection's, with the whole section at hand; undefined dropped", async () => {
+  const { connectionDefaults, defineAgent } = await import("../actors/runtime/agent_spec.ts");
+  const spec = defineAgent({
+    name: "probe",
+    summary: "s",
+    role: "source",
+    connections: {
+      defaults: {
+        llm: (llm, all) => ({
+          model: llm.model,
+          apiKey: llm.apiKey,
+          hasPostgres: all.postgres !== undefined,
+        }),
+        twelvedata: () => ({ never: true }),
+      },
+    },
+  });
+  const llm = { baseUrl: "https://api.openai.com/v1", model: "m", timeoutMs: 1000 };
+  assert.deepEqual(connectionDefaults(spec, { llm }), { model: "m", hasPostgres: false });
+  assert.deepEqual(connectionDefaults(spec, {}), {});
+});

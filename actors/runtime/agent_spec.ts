@@ -74,11 +74,14 @@ export interface AgentConnections {
   requires?: readonly ConnectionName[];
   /**
    * Defaults for the kind's own config taken from a connection's settings, per connection (called only when
-   * that connection is configured; the agent's own config wins), e.g. `{ cryptocompare: (c) => ({ apiKey:
-   * c.apiKey }) }`. Undefined values are dropped.
+   * that connection is configured, with the whole `connections` section as second argument; the agent's own
+   * config wins), e.g. `{ cryptocompare: (c) => ({ apiKey: c.apiKey }) }`. Undefined values are dropped.
    */
   defaults?: {
-    [K in ConnectionName]?: (connection: NonNullable<ConnectionsConfig[K]>) => Record<string, unknown>;
+    [K in ConnectionName]?: (
+      connection: NonNullable<ConnectionsConfig[K]>,
+      connections: ConnectionsConfig,
+    ) => Record<string, unknown>;
   };
 }
 
@@ -97,7 +100,11 @@ export function connectionDefaults(
   for (const [name, fn] of Object.entries(spec.connections?.defaults ?? {})) {
     const connection = connections[name as ConnectionName];
     if (connection === undefined || typeof fn !== "function") continue;
-    for (const [key, value] of Object.entries((fn as (c: unknown) => Record<string, unknown>)(connection))) {
+    const defaults = (fn as (c: unknown, all: ConnectionsConfig) => Record<string, unknown>)(
+      connection,
+      connections,
+    );
+    for (const [key, value] of Object.entries(defaults)) {
       if (value !== undefined) out[key] = value;
     }
   }
