@@ -259,7 +259,15 @@ Deno.test("the default pipeline.yaml loads; clickhouse-sink starts only with CLI
   assert.ok(config.topics["market.dead-letter"]);
   assert.equal(config.connections.kafka, undefined, "no brokers => embedded log");
   assert.equal(config.agents["synthetic"]?.kind, "synthetic");
-  assert.deepEqual(config.agents["postgres-sink"]?.subscribe?.topics, ["market.ticks"]);
+  assert.deepEqual(config.agents["postgres-sink"]?.subscribe?.topics, [
+    "market.ticks",
+    "market.bars",
+    "market.alerts",
+    "market.insights",
+  ]);
+  for (const topic of ["market.alerts", "market.insights"]) {
+    assert.ok(config.topics[topic], `${topic} declared`);
+  }
 
   const without = activeAgents(config);
   assert.deepEqual(without.start.map((a) => a.id), ["synthetic", "bar-builder", "postgres-sink"]);

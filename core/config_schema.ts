@@ -53,7 +53,12 @@ function supervisionSchema(intensity: number, periodMs: number) {
 }
 
 const nodeSchema = z.object({
+  /** The pipeline's name: nodes with the same name (and brokers) form one cluster. */
   name: z.string().min(1).default("qistream"),
+  /** This node's id in the node registry; default `<hostname>:<http port>` (stable across restarts). */
+  id: z.string().min(1).optional(),
+  /** How often the node publishes its heartbeat to the node registry; silent for 3 periods = lost. */
+  heartbeatMs: int(100).default(5000),
   dataDir: z.string().min(1).default("./data"),
   http: z.object({
     host: z.string().min(1).default("127.0.0.1"),
@@ -178,6 +183,8 @@ export const BATCH_DEFAULTS = { maxRecords: 500, maxWaitMs: 100, deadlineMs: 60_
 export const agentSchema = z.object({
   kind: z.string().min(1),
   enabled: bool().default(true),
+  /** Runs on exactly one node of the cluster (a source); default true for replay, cryptocompare, twelvedata. */
+  singleton: bool().optional(),
   requires: z.array(z.enum(CONNECTION_NAMES)).default([]),
   instances: int(1, 1024).default(1),
   subscribe: z.object({

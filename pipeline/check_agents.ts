@@ -36,7 +36,12 @@ export interface ResolvedAgent {
   /** The tools its actors may call: `agents.<id>.tools`, else the kind's. */
   readonly tools: readonly string[];
   /** Batching: the file's `batch`, else the kind's defaults, else the pipeline's. */
-  readonly batch: { readonly maxRecords: number; readonly maxWaitMs: number; readonly deadlineMs: number };
+  readonly batch: {
+    readonly maxRecords: number;
+    readonly maxWaitMs: number;
+    readonly deadlineMs: number;
+  }; /** Whether it runs once in the cluster (under the singleton lease): `agents.<id>.singleton`, else its kind's. */
+  readonly singleton: boolean;
 }
 
 /**
@@ -81,6 +86,7 @@ export function resolveAgent(id: string, config: Config, registry: AgentRegistry
       maxWaitMs: agent.batch.maxWaitMs ?? spec.batch?.maxWaitMs ?? BATCH_DEFAULTS.maxWaitMs,
       deadlineMs: agent.batch.deadlineMs ?? spec.batch?.deadlineMs ?? BATCH_DEFAULTS.deadlineMs,
     },
+    singleton: spec.role === "source" && (agent.singleton ?? spec.singleton ?? false),
   };
 }
 
@@ -176,12 +182,18 @@ export function agentChecks(registry: AgentRegistry, toolNames: readonly string[
         }
       }
 
-      // Role: a consumer reads a subscription; a source has none.
+      // Role: a consumer reads a subscription; a source has none; only a source can be a singleton.
       if (spec.role !== "source" && !agent.subscribe) {
         problem(at("subscribe"), `a ${spec.name} agent consumes: it needs topics to read`);
       }
       if (spec.role === "source" && agent.subscribe) {
         problem(at("subscribe"), `a ${spec.name} agent is a source: it reads no topics`);
+      }
+      if (spec.role !== "source" && agent.singleton) {
+        problem(
+          at("singleton"),
+          "only a source can be a singleton; consuming agents share their partitions through their group",
+        );
       }
 
       // Connections: what the kind cannot work without, for an agent that would start.

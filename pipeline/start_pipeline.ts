@@ -9,7 +9,10 @@
  *    consumer-group membership, restarted like an actor when it crashes), then per source agent a supervisor of
  *    its actors. Stopping the root stops sources first, then each dispatcher drains and commits, then the
  *    consumers' actors stop;
- * 6. readiness: `stream` (the producer is connected), one `consumer:<agent>` check per consuming agent (its
+ * 6. source offsets (a compacted topic on Kafka, a file in the data dir on the embedded log), the singleton lease
+ *    (on Kafka: the member of the coordination group owning partition 0 runs the singleton sources; the others keep
+ *    them on standby) and the node registry (heartbeats to a compacted topic; `/api/cluster`);
+ * 7. readiness: `stream` (the producer is connected), one `consumer:<agent>` check per consuming agent (its
  *    membership is consuming), and one per database; the lag monitor measures every consumed partition.
  *
  * @module
@@ -17,7 +20,12 @@
 import type postgresClient from "postgres";
 import { AvroSerde } from "../connector/avro/mod.ts";
 import { describeConnector, openConnector } from "../connector/open_connector.ts";
-import { loadSchemaCatalog, openSchemaRegistry, registerCatalog } from "../connector/registry/mod.ts";
+import {
+  loadSchemaCatalog,
+  openSchemaRegistry,
+  registerCatalog,
+  type SchemaCatalog,
+} from "../connector/registry/mod.ts";
 import type { ConsumedRecord, StreamConnector } from "../connector/types.ts";
 import { connectorMetrics } from "../connector/connector_metrics.ts";
 import { LagMonitor } from "../connector/lag_monitor.ts";
@@ -34,6 +42,7 @@ import {
   Dispatcher,
   dispatcherChild,
   type ExitReason,
+  gatedChild,
   oneForOne,
   type PublishFn,
   Supervisor,
@@ -51,6 +60,18 @@ import {
 } from "../tools/mod.ts";
 import { loadAgentRegistry } from "./agent_registry.ts";
 import { agentChecks, resolveAgent } from "./check_agents.ts";
+import {
+  FileOffsetStore,
+  SOURCE_OFFSETS_TOPIC,
+  type SourceOffsetStore,
+  TopicOffsetStore,
+} from "../connector/source_offsets/mod.ts";
+import { COORDINATION_TOPIC, SingletonLease } from "./singleton_lease.ts";
+import { type NodeAgent, NodeRegistry, NODES_TOPIC } from "./node_registry.ts";
+import { clusterTopics } from "./cluster_topics.ts";
+import denoJson from "../deno.json" with { type: "json" };
+
+const QISTREAM_VERSION: string = denoJson.version;
 import { avroPublisher } from "./avro_publish.ts";
 import { declareTopics } from "./declare_topics.ts";
 import { localMcpToken } from "./local_mcp_token.ts";
@@ -142,13 +163,19 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     });
     cleanup.push(removeStreamCheck);
 
-    await step("declaring topics", () => declareTopics(config.topics, connector));
+    await step("declaring topics", () => declareTopics(clusterTopics(config), connector));
+    const kafka = config.connections.kafka;
+    const offsets: SourceOffsetStore = kafka
+      ? new TopicOffsetStore(connector, SOURCE_OFFSETS_TOPIC)
+      : new FileOffsetStore(config.node.dataDir);
 
     const registry = openSchemaRegistry(config.connections.schemaRegistry, config.node.dataDir);
+    let schemas: SchemaCatalog | undefined;
     await step(
       "registering schemas",
-      async () => registerCatalog(topicSchemas(await loadSchemaCatalog(), config.topics), registry),
+      async () => registerCatalog(schemas = topicSchemas(await loadSchemaCatalog(), config.topics), registry),
     );
+    const schemaOf = (topic: string) => schemas?.subjects.find((s) => s.topic === topic)?.name;
     const serde = new AvroSerde({ registry });
 
     const databases: Databases = await step(
@@ -161,7 +188,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       cleanup.push(remove);
     }
 
-    const live: { root?: Supervisor } = {};
+    const live: { root?: Supervisor; cluster?: () => unknown } = {};
     const dispatchers: Dispatcher[] = [];
     const tools = toolCatalog({
       postgres: databases.postgres
@@ -193,6 +220,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       supervision: {
         tree: () => live.root?.snapshot() ?? null,
         restart: (actor) => restartActor(live.root, dispatchers, actor),
+        cluster: () => live.cluster?.() ?? null,
       },
     });
     const local = config.mcp.tokens.length === 0 ? await localMcpToken(config.node.dataDir) : undefined;
@@ -216,6 +244,10 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           path: "/api/tree",
           permission: "supervision.tree",
           handle: () => Response.json(live.root?.snapshot() ?? null),
+        }, {
+          path: "/api/cluster",
+          permission: "supervision.cluster",
+          handle: () => Response.json(live.cluster?.() ?? null),
         }],
       }),
     );
@@ -242,9 +274,29 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       return (await serde.decode(record.value)).value;
     };
 
+    const lease = kafka
+      ? await step("joining the singleton lease group", () =>
+        SingletonLease.join(connector, {
+          group: `${config.node.name}.singletons`,
+          topic: COORDINATION_TOPIC,
+          sessionTimeoutMs: kafka.sessionTimeoutMs,
+        }))
+      : SingletonLease.alwaysOwned();
+    cleanup.push(() => lease.close());
+    if (kafka) {
+      // Standby is healthy; a lease membership that cannot reach its coordinator is not.
+      cleanup.push(http.readiness.add("singletons", () => {
+        const problem = lease.problem();
+        if (problem) throw new Error(problem);
+      }));
+    }
+
     const consumers: ChildSpec[] = [];
     const sources: ChildSpec[] = [];
-    for (const { id, agent, kind, config: agentConfig, tools: allow, batch } of agents) {
+    const described: Omit<NodeAgent, "state" | "partitions">[] = [];
+    for (const { id, agent, kind, config: agentConfig, tools: allow, batch, singleton } of agents) {
+      const role = kind.spec.role === "source" ? "source" : "consumer";
+      described.push({ agent: id, kind: agent.kind, role, instances: agent.instances, singleton });
       const instances = Array.from({ length: agent.instances }, (_, i) => `${id}-${i}`);
       const base = {
         module: kind.module,
@@ -260,7 +312,11 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       if (kind.spec.role !== "source" && agent.subscribe) {
         await step(
           `checking the table of agents.${id}`,
-          () => checkAgentTables(tools, allow, kind.spec, agentConfig),
+          () =>
+            checkAgentTables(tools, allow, kind.spec, agentConfig, {
+              topics: agent.subscribe?.topics ?? [],
+              schemaOf,
+            }),
         );
         dispatcher = new Dispatcher({
           connector,
@@ -282,6 +338,9 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           id: actorId,
           toolPort: allow.length > 0 ? toolPortFor(actorId, allow) : undefined,
           onStarted: dispatcher && ((handle) => dispatcher.attach(actorId, handle)),
+          sourceOffsets: kind.spec.role !== "consumer"
+            ? { load: () => offsets.load(actorId), save: (position) => offsets.save(actorId, position) }
+            : undefined,
         })
       );
       // A consumer's dispatcher follows its actors, so a stop drains and commits before the actors stop; under
@@ -303,7 +362,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           const health = d.health();
           if (!health.ok) throw new Error(health.reason);
         }));
-      } else sources.push(agentSupervisor);
+      } else sources.push(singleton ? gatedChild(agentSupervisor, lease) : agentSupervisor);
     }
 
     const lag = new LagMonitor({
@@ -328,6 +387,29 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     cleanup.push(() => root.stop());
     lag.start();
     cleanup.push(() => lag.stop());
+
+    const startedAt = new Date().toISOString();
+    const nodeId = config.node.id ?? `${Deno.hostname()}:${http.port}`;
+    const nodes = await step("starting the node registry", () =>
+      NodeRegistry.start({
+        connector: kafka ? connector : undefined,
+        topic: NODES_TOPIC,
+        heartbeatMs: config.node.heartbeatMs,
+        describe: () => ({
+          id: nodeId,
+          name: config.node.name,
+          host: Deno.hostname(),
+          pid: Deno.pid,
+          address: `http://${config.node.http.host}:${http.port}`,
+          version: QISTREAM_VERSION,
+          log: describeConnector(config),
+          startedAt,
+          singletonOwner: lease.owned,
+          agents: described.map((a) => nodeAgent(a, root.child(a.agent)?.snapshot(), dispatchers)),
+        }),
+      }));
+    live.cluster = () => nodes.view();
+    cleanup.push(() => nodes.stop());
 
     const where = {
       log: describeConnector(config),
@@ -364,6 +446,17 @@ function publishAllowed(id: string, topics: string[], publish: PublishFn): Publi
         `Cannot publish to ${topic}: agents.${id}.publish lists only ${[...allowed].join(", ")}`,
       ),
     );
+}
+
+/** What one agent does on this node, for its heartbeat: its tree state and a consumer's partitions. */
+function nodeAgent(
+  agent: Omit<NodeAgent, "state" | "partitions">,
+  node: TreeNode | undefined,
+  dispatchers: Dispatcher[],
+): NodeAgent {
+  const dispatcher = dispatchers.find((d) => d.agent === agent.agent);
+  const partitions = dispatcher?.snapshot().partitions.map((p) => `${p.topic}:${p.partition}`);
+  return { ...agent, state: node?.state ?? "stopped", ...(partitions ? { partitions } : {}) };
 }
 
 /** Restarts one actor by killing its current incarnation; its supervisor starts a new one. */

@@ -82,6 +82,11 @@ export interface ActorHandleOptions {
   grants?: AgentPermissions;
   /** Backs `ctx.publish`; without it publishing fails. */
   publish?: PublishFn;
+  /**
+   * Where a source's position is kept (`ctx.sourceOffset`): loaded before the Worker starts, saved when the Worker
+   * commits one. A stop waits for the last save, as it waits for publishes.
+   */
+  sourceOffsets?: { load(): Promise<unknown>; save(position: unknown): Promise<void> };
   /** The Worker's end of the tool channel; transferred to the Worker. */
   toolPort?: MessagePort;
   /** Where to publish tree events. */
@@ -142,6 +147,7 @@ export class ActorHandle implements Child {
   #stopRequested = false;
   /** Publishes the Worker asked for that the log has not answered yet. */
   #publishing = new Set<Promise<void>>();
+  #offsetSaves: Promise<void> = Promise.resolve();
   /** Index 0: system messages posted so far; shared with the Worker so none is overtaken by a batch. */
   #control = new Int32Array(new SharedArrayBuffer(4));
   readonly #deadlineMs: number;
@@ -217,12 +223,13 @@ export class ActorHandle implements Child {
    */
   static async start(opts: ActorHandleOptions): Promise<ActorHandle> {
     const mod = assertAgentModule(await import(new URL(opts.module).href));
+    const stored = await opts.sourceOffsets?.load();
     const handle = new ActorHandle(opts, mod.spec);
-    await handle.#init();
+    await handle.#init(stored);
     return handle;
   }
 
-  #init(): Promise<void> {
+  #init(sourceOffset: unknown): Promise<void> {
     const timeoutMs = this.#opts.startTimeoutMs ?? SUPERVISOR_DEFAULTS.startTimeoutMs;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -244,6 +251,7 @@ export class ActorHandle implements Child {
         config: this.#opts.config ?? {},
         control: this.#control.buffer as SharedArrayBuffer,
         toolPort: this.#opts.toolPort,
+        ...(sourceOffset === undefined ? {} : { sourceOffset }),
       };
       this.#worker.postMessage(init, this.#opts.toolPort ? [this.#opts.toolPort] : []);
     });
@@ -524,6 +532,9 @@ export class ActorHandle implements Child {
           void publishing.finally(() => this.#publishing.delete(publishing));
         }
         return;
+      case "offset":
+        this.#saveOffset(m.position);
+        return;
       case "metrics":
         this.#metrics(m.metrics);
         return;
@@ -554,10 +565,28 @@ export class ActorHandle implements Child {
     }
   }
 
+  /** Saves in commit order: each save starts after the previous one settled; a stop waits for the last. */
+  #saveOffset(position: unknown): void {
+    const store = this.#opts.sourceOffsets;
+    if (!store) return;
+    const saving = this.#offsetSaves.then(() => store.save(position)).catch((error) => {
+      getLogTapeLogger(["qistream", "supervisor"]).warn("{actor}: saving the source offset failed: {error}", {
+        actor: this.path,
+        error: String(error),
+      });
+    });
+    this.#offsetSaves = saving;
+    this.#publishing.add(saving);
+    void saving.finally(() => this.#publishing.delete(saving));
+  }
+
   async #publish(id: number, topic: string, records: AgentRecord[]): Promise<void> {
     let reply: ToWorker;
     try {
       if (!this.#opts.publish) throw new Error("no publisher is wired to this actor");
+      // A source's next batch waits until the position before it is saved: after a kill, what is published
+      // but not covered by the saved position is at most the batches in flight (the source's maxInFlight).
+      if (this.#opts.sourceOffsets) await this.#offsetSaves;
       const result = await this.#opts.publish(topic, records, { actor: this.path, agent: this.agent });
       if (!this.#exitReason) this.#armDeadline(true); // a settled publish is progress of the running batch
       reply = { type: "publish_result", id, ok: true, result };

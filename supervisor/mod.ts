@@ -44,11 +44,13 @@ export type {
   DispatcherNode,
   LastError,
   PendingNode,
+  StandbyNode,
   SupervisorNode,
   TreeNode,
 } from "./tree_node.ts";
 export { type ActorEvents, ActorHandle, type ActorHandleOptions, type PublishFn } from "./actor_handle.ts";
 export { actorChild, type ActorChildOptions } from "./actor_child.ts";
+export { type Gate, gatedChild } from "./gated_child.ts";
 export { mergePermissions, type WorkerPermissions, workerPermissions } from "./actor_permissions.ts";
 export {
   actorBatchDuration,

@@ -65,7 +65,26 @@ export interface PendingNode {
   lastError?: LastError;
 }
 
-/** Any node. */
+/**
+ * A singleton child that waits while another node runs it (see `gated_child.ts`). Standby is healthy: the node
+ * takes over when the node that runs it goes away.
+ */
+export interface StandbyNode {
+  type: "standby";
+  id: string;
+  path: string;
+  state: "standby";
+  /** Why it does not run here. */
+  reason: string;
+  /** Restarts of this child by its supervisor. */
+  restarts: number;
+  lastError?: LastError;
+  /** ISO time it went (or started) on standby. */
+  since: string;
+  /** Times it started here after being on standby. */
+  handovers: number;
+}
+
 /** A dispatcher in the tree: its partitions, owners, in-flight batches and committed offsets. */
 export interface DispatcherNode extends DispatcherSnapshot {
   id: string;
@@ -75,4 +94,5 @@ export interface DispatcherNode extends DispatcherSnapshot {
   lastError?: LastError;
 }
 
-export type TreeNode = SupervisorNode | ActorNode | PendingNode | DispatcherNode;
+/** Any node. */
+export type TreeNode = SupervisorNode | ActorNode | PendingNode | DispatcherNode | StandbyNode;

@@ -5,7 +5,8 @@
  * @module
  */
 import { insertIsolating } from "./insert_isolating.ts";
-import { type CheckedTickRow, type IndexedRow, type RowError, splitTickRows } from "./tick_row.ts";
+import type { TableKindName } from "./table_kinds/mod.ts";
+import { type IndexedRow, type RowError, validateRows } from "./table_rows.ts";
 
 /** What {@linkcode insertCheckedRows} reports. */
 export interface InsertCheckedRowsResult {
@@ -22,7 +23,8 @@ export interface InsertCheckedRowsResult {
 /**
  * Inserts the valid rows of a request and collects every per-row error.
  *
- * @param rows The request's rows, as parsed by `tickRowInputSchema`.
+ * @param kind The table kind: its row schema checks each row.
+ * @param rows The request's rows, as received.
  * @param insert Writes rows in one statement; returns how many were newly inserted (or written).
  * @param rowError Returns a message when an error is a refusal caused by the data, `undefined` otherwise.
  * @returns Accepted and inserted counts, statements used and the per-row errors.
@@ -30,16 +32,17 @@ export interface InsertCheckedRowsResult {
  *
  * @example
  * ```ts
- * const r = await insertCheckedRows(rows, (part) => insertPostgresTicks(sql, table, part), postgresRowError);
+ * const r = await insertCheckedRows("tick", rows, (part) => insertPostgresRows(sql, "tick", table, part), postgresRowError);
  * console.log(`${r.inserted} new, ${r.accepted - r.inserted} duplicates, ${r.errors.length} errors`);
  * ```
  */
 export async function insertCheckedRows(
-  rows: readonly CheckedTickRow[],
+  kind: TableKindName,
+  rows: readonly unknown[],
   insert: (rows: readonly IndexedRow[]) => Promise<number>,
   rowError: (error: unknown) => string | undefined,
 ): Promise<InsertCheckedRowsResult> {
-  const { valid, errors } = splitTickRows(rows);
+  const { valid, errors } = validateRows(kind, rows);
   const written = await insertIsolating(valid, insert, rowError);
   return {
     accepted: valid.length - written.errors.length,

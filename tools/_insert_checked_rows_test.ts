@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { insertCheckedRows } from "./_insert_checked_rows.ts";
-import { checkTickRow, type IndexedRow } from "./tick_row.ts";
+import type { IndexedRow } from "./table_rows.ts";
 
 class DataError extends Error {}
 
@@ -24,7 +24,8 @@ Deno.test("insertCheckedRows writes the valid rows and reports validation and da
   };
   const raw = [tick(0), { symbol: "S" }, tick(2), tick(3), tick(4)];
   const r = await insertCheckedRows(
-    raw.map(checkTickRow),
+    "tick",
+    raw,
     insert,
     (e) => e instanceof DataError ? e.message : undefined,
   );
@@ -39,7 +40,8 @@ Deno.test("insertCheckedRows writes the valid rows and reports validation and da
 Deno.test("insertCheckedRows rethrows an error that is not a data refusal", async () => {
   await assert.rejects(
     insertCheckedRows(
-      [checkTickRow(tick(1))],
+      "tick",
+      [tick(1)],
       () => Promise.reject(new Error("connection lost")),
       () => undefined,
     ),

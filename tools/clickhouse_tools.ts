@@ -16,17 +16,14 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { z } from "zod";
-import {
-  clickHouseRowError,
-  ensureClickHouseTickTable,
-  insertClickHouseTicks,
-} from "./clickhouse_tick_table.ts";
+import { clickHouseRowError, ensureClickHouseTable, insertClickHouseRows } from "./clickhouse_table.ts";
 import { insertCheckedRows } from "./_insert_checked_rows.ts";
 import type { CallerLimit } from "./caller_limit.ts";
 import { clickHouseError } from "./database_error.ts";
 import { QueryUnavailableError } from "./query_unavailable_error.ts";
 import { type CappedRows, DEFAULT_QUERY_CAPS, type QueryCaps, RowCollector } from "./query_caps.ts";
-import { TABLE_KINDS, tableIdentifierSchema, tableNameSchema, tickRowInputSchema } from "./tick_row.ts";
+import { TABLE_KIND_SPECS, TABLE_KINDS } from "./table_kinds/mod.ts";
+import { rowsInputSchema, tableIdentifierSchema, tableKindSchema, tableNameSchema } from "./table_rows.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
 /** How `query` and `describe` reach ClickHouse. */
@@ -55,6 +52,9 @@ export interface ClickHouseToolsDeps {
   /** Query caps; defaults in `DEFAULT_QUERY_CAPS`. */
   caps?: Partial<QueryCaps>;
 }
+
+/** The kinds, for the descriptions. */
+const KINDS = TABLE_KINDS.map((k) => `\`${k}\` (${TABLE_KIND_SPECS[k].summary})`).join(", ");
 
 /** Most rows one `insert_rows` call accepts. */
 export const MAX_CLICKHOUSE_INSERT_ROWS = 50_000;
@@ -175,17 +175,19 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
       role: "writer",
       title: "Create a ClickHouse table (idempotent)",
       description:
-        "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kind `tick`: " +
-        "market ticks (symbol, source, exchange, ts UInt64 epoch ms, price, bid, ask, volume) and the provenance " +
-        "of the record each came from (kafka_topic, kafka_partition, kafka_offset) in a ReplacingMergeTree ordered " +
-        "by (symbol, source, ts, kafka_topic, kafka_partition, kafka_offset), so re-deliveries of a record " +
-        "collapse and distinct records never do. A table of an older layout is refused with a TableLayoutError " +
-        "naming the statements that migrate it. No arbitrary DDL is accepted. Returns {table, kind, created, " +
-        "engine}.",
-      inputSchema: z.object({ kind: z.enum(TABLE_KINDS).describe("Table kind"), table: tableNameSchema }),
+        "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kinds: " +
+        `${KINDS}. A table has one column per field of the kind's Avro schema (snake_case; timestamps as UInt64 ` +
+        "epoch ms, maps as JSON strings) and the provenance of the record each row came from (kafka_topic, " +
+        "kafka_partition, kafka_offset), in a ReplacingMergeTree ordered by the kind's key: `tick` (symbol, " +
+        "source, ts, kafka_topic, kafka_partition, kafka_offset), so re-deliveries of a record collapse and " +
+        "distinct records never do; `bar` (symbol, source, interval, ts), `alert` and `insight` (id), with " +
+        "kafka_offset as the version, so the latest record's row stays. Query with FINAL for exact results. A " +
+        "table of another layout is refused with a TableLayoutError naming the statements that migrate it. No " +
+        "arbitrary DDL is accepted. Returns {table, kind, created, engine}.",
+      inputSchema: z.object({ kind: tableKindSchema, table: tableNameSchema }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-      handler: ({ table }) =>
-        ensureClickHouseTickTable(deps.client, table).catch((error) => {
+      handler: ({ kind, table }) =>
+        ensureClickHouseTable(deps.client, kind, table).catch((error) => {
           throw clickHouseError(`ensuring table "${table}"`, error);
         }),
     }),
@@ -194,23 +196,24 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
       role: "writer",
       title: "Insert rows into ClickHouse (idempotent)",
       description: "Inserts a batch of rows into a table made by clickhouse.ensure_table, in one INSERT " +
-        "(JSONEachRow). Idempotent on the record's provenance (kafka_topic, kafka_partition, kafka_offset): the " +
-        "engine collapses re-deliveries in the background, so `written` counts rows sent, not new rows (query " +
-        "with FINAL for exact counts). Rows for kind `tick`: {symbol, source, exchange?, ts (integer ms since " +
-        "epoch, >= 0), price, bid?, ask?, volume?, kafka_topic, kafka_partition, kafka_offset (decimal string)}. " +
-        "Rows that fail validation or that the database refuses are reported in `errors` ({index, stage, " +
-        "error}) while the other rows are written (a refused batch is bisected). Returns {written, errors, " +
-        "statements}.",
+        "(JSONEachRow). A row holds the kind's columns (the schema's fields in snake_case, timestamps as " +
+        "integer ms since the epoch, >= 0) and kafka_topic, kafka_partition, kafka_offset (decimal string); e.g. " +
+        "kind `tick`: {symbol, source, exchange?, ts, price, bid?, ask?, volume?, kafka_topic, kafka_partition, " +
+        "kafka_offset}. Idempotent on the kind's key: the engine collapses rows with the same key in the " +
+        "background, so `written` counts rows sent, not new rows (query with FINAL for exact counts). Rows that " +
+        "fail validation or that the database refuses are reported in `errors` ({index, stage, error}) while the " +
+        "other rows are written (a refused batch is bisected). Returns {written, errors, statements}.",
       inputSchema: z.object({
-        kind: z.enum(TABLE_KINDS).default("tick").describe("Table kind"),
+        kind: tableKindSchema.default("tick"),
         table: tableNameSchema,
-        rows: z.array(tickRowInputSchema).max(MAX_CLICKHOUSE_INSERT_ROWS).describe("Rows"),
+        rows: rowsInputSchema(MAX_CLICKHOUSE_INSERT_ROWS),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-      handler: async ({ table, rows }) => {
+      handler: async ({ kind, table, rows }) => {
         const written = await insertCheckedRows(
+          kind,
           rows,
-          (part) => insertClickHouseTicks(deps.client, table, part),
+          (part) => insertClickHouseRows(deps.client, kind, table, part),
           clickHouseRowError,
         );
         return { written: written.inserted, errors: written.errors, statements: written.statements };

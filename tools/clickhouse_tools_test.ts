@@ -3,7 +3,7 @@ import { type ClickHouseClient, ClickHouseLogLevel, createClient } from "@clickh
 import { needs, uniqueName } from "../tests/service_env.ts";
 import { connectTestClient, type TestToolClient } from "./_test_client.ts";
 import { clickHouseTools } from "./clickhouse_tools.ts";
-import { tableExists } from "./clickhouse_tick_table.ts";
+import { tableExists } from "./clickhouse_table.ts";
 import { configSchema } from "../core/config_schema.ts";
 import { openClickHouseQuery } from "../pipeline/query_access.ts";
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { clickHouseErrorCode } from "./clickhouse_tick_table.ts";
+import { clickHouseErrorCode } from "./clickhouse_table.ts";
 import { TableLayoutError } from "./table_layout_error.ts";
 
 /** A database refused or failed a tool's statement. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { IndexedRow, RowError } from "./tick_row.ts";
+import type { IndexedRow, RowError } from "./table_rows.ts";
 
 /**
  * Inserts `rows`, isolating refused rows.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { insertIsolating } from "./insert_isolating.ts";
-import type { IndexedRow } from "./tick_row.ts";
+import type { IndexedRow } from "./table_rows.ts";
 
 const rows = (n: number): IndexedRow[] =>
   Array.from({ length: n }, (_, index) => ({

@@ -61,7 +61,12 @@ export {
 } from "./database_error.ts";
 export { QueryBusyError } from "./query_busy_error.ts";
 export { QueryUnavailableError } from "./query_unavailable_error.ts";
-export { ensurePostgresTickTable, insertPostgresTicks, postgresRowError } from "./postgres_tick_table.ts";
+export {
+  ensurePostgresTable,
+  insertPostgresRows,
+  postgresRowError,
+  postgresTableDdl,
+} from "./postgres_table.ts";
 export {
   type ClickHouseQueryAccess,
   clickHouseTools,
@@ -73,22 +78,20 @@ export {
 export {
   clickHouseErrorCode,
   clickHouseRowError,
-  clickHouseTickDdl,
-  ensureClickHouseTickTable,
-  insertClickHouseTicks,
-} from "./clickhouse_tick_table.ts";
+  clickHouseTableDdl,
+  ensureClickHouseTable,
+  insertClickHouseRows,
+} from "./clickhouse_table.ts";
+export {
+  TABLE_KIND_SPECS,
+  TABLE_KINDS,
+  type TableKind,
+  tableKind,
+  type TableKindName,
+} from "./table_kinds/mod.ts";
 export { MAX_PUBLISH_RECORDS, streamTools, type StreamToolsDeps } from "./stream_tools.ts";
 export { type SupervisionControl, supervisionTools } from "./supervision_tools.ts";
-export {
-  type RowError,
-  TABLE_KINDS,
-  tableIdentifierSchema,
-  type TableKind,
-  tableNameSchema,
-  type TickRow,
-  tickRowSchema,
-  validateTickRows,
-} from "./tick_row.ts";
+export { type RowError, tableIdentifierSchema, tableNameSchema, validateRows } from "./table_rows.ts";
 export { insertIsolating } from "./insert_isolating.ts";
 export { type CappedRows, DEFAULT_QUERY_CAPS, type QueryCaps, RowCollector } from "./query_caps.ts";
 export {

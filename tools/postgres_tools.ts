@@ -17,10 +17,11 @@ import { insertCheckedRows } from "./_insert_checked_rows.ts";
 import { postgresError } from "./database_error.ts";
 import type { PostgresQueryPool } from "./postgres_query_pool.ts";
 import { grantReaderSelect } from "./postgres_reader_role.ts";
-import { ensurePostgresTickTable, insertPostgresTicks, postgresRowError } from "./postgres_tick_table.ts";
+import { ensurePostgresTable, insertPostgresRows, postgresRowError } from "./postgres_table.ts";
 import { QueryUnavailableError } from "./query_unavailable_error.ts";
 import { type CappedRows, DEFAULT_QUERY_CAPS, jsonRow, type QueryCaps, RowCollector } from "./query_caps.ts";
-import { TABLE_KINDS, tableIdentifierSchema, tableNameSchema, tickRowInputSchema } from "./tick_row.ts";
+import { TABLE_KIND_SPECS, TABLE_KINDS } from "./table_kinds/mod.ts";
+import { rowsInputSchema, tableIdentifierSchema, tableKindSchema, tableNameSchema } from "./table_rows.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
 /** Dependencies of the PostgreSQL tools. */
@@ -39,6 +40,9 @@ export interface PostgresToolsDeps {
   /** Query caps; defaults in `DEFAULT_QUERY_CAPS` (the timeout is the pool's). */
   caps?: Partial<QueryCaps>;
 }
+
+/** The kinds, for the descriptions. */
+const KINDS = TABLE_KINDS.map((k) => `\`${k}\` (${TABLE_KIND_SPECS[k].summary})`).join(", ");
 
 /** Most rows one `insert_rows` call accepts. */
 export const MAX_INSERT_ROWS = 50_000;
@@ -80,18 +84,20 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
       role: "writer",
       title: "Create a PostgreSQL table (idempotent)",
       description:
-        "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kind `tick`: " +
-        "market ticks (symbol, source, exchange, ts, price, bid, ask, volume) and the provenance of the record each " +
-        "came from (kafka_topic, kafka_partition, kafka_offset), primary key (symbol, source, ts, kafka_topic, " +
-        "kafka_partition, kafka_offset); " +
-        "a TimescaleDB hypertable on ts when the timescaledb extension is available, otherwise a plain table with an " +
-        "index on ts. A table of an older layout is refused with a TableLayoutError naming the statements that " +
-        "migrate it. No arbitrary DDL is accepted. Returns {table, kind, created, hypertable}.",
-      inputSchema: z.object({ kind: z.enum(TABLE_KINDS).describe("Table kind"), table: tableNameSchema }),
+        "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kinds: " +
+        `${KINDS}. A table has one column per field of the kind's Avro schema (snake_case; timestamps as ` +
+        "timestamptz) and the provenance of the record each row came from (kafka_topic, kafka_partition, " +
+        "kafka_offset). Kind `tick` is keyed on (symbol, source, ts, kafka_topic, kafka_partition, kafka_offset): " +
+        "only a re-delivered record collapses. Kind `bar` is keyed on (symbol, source, interval, ts), `alert` and " +
+        "`insight` on id: a later record with the same key replaces the row. A table whose key holds ts becomes " +
+        "a TimescaleDB hypertable when the timescaledb extension is available, otherwise it gets an index on ts. " +
+        "A table of another layout is refused with a TableLayoutError naming the statements that migrate it. No " +
+        "arbitrary DDL is accepted. Returns {table, kind, created, hypertable}.",
+      inputSchema: z.object({ kind: tableKindSchema, table: tableNameSchema }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-      handler: async ({ table }) => {
+      handler: async ({ kind, table }) => {
         try {
-          const result = await ensurePostgresTickTable(deps.sql, table);
+          const result = await ensurePostgresTable(deps.sql, kind, table);
           // A pool opened on first use creates the reader role: open it first so the grant finds the role.
           if (typeof deps.query === "function") await pool().catch(() => {});
           if (deps.readerRole) await grantReaderSelect(deps.sql, table, deps.readerRole);
@@ -106,22 +112,24 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
       role: "writer",
       title: "Insert rows into PostgreSQL (idempotent)",
       description: "Inserts a batch of rows into a table made by postgres.ensure_table, in one statement. " +
-        "Idempotent on the record's provenance: a row whose (kafka_topic, kafka_partition, kafka_offset) is already " +
-        "there (a re-delivery) is counted as a duplicate, never written twice; distinct records are all kept. Rows " +
-        "for kind `tick`: {symbol, source, exchange?, ts (integer ms since epoch), price, bid?, ask?, volume?, " +
-        "kafka_topic, kafka_partition, kafka_offset (decimal string)}. Rows that fail validation or that the database refuses are reported in `errors` " +
-        "({index, stage, error}) while the other rows are written (a refused batch is bisected to isolate the bad " +
-        "rows). Returns {inserted, duplicates, errors, statements}.",
+        "A row holds the kind's columns (the schema's fields in snake_case, timestamps as integer ms since the " +
+        "epoch) and kafka_topic, kafka_partition, kafka_offset (decimal string); e.g. kind `tick`: {symbol, " +
+        "source, exchange?, ts, price, bid?, ask?, volume?, kafka_topic, kafka_partition, kafka_offset}. " +
+        "Idempotent: a re-delivered record (same provenance, or for `newest-wins` kinds an older record with the " +
+        "same key) is counted as a duplicate, never written twice. Rows that fail validation or that the database " +
+        "refuses are reported in `errors` ({index, stage, error}) while the other rows are written (a refused " +
+        "batch is bisected to isolate the bad rows). Returns {inserted, duplicates, errors, statements}.",
       inputSchema: z.object({
-        kind: z.enum(TABLE_KINDS).default("tick").describe("Table kind"),
+        kind: tableKindSchema.default("tick"),
         table: tableNameSchema,
-        rows: z.array(tickRowInputSchema).max(MAX_INSERT_ROWS).describe("Rows to insert"),
+        rows: rowsInputSchema(MAX_INSERT_ROWS),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-      handler: async ({ table, rows }) => {
+      handler: async ({ kind, table, rows }) => {
         const written = await insertCheckedRows(
+          kind,
           rows,
-          (part) => insertPostgresTicks(deps.sql, table, part),
+          (part) => insertPostgresRows(deps.sql, kind, table, part),
           postgresRowError,
         ).catch((error) => {
           throw postgresError(`inserting into "${table}"`, error);

@@ -3,7 +3,7 @@ import postgres from "postgres";
 import { needs, uniqueName } from "../tests/service_env.ts";
 import { connectTestClient, type TestToolClient } from "./_test_client.ts";
 import { TEST_READER_ROLE, testReaderPool } from "./_test_reader_pool.ts";
-import { TICK_KEY } from "./tick_row.ts";
+import { tableKind } from "./table_kinds/mod.ts";
 import { postgresTools } from "./postgres_tools.ts";
 
 const env = needs("DATABASE_URL");
@@ -52,7 +52,7 @@ Deno.test({ ...env, name: "postgres.ensure_table creates the tick table once, id
     const second = await t.call("postgres.ensure_table", { kind: "tick", table });
     assert.equal(second.created, false);
     const d = await t.call("postgres.describe", { table });
-    assert.deepEqual(d.primaryKey, [...TICK_KEY], "keyed on the record's provenance");
+    assert.deepEqual(d.primaryKey, [...tableKind("tick").key], "keyed on the record's provenance");
     const types = Object.fromEntries(
       (d.columns as { name: string; type: string }[]).map((c) => [c.name, c.type]),
     );

@@ -1,5 +1,5 @@
 /**
- * The `supervision` tool set: `supervision.tree` and `supervision.restart`.
+ * The `supervision` tool set: `supervision.tree`, `supervision.restart` and `supervision.cluster`.
  *
  * @module
  */
@@ -19,16 +19,29 @@ export interface SupervisionControl {
    * @throws {RangeError} When no actor has this id.
    */
   restart(actor: string): Promise<void>;
+  /** The node registry's view of the cluster (nodes, what runs where, lost nodes); absent: no registry. */
+  cluster?(): unknown;
 }
 
 /**
  * Builds the supervision tool definitions.
  *
  * @param deps The supervision control.
- * @returns The two tools.
+ * @returns The three tools.
  */
 export function supervisionTools(deps: { supervision: SupervisionControl }): AnyToolDefinition[] {
   return [
+    defineTool({
+      name: "supervision.cluster",
+      role: "reader",
+      title: "Cluster nodes",
+      description: "Returns the nodes of this pipeline from the node registry: per node its id, address, " +
+        "version, status (live, lost = stopped heartbeating, stopped = left cleanly), the agents it runs with " +
+        "their state (running, standby) and partitions, and which node runs each singleton source. Returns {cluster}.",
+      inputSchema: z.object({}),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      handler: () => Promise.resolve({ cluster: deps.supervision.cluster?.() ?? null }),
+    }),
     defineTool({
       name: "supervision.tree",
       role: "reader",

@@ -1,6 +1,7 @@
 /**
  * The error `ensure_table` throws when a table of that name exists in an older layout that the tools can no
- * longer write idempotently (for ticks: a table keyed by `(symbol, source, ts)` without the provenance columns).
+ * longer write idempotently: a column of its kind missing, or another key (for ticks: a table keyed by
+ * `(symbol, source, ts)` without the provenance columns).
  *
  * @module
  */
@@ -34,9 +35,11 @@ export class TableLayoutError extends Error {
     migration: readonly string[],
   ) {
     super(
-      `Cannot use ${database} table "${table}": it has an older layout (${problem}), so distinct ticks ` +
-        `that share (symbol, source, ts) would be dropped as duplicates. Migrate it (see docs/sinks.md, ` +
-        `"Migrating a tick table") with:\n${migration.map((s) => `  ${s};`).join("\n")}`,
+      `Cannot use ${database} table "${table}": it has an older layout (${problem}), so its rows cannot be ` +
+        `written idempotently (for ticks: distinct ticks that share (symbol, source, ts) would be dropped as ` +
+        `duplicates). Migrate it (see docs/sinks.md, "Migrating a tick table") with:\n${
+          migration.map((s) => `  ${s};`).join("\n")
+        }`,
     );
     this.name = "TableLayoutError";
     this.database = database;

@@ -19,7 +19,7 @@ function fullCatalog() {
   return { tools, close: async () => (await sql.end(), await client.close()) };
 }
 
-Deno.test("the catalogue: 13 namespaced tools, each with a description and all four MCP hints", async () => {
+Deno.test("the catalogue: 14 namespaced tools, each with a description and all four MCP hints", async () => {
   const { tools, close } = fullCatalog();
   try {
     assert.deepEqual(tools.map((t) => t.name), [
@@ -34,6 +34,7 @@ Deno.test("the catalogue: 13 namespaced tools, each with a description and all f
       "stream.publish",
       "stream.list_topics",
       "stream.topic_stats",
+      "supervision.cluster",
       "supervision.tree",
       "supervision.restart",
     ]);
@@ -50,7 +51,7 @@ Deno.test("the catalogue: 13 namespaced tools, each with a description and all f
     }
     const c = await connectTestClient(tools);
     const listed = (await c.client.listTools()).tools as { name: string; inputSchema: { type: string } }[];
-    assert.equal(listed.length, 13);
+    assert.equal(listed.length, 14);
     assert.ok(listed.every((t) => t.inputSchema.type === "object"));
     await c.close();
   } finally {
@@ -60,5 +61,9 @@ Deno.test("the catalogue: 13 namespaced tools, each with a description and all f
 
 Deno.test("toolCatalog leaves out the sets whose dependency is absent", () => {
   const tools = toolCatalog({ supervision: { tree: () => ({}), restart: () => Promise.resolve() } });
-  assert.deepEqual(tools.map((t) => t.name), ["supervision.tree", "supervision.restart"]);
+  assert.deepEqual(tools.map((t) => t.name), [
+    "supervision.cluster",
+    "supervision.tree",
+    "supervision.restart",
+  ]);
 });

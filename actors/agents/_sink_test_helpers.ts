@@ -13,15 +13,15 @@ import { clickHouseTools } from "../../tools/clickhouse_tools.ts";
 import { postgresTools } from "../../tools/postgres_tools.ts";
 import type { AnyToolDefinition } from "../../tools/tool_definition.ts";
 import type { Tick } from "../sources/market_record.ts";
-import { SINK_ROWS, type TickDatabase } from "./_tick_sink.ts";
+import { SINK_ROWS, type SinkDatabase } from "./_table_sink.ts";
 import { registry } from "../../core/metrics.ts";
 
 /** The sink module of a database. */
-export const sinkModule = (database: TickDatabase): URL => new URL(`./${database}_sink.ts`, import.meta.url);
+export const sinkModule = (database: SinkDatabase): URL => new URL(`./${database}_sink.ts`, import.meta.url);
 
 /** A database the tests write to, with the tool set over it. */
 export interface TestDatabase {
-  database: TickDatabase;
+  database: SinkDatabase;
   tools: AnyToolDefinition[];
   /**
    * Rows stored in `table`, as they are, before any deduplication at read time: a row inserted twice counts
@@ -204,7 +204,7 @@ export interface SinkPipeline {
 /** Starts `instances` sink actors of `database` behind a dispatcher, each with its own tool port. */
 export async function startSinkPipeline(options: {
   connector: StreamConnector;
-  database: TickDatabase;
+  database: SinkDatabase;
   tools: AnyToolDefinition[];
   serde: AvroSerde;
   topic: string;

@@ -2,7 +2,8 @@
  * What the source agents share: the publishing part of their config (topics per record kind, dead-letter
  * topic, batching knobs), the host list their `net` grant is computed from, and {@linkcode SourceOutput},
  * which turns a source's `onRecord` / `onMalformed` callbacks into keyed, headed records on a
- * {@linkcode SourcePublisher}.
+ * {@linkcode SourcePublisher}, and checkpoints the source's position (`ctx.sourceOffset`) once the records
+ * before it are acknowledged.
  *
  * @module
  */
@@ -116,6 +117,7 @@ export class SourceOutput {
       maxInFlight: config.maxInFlight,
       maxBuffered: Math.max(config.maxBuffered, config.batchSize),
       onPublished: (topic, count) => ctx.metrics.inc(RECORDS_PUBLISHED, { source, topic }, count),
+      onCheckpoint: (position) => ctx.sourceOffset?.commit(position),
       onError: (e) => {
         ctx.log.error("publishing failed: {error}", { error: String(e) });
         this.#failed.abort(e);
@@ -123,16 +125,37 @@ export class SourceOutput {
     });
   }
 
+  /** The position the source saved last (on any node), or `undefined` on a first start. */
+  get storedPosition(): unknown {
+    return this.#ctx.sourceOffset?.stored;
+  }
+
   /**
    * Queues a record and waits while the publisher is saturated (for pull-based sources).
    *
    * @param record the source's record
    * @param correlationId the upstream message's id; default a fresh UUID
+   * @param position the source's position after this record, checkpointed once it is acknowledged
    * @throws the error of a failed publish
    */
-  async record(record: MarketRecord, correlationId: string = crypto.randomUUID()): Promise<void> {
+  async record(
+    record: MarketRecord,
+    correlationId: string = crypto.randomUUID(),
+    position?: unknown,
+  ): Promise<void> {
     const out = this.#route(record, correlationId);
-    if (out) await this.publisher.add(out[0], out[1]);
+    if (out) await this.publisher.add(out[0], out[1], position);
+    else if (position !== undefined) this.publisher.mark(position);
+  }
+
+  /**
+   * Checkpoints a position that has no record of its own (a skipped line, the end of a file, a backfill
+   * that found nothing new), once every record queued before it is acknowledged.
+   *
+   * @param position the source's position
+   */
+  checkpoint(position: unknown): void {
+    this.publisher.mark(position);
   }
 
   /**
@@ -141,10 +164,12 @@ export class SourceOutput {
    *
    * @param record the source's record
    * @param correlationId the upstream message's id; default a fresh UUID
+   * @param position the source's position after this record, checkpointed once it is acknowledged
    */
-  push(record: MarketRecord, correlationId: string = crypto.randomUUID()): void {
+  push(record: MarketRecord, correlationId: string = crypto.randomUUID(), position?: unknown): void {
     const out = this.#route(record, correlationId);
-    if (out) this.#offer(out[0], out[1], record.kind);
+    if (out) this.#offer(out[0], out[1], record.kind, position);
+    else if (position !== undefined) this.publisher.mark(position);
   }
 
   /**
@@ -155,24 +180,30 @@ export class SourceOutput {
    * @param upstream where it came from, e.g. `cryptocompare.ws`
    * @param raw the payload as received (text, or parsed JSON)
    * @param error why it was refused
+   * @param position the source's position after this payload, checkpointed once it is acknowledged
    */
-  malformed(upstream: string, raw: unknown, error: Error): void {
+  malformed(upstream: string, raw: unknown, error: Error, position?: unknown): void {
     const text = typeof raw === "string" ? raw : safeJson(raw);
     this.#ctx.metrics.inc(DEAD_LETTERS, { source: this.#source, upstream });
-    this.#offer(this.#config.deadLetterTopic, {
-      key: null,
-      value: new TextEncoder().encode(text),
-      headers: {
-        "correlation-id": crypto.randomUUID(),
-        source: this.#source,
-        [DLQ_HEADERS.stage]: "source",
-        [DLQ_HEADERS.errorClass]: error.name,
-        [DLQ_HEADERS.errorMessage]: error.message.slice(0, 4096),
-        [DLQ_HEADERS.agent]: this.#ctx.actorId,
-        [DLQ_HEADERS.sourceTopic]: upstream,
-        [DLQ_HEADERS.attempts]: "1",
+    this.#offer(
+      this.#config.deadLetterTopic,
+      {
+        key: null,
+        value: new TextEncoder().encode(text),
+        headers: {
+          "correlation-id": crypto.randomUUID(),
+          source: this.#source,
+          [DLQ_HEADERS.stage]: "source",
+          [DLQ_HEADERS.errorClass]: error.name,
+          [DLQ_HEADERS.errorMessage]: error.message.slice(0, 4096),
+          [DLQ_HEADERS.agent]: this.#ctx.actorId,
+          [DLQ_HEADERS.sourceTopic]: upstream,
+          [DLQ_HEADERS.attempts]: "1",
+        },
       },
-    }, "dead_letter");
+      "dead_letter",
+      position,
+    );
   }
 
   /**
@@ -216,9 +247,9 @@ export class SourceOutput {
     }];
   }
 
-  #offer(topic: string, record: AgentRecord, kind: string): void {
+  #offer(topic: string, record: AgentRecord, kind: string, position?: unknown): void {
     try {
-      if (this.publisher.offer(topic, record)) return;
+      if (this.publisher.offer(topic, record, position)) return;
       this.#ctx.metrics.inc(RECORDS_DROPPED, { source: this.#source, kind, reason: "overflow" });
       if (!this.#overflowWarned) {
         this.#overflowWarned = true;

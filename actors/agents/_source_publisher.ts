@@ -5,6 +5,11 @@
  * (backpressure: a fast source never grows memory). Push-based streams, which cannot wait, use
  * {@linkcode SourcePublisher.offer}, which drops (and reports) a record once `maxBuffered` are waiting.
  *
+ * Positions (source offsets): a record may carry its source's position (a file line, a stream sequence), and
+ * {@linkcode SourcePublisher.mark} records a position that needs no record. `onCheckpoint` receives the latest
+ * position whose records, and every record queued before them, are acknowledged — batches of several topics and
+ * several in flight may be acknowledged out of order, a checkpoint never skips an unacknowledged record.
+ *
  * A publish that fails is not retried here (the main thread's producer already retries): the error is kept
  * and the next `add`, `offer` or `flush` throws it, so the agent's `run()` rejects and its supervisor decides.
  *
@@ -26,6 +31,8 @@ export interface SourcePublisherOptions {
   maxBuffered?: number;
   /** Called after each acknowledged publish with its topic, record count and duration in seconds. */
   onPublished?(topic: string, count: number, seconds: number): void;
+  /** Called with the latest position all of whose records (and all before them) are acknowledged. */
+  onCheckpoint?(position: unknown): void;
   /** Called once, with the first failed publish's error. */
   onError?(error: unknown): void;
 }
@@ -46,7 +53,12 @@ export class SourcePublisher {
   readonly maxInFlight: number;
   readonly maxBuffered: number;
   readonly #options: SourcePublisherOptions;
-  readonly #buffers = new Map<string, AgentRecord[]>();
+  readonly #buffers = new Map<string, Queued[]>();
+  /** Sequence numbers of records queued or in flight, in queue order (a Set iterates in insertion order). */
+  readonly #unacked = new Set<number>();
+  /** Positions not yet checkpointed: [sequence of the last record queued before or with it, position]. */
+  #positions: Array<[number, unknown]> = [];
+  #seq = 0;
   #buffered = 0;
   #inFlight = 0;
   #maxInFlightSeen = 0;
@@ -97,12 +109,13 @@ export class SourcePublisher {
    *
    * @param topic target topic
    * @param record the record (plain value, or bytes published as they are)
+   * @param position the source's position once this record is published (checkpointed after its ack)
    * @returns resolves when the source may produce the next record
    * @throws the error of an earlier failed publish
    */
-  async add(topic: string, record: AgentRecord): Promise<void> {
+  async add(topic: string, record: AgentRecord, position?: unknown): Promise<void> {
     this.#throwIfFailed();
-    this.#push(topic, record);
+    this.#push(topic, record, position);
     while (this.#buffered >= this.batchSize && this.#inFlight >= this.maxInFlight) {
       await this.#changed();
       this.#throwIfFailed();
@@ -114,17 +127,30 @@ export class SourcePublisher {
    *
    * @param topic target topic
    * @param record the record
+   * @param position the source's position once this record is published (a dropped record's still counts)
    * @returns false when the record was dropped because `maxBuffered` records are waiting
    * @throws the error of an earlier failed publish
    */
-  offer(topic: string, record: AgentRecord): boolean {
+  offer(topic: string, record: AgentRecord, position?: unknown): boolean {
     this.#throwIfFailed();
     if (this.#buffered >= this.maxBuffered) {
       this.#dropped++;
+      if (position !== undefined) this.mark(position);
       return false;
     }
-    this.#push(topic, record);
+    this.#push(topic, record, position);
     return true;
+  }
+
+  /**
+   * Records a position that needs no record of its own (a skipped line, the end of a file): it is checkpointed
+   * once every record queued before it is acknowledged — at once when none is pending.
+   *
+   * @param position the source's position
+   */
+  mark(position: unknown): void {
+    this.#positions.push([this.#seq, position]);
+    this.#advance();
   }
 
   /**
@@ -146,10 +172,13 @@ export class SourcePublisher {
     }
   }
 
-  #push(topic: string, record: AgentRecord): void {
+  #push(topic: string, record: AgentRecord, position: unknown): void {
     let buffer = this.#buffers.get(topic);
     if (buffer === undefined) this.#buffers.set(topic, buffer = []);
-    buffer.push(record);
+    const seq = ++this.#seq;
+    buffer.push({ seq, record });
+    this.#unacked.add(seq);
+    if (position !== undefined) this.#positions.push([seq, position]);
     this.#buffered++;
     if (buffer.length >= this.batchSize || this.#flushing > 0) this.#pump();
     if (this.#buffered > 0 && this.#timer === undefined && !this.#due) {
@@ -176,7 +205,8 @@ export class SourcePublisher {
     }
   }
 
-  #send(topic: string, records: AgentRecord[]): void {
+  #send(topic: string, queued: Queued[]): void {
+    const records = queued.map((q) => q.record);
     this.#buffered -= records.length;
     this.#inFlight++;
     this.#maxInFlightSeen = Math.max(this.#maxInFlightSeen, this.#inFlight);
@@ -185,6 +215,8 @@ export class SourcePublisher {
       () => {
         this.#published += records.length;
         this.#options.onPublished?.(topic, records.length, (performance.now() - started) / 1000);
+        for (const q of queued) this.#unacked.delete(q.seq);
+        this.#advance();
       },
       (e) => {
         if (this.#error !== undefined) return;
@@ -196,6 +228,19 @@ export class SourcePublisher {
       this.#pump();
       this.#notify();
     });
+  }
+
+  /** Checkpoints the latest position none of whose records (nor any before them) is still unacknowledged. */
+  #advance(): void {
+    if (this.#error !== undefined || this.#positions.length === 0) return;
+    const lowest = this.#unacked.values().next();
+    const firstUnacked = lowest.done ? Infinity : lowest.value;
+    let covered = 0;
+    while (covered < this.#positions.length && this.#positions[covered]![0] < firstUnacked) covered++;
+    if (covered === 0) return;
+    const position = this.#positions[covered - 1]![1];
+    this.#positions = this.#positions.slice(covered);
+    this.#options.onCheckpoint?.(position);
   }
 
   #changed(): Promise<void> {
@@ -211,6 +256,11 @@ export class SourcePublisher {
   #throwIfFailed(): void {
     if (this.#error !== undefined) throw this.#error;
   }
+}
+
+interface Queued {
+  seq: number;
+  record: AgentRecord;
 }
 
 function positiveInt(name: string, v: number, min: number): number {

@@ -150,3 +150,48 @@ Deno.test("in a Worker, an unpaced synthetic source is held back by a slow log",
   assert.equal(maxConcurrent, 2, "never more than maxInFlight publishes at once");
   assert.ok(largest <= 100, `batches of at most batchSize records, saw ${largest}`);
 });
+
+Deno.test("checkpoints follow acknowledgements: out-of-order acks never checkpoint past an unacked record", async () => {
+  const pending: { topic: string; n: number; ack: () => void; fail: (e: Error) => void }[] = [];
+  const checkpoints: unknown[] = [];
+  const p = new SourcePublisher({
+    publish: (topic, records) =>
+      new Promise<void>((ack, fail) => pending.push({ topic, n: records.length, ack: () => ack(), fail })),
+    batchSize: 2,
+    lingerMs: 60_000,
+    maxInFlight: 8,
+    onCheckpoint: (position) => checkpoints.push(position),
+  });
+  await p.add("a", rec(1), 1);
+  await p.add("b", rec(2), 2); // b's batch stays partial: nothing before line 2 may be checkpointed past it
+  await p.add("a", rec(3), 3); // a's batch [1, 3] goes out
+  p.mark(4); // a line with no record
+  assert.deepEqual(pending.map((x) => [x.topic, x.n]), [["a", 2]]);
+  pending[0]!.ack();
+  await until(() => checkpoints.length > 0, "the first checkpoint");
+  assert.deepEqual(checkpoints, [1], "line 2 (topic b) is not acknowledged yet, so only line 1 is covered");
+  const flushed = p.flush();
+  await until(() => pending.length === 2, "b's batch");
+  pending[1]!.ack();
+  await flushed;
+  assert.deepEqual(checkpoints, [1, 4]);
+});
+
+Deno.test("a failed publish stops checkpointing: no position after the failed batch is saved", async () => {
+  const checkpoints: unknown[] = [];
+  let fail = false;
+  const p = new SourcePublisher({
+    publish: () => fail ? Promise.reject(new Error("broker away")) : Promise.resolve(),
+    batchSize: 1,
+    maxBuffered: 1,
+    maxInFlight: 1,
+    onCheckpoint: (position) => checkpoints.push(position),
+  });
+  await p.add("a", rec(1), "one");
+  await until(() => checkpoints.length === 1, "the first checkpoint");
+  fail = true;
+  await p.add("a", rec(2), "two");
+  await assert.rejects(() => p.flush(), /broker away/);
+  p.mark("three");
+  assert.deepEqual(checkpoints, ["one"]);
+});

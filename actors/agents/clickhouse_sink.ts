@@ -1,24 +1,24 @@
 /**
- * The ClickHouse sink: writes every delivered batch of `market.tick` records into a `ReplacingMergeTree` tick
- * table (ordered by the natural key symbol, source, ts; DDL that works on ClickHouse 18.16 and current
- * versions) through the `clickhouse.*` MCP tools — `clickhouse.ensure_table` once, then one
- * `clickhouse.insert_rows` call (one `INSERT ... FORMAT JSONEachRow`) per batch. Redelivered rows collapse in
- * the engine: count with `FINAL`. It has no network of its own; the main program offers the tools when
- * `CLICKHOUSE_URL` is set. Failures: see actors/agents/_tick_sink.ts and docs/sinks.md.
+ * The ClickHouse sink: writes every delivered batch into the `ReplacingMergeTree` table its records' topic maps
+ * to (ticks, bars, alerts, insights by default; see actors/agents/_table_sink.ts; DDL that works on ClickHouse
+ * 18.16 and current versions) through the `clickhouse.*` MCP tools — `clickhouse.ensure_table` once per table,
+ * then one `clickhouse.insert_rows` call (one `INSERT ... FORMAT JSONEachRow`) per table per batch. Rows with the
+ * same key collapse in the engine: read with `FINAL`. It has no network of its own; the main program offers the
+ * tools when `CLICKHOUSE_URL` is set. Failures: see actors/agents/_table_sink.ts and docs/sinks.md.
  *
  * @module
  */
 import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
-import { tickSink, TickSinkConfig } from "./_tick_sink.ts";
+import { tableSink, TableSinkConfig } from "./_table_sink.ts";
 
-/** Config of the ClickHouse sink: `table` (default `market_ticks`), `retry`, `breaker`. */
-export const ClickHouseSinkConfig = TickSinkConfig;
+/** Config of the ClickHouse sink: `table` (default `market_ticks`), `tables`, `retry`, `breaker`. */
+export const ClickHouseSinkConfig = TableSinkConfig;
 
 /** The ClickHouse sink's spec: its two tools, no permissions. */
-export const spec: AgentKindSpec<TickSinkConfig> = defineAgent({
+export const spec: AgentKindSpec<TableSinkConfig> = defineAgent({
   name: "clickhouse-sink",
   summary:
-    "Writes market ticks to ClickHouse through the clickhouse MCP tools, idempotently (ReplacingMergeTree)",
+    "Writes market ticks, bars, alerts and insights to ClickHouse through the clickhouse MCP tools, idempotently (ReplacingMergeTree)",
   role: "consumer",
   config: ClickHouseSinkConfig,
   connections: { requires: ["clickhouse"] },
@@ -28,8 +28,9 @@ export const spec: AgentKindSpec<TickSinkConfig> = defineAgent({
 });
 
 /**
- * Writes the batch's ticks in one `clickhouse.insert_rows` call, retrying database outages until the actor stops.
+ * Writes the batch's records in one `clickhouse.insert_rows` call per table, retrying database outages until
+ * the actor stops.
  *
  * @throws {RowsRefusedError} When rows were refused (the others are written); not retriable.
  */
-export const receive = tickSink("clickhouse");
+export const receive = tableSink("clickhouse");

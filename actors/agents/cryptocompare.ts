@@ -8,6 +8,12 @@
  * that `net` permission from the config. A refused API key (REST 401 or stream TYPE 401) makes `run()`
  * reject, so the supervisor sees a crash with the upstream's message.
  *
+ * Its source offset ({@linkcode CryptoCompareOffset}) holds the last backfilled bar per pair and the stream's
+ * position (the highest trade `CCSEQ` per market and pair, and when the last record arrived). A restart backfills
+ * only bars newer than the saved ones and drops the trades CryptoCompare replays on subscribe that were published
+ * before. After a reconnect, and after a restart, the gap since the stream's last record is filled from the REST
+ * minute history (`gapBackfill`, as `bar` records, when `topics.bar` is set).
+ *
  * @module
  */
 import { z } from "zod";
@@ -56,6 +62,14 @@ export const CryptoCompareConfig = z.object({
     })).default([]),
     bars: z.number().int().min(0).default(0),
   }).prefault({}).describe("Bars to fetch over REST before streaming, per pair (published to `topics.bar`)."),
+  gapBackfill: z.object({
+    enabled: z.boolean().default(true).describe("Fill gaps at all."),
+    maxBars: z.number().int().min(1).max(2000).default(180).describe(
+      "Longest gap filled, in minute bars (one REST page at most).",
+    ),
+  }).prefault({}).describe(
+    "After a reconnect or a restart: fetch the minute bars of the gap since the stream's last record.",
+  ),
   retry: z.object({
     attempts: z.number().int().min(1).default(4),
     initialMs: z.number().int().min(0).default(500),
@@ -75,11 +89,22 @@ export const spec: AgentKindSpec<CryptoCompareConfig> = defineAgent({
     defaults: { cryptocompare: (c) => ({ apiKey: c.apiKey, url: c.url }) },
   },
   topics: sourceTopics,
+  singleton: true,
   permissions: (config) => ({ net: [...new Set([netHost(config.url), netHost(config.wsUrl)])] }),
 });
 
+/** The CryptoCompare agent's source offset. */
+export interface CryptoCompareOffset {
+  /** Per backfilled pair (`FSYM~TSYM~unit~exchange~aggregate`): the newest bar's time, ms. */
+  backfill: Record<string, number>;
+  /** The stream's position: highest `CCSEQ` per `market~FSYM~TSYM`, and when its last record arrived (ms). */
+  stream?: { seq: Record<string, number>; at: number };
+}
+
+const UNIT_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+
 /**
- * Backfills (when configured), then streams until the actor stops.
+ * Backfills (when configured), then streams until the actor stops; fills stream gaps from the REST history.
  *
  * @param ctx the agent context
  * @throws {UpstreamError} `auth` when the API key is refused; the last error when a backfill gave up
@@ -88,39 +113,130 @@ export async function run(ctx: AgentContext<CryptoCompareConfig>): Promise<void>
   const c = ctx.config;
   const out = new SourceOutput(ctx, c, "cryptocompare");
   const log = ctx.log;
+  const stored = offsetOf(out.storedPosition);
+  let position: CryptoCompareOffset = stored;
+  const advance = (next: Partial<CryptoCompareOffset>) => (position = { ...position, ...next });
+  const history = new CryptoCompareHistory({
+    ...(c.apiKey ? { apiKey: c.apiKey } : {}),
+    baseUrl: c.url,
+    retry: c.retry,
+    metrics: ctx.metrics,
+    log,
+    onMalformed: (raw, error) => out.malformed("cryptocompare.rest", raw, error),
+  });
   await out.run(async (signal) => {
-    if (c.backfill.bars > 0 && c.backfill.pairs.length > 0) {
-      const history = new CryptoCompareHistory({
-        ...(c.apiKey ? { apiKey: c.apiKey } : {}),
-        baseUrl: c.url,
-        retry: c.retry,
-        metrics: ctx.metrics,
-        log,
-        onMalformed: (raw, error) => out.malformed("cryptocompare.rest", raw, error),
-      });
+    if (c.backfill.bars > 0) {
       for (const pair of c.backfill.pairs) {
         if (signal.aborted) return;
+        const key = [pair.fsym, pair.tsym, pair.unit, pair.exchange ?? "CCCAGG", pair.aggregate ?? 1].join(
+          "~",
+        );
+        const since = position.backfill[key];
+        const stepMs = UNIT_MS[pair.unit] * (pair.aggregate ?? 1);
+        const bars = since === undefined
+          ? c.backfill.bars
+          : Math.min(c.backfill.bars, Math.ceil((Date.now() - since) / stepMs) + 1);
+        if (since !== undefined) log.info("backfill of {key} resumes after {since}", { key, since });
         const correlationId = crypto.randomUUID();
-        await history.backfill(pair, c.backfill.bars, {
-          onRecord: (r) => out.record(r, correlationId),
+        await history.backfill(pair, bars, {
+          onRecord: (r) => {
+            if (since !== undefined && r.value.ts <= since) return;
+            const at = r.value.ts;
+            return out.record(r, correlationId, advance({ backfill: { ...position.backfill, [key]: at } }));
+          },
           signal,
         });
       }
     }
     if (!c.stream || signal.aborted) return;
+    const subscriptions = subscriptionsOf(c);
+    let lastAt = stored.stream?.at;
+    let opened = false;
+    let warnedNoBarTopic = false;
+    let gapFill: Promise<void> = Promise.resolve();
+    const fillGap = (from: number | undefined, why: string) => {
+      if (!c.gapBackfill.enabled || from === undefined) return;
+      if (c.topics.bar === undefined) {
+        if (!warnedNoBarTopic) {
+          log.warn(
+            "cannot fill stream gaps from the REST history (since {from}, {why}): no topics.bar configured",
+            {
+              from,
+              why,
+            },
+          );
+        }
+        warnedNoBarTopic = true;
+        return;
+      }
+      gapFill = gapFill.then(() =>
+        backfillGap(history, out, subscriptions, from, c.gapBackfill.maxBars, signal)
+      )
+        .catch((error) => {
+          if (!signal.aborted) log.warn("filling the stream gap failed: {error}", { error: String(error) });
+        });
+    };
     const stream = new CryptoCompareStream({
       ...(c.apiKey ? { apiKey: c.apiKey } : {}),
       url: c.wsUrl,
-      subscriptions: subscriptionsOf(c),
+      subscriptions,
       heartbeatIntervalMs: c.heartbeatIntervalMs,
       minReconnectMs: c.minReconnectMs,
       metrics: ctx.metrics,
       log,
-      onRecord: (r) => out.push(r),
+      lastSequences: stored.stream?.seq,
+      onStatus: (status) => {
+        if (status.type !== "open") return;
+        if (!opened) fillGap(stored.stream?.at, "restart");
+        else fillGap(lastAt, `reconnect (connection ${status.number})`);
+        opened = true;
+      },
+      onRecord: (r) => {
+        lastAt = Date.now();
+        out.push(r, undefined, advance({ stream: { seq: stream.sequences(), at: lastAt } }));
+      },
       onMalformed: (raw, error) => out.malformed("cryptocompare.ws", raw, error),
     });
     await stream.run(signal);
+    await gapFill;
   });
+}
+
+/**
+ * Fills a stream gap: the minute bars (CCCAGG) of each subscribed pair from `from` to now, as `bar` records.
+ *
+ * @returns when the bars are queued
+ */
+async function backfillGap(
+  history: CryptoCompareHistory,
+  out: SourceOutput,
+  subscriptions: readonly string[],
+  from: number,
+  maxBars: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const pairs = new Set(
+    subscriptions.map((s) => s.split("~").slice(2, 4).join("~")).filter((p) => p.includes("~")),
+  );
+  const bars = Math.min(maxBars, Math.ceil((Date.now() - from) / 60_000) + 1);
+  for (const pair of pairs) {
+    if (signal.aborted) return;
+    const [fsym, tsym] = pair.split("~") as [string, string];
+    const correlationId = crypto.randomUUID();
+    await history.backfill({ fsym, tsym, unit: "minute" }, bars, {
+      onRecord: (r) => r.value.ts >= from - 60_000 ? out.record(r, correlationId) : undefined,
+      signal,
+    });
+  }
+}
+
+/** A saved position read back; anything unreadable counts as none. */
+function offsetOf(stored: unknown): CryptoCompareOffset {
+  const o = stored as Partial<CryptoCompareOffset> | undefined;
+  return {
+    backfill: typeof o?.backfill === "object" && o.backfill !== null ? o.backfill : {},
+    ...(o?.stream && typeof o.stream.at === "number" ? { stream: o.stream } : {}),
+  };
 }
 
 /**

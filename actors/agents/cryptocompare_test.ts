@@ -189,3 +189,99 @@ Deno.test("the Worker cannot reach a host outside its grants", async () => {
     await other.close();
   }
 });
+
+/** An in-memory source offset store, as the node's (one position per actor). */
+function memoryOffsets() {
+  const saved: unknown[] = [];
+  return {
+    saved,
+    store: {
+      load: () => Promise.resolve(saved.at(-1)),
+      save: (position: unknown) => (saved.push(structuredClone(position)), Promise.resolve()),
+    },
+  };
+}
+
+Deno.test("cryptocompare agent: after a reconnect the gap is backfilled from the REST minute history", async () => {
+  const fake = startFakeCryptoCompare({ heartbeatMs: 100, now: Math.floor(Date.now() / 1000) });
+  const rec = recorder();
+  try {
+    const a = await start("t/cc-gap", {
+      url: fake.restUrl,
+      wsUrl: fake.wsUrl,
+      subscriptions: [AGG],
+      topics: { tick: "ticks", bar: "bars" },
+      heartbeatIntervalMs: 100,
+      minReconnectMs: 20,
+      lingerMs: 5,
+    }, rec.publish);
+    await fake.waitFor(() => fake.openSockets === 1 && fake.received.length > 0);
+    fake.ticker(AGG, { PRICE: 65_000, LASTUPDATE: Math.floor(Date.now() / 1000) });
+    await waitFor(() => rec.records("ticks").length === 1);
+    assert.equal(fake.requests.length, 0, "no REST call before a gap");
+    fake.dropAll();
+    await fake.waitFor(() => fake.connections >= 2, 5000);
+    await waitFor(() => rec.records("bars").length > 0, 5000);
+    const [request] = fake.requests;
+    assert.equal(request?.path, "/data/v2/histominute");
+    assert.deepEqual([request?.params.fsym, request?.params.tsym], ["BTC", "USD"]);
+    const bars = rec.records("bars").map((b) => b.value as Bar);
+    assert.ok(bars.every((b) => b.symbol === "BTC-USD" && b.interval === "1m"), JSON.stringify(bars));
+    await a.stop(2000);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("cryptocompare agent: a restart resumes from its source offset — replayed trades and backfilled bars are not published again", async () => {
+  const fake = startFakeCryptoCompare({ heartbeatMs: 100 });
+  const offsets = memoryOffsets();
+  const config = {
+    url: fake.restUrl,
+    wsUrl: fake.wsUrl,
+    subscriptions: [TRADES],
+    topics: { tick: "ticks", trade: "trades", bar: "bars" },
+    backfill: { pairs: [{ fsym: "BTC", tsym: "USD", unit: "hour" }], bars: 5 },
+    heartbeatIntervalMs: 100,
+    minReconnectMs: 20,
+    lingerMs: 5,
+  };
+  try {
+    const first = recorder();
+    const a = await ActorHandle.start({
+      path: "t/cc-resume",
+      module: MODULE,
+      config,
+      publish: first.publish,
+      sourceOffsets: offsets.store,
+    });
+    await fake.waitFor(() => fake.openSockets === 1 && fake.received.length > 0);
+    for (const P of [1, 2, 3]) fake.trade(TRADES, { P, Q: 1 });
+    await waitFor(() => first.records("trades").length === 3 && first.records("bars").length === 5);
+    await a.stop(2000);
+    const last = offsets.saved.at(-1) as agent.CryptoCompareOffset;
+    assert.equal(last.stream?.seq["Coinbase~BTC~USD"], 3, JSON.stringify(last));
+    assert.equal(Object.keys(last.backfill).length, 1);
+
+    const second = recorder();
+    const b = await ActorHandle.start({
+      path: "t/cc-resume",
+      module: MODULE,
+      config,
+      publish: second.publish,
+      sourceOffsets: offsets.store,
+    });
+    await fake.waitFor(() => fake.openSockets === 1 && fake.received.length > 1);
+    fake.trade(TRADES, { P: 4, Q: 1 }); // the three before it are replayed on subscribe
+    await waitFor(() => second.records("trades").length >= 1);
+    await b.stop(2000);
+    assert.deepEqual(second.records("trades").map((t) => (t.value as Trade).price), [4]);
+    assert.equal(second.records("bars").length, 0, "the saved bars are not backfilled again");
+    assert.ok(
+      fake.requests.some((r) => r.path === "/data/v2/histominute"),
+      "the restart gap was asked of the minute history",
+    );
+  } finally {
+    await fake.close();
+  }
+});

@@ -6,6 +6,12 @@
  * Its Worker may read exactly the configured file: its spec's `permissions` computes that `read` permission from
  * the config. A line that is not a valid tick goes to the dead-letter topic; the replay goes on.
  *
+ * Its position is the file's line (`{ path, line }`), checkpointed after the records up to that line are
+ * acknowledged: a restarted replay (after a crash, a SIGKILL of the node, or on another node) resumes after the
+ * last acknowledged line, so the topic holds each line once, plus at most the records of the batches that were
+ * unacknowledged when it died — one batch with the default `maxInFlight: 1`. A finished replay that starts again publishes nothing; a position saved for
+ * another file is ignored (the replay starts at line 1).
+ *
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -31,6 +37,9 @@ export const ReplayConfig = z.object({
   keepSource: z.boolean().default(false).describe(
     "Keep each record's `source` instead of setting it to `replay`.",
   ),
+  maxInFlight: z.number().int().min(1).max(1000).default(1).describe(
+    "Publishes unacknowledged at once: 1 bounds what a killed replay publishes twice to one batch.",
+  ),
 });
 
 /** The validated config. */
@@ -50,6 +59,7 @@ export const spec: AgentKindSpec<ReplayConfig> = defineAgent({
     config: { path: "actors/sources/sample_ticks.jsonl", speed: 10 },
   }],
   topics: sourceTopics,
+  singleton: true,
   permissions: (config) => ({ read: [config.path] }),
 });
 
@@ -62,16 +72,37 @@ export const spec: AgentKindSpec<ReplayConfig> = defineAgent({
 export async function run(ctx: AgentContext<ReplayConfig>): Promise<void> {
   const c = ctx.config;
   const out = new SourceOutput(ctx, c, "replay");
+  const fromLine = resumeLine(out.storedPosition, c.path);
+  if (fromLine > 0) ctx.log.info("resuming {path} after line {line}", { path: c.path, line: fromLine });
   await out.run(async (signal) => {
     const n = await replayTicks({
       path: c.path,
       speed: c.speed,
       keepSource: c.keepSource,
-      onRecord: (r) => out.record(r),
-      onMalformed: (raw, error) => out.malformed("replay.file", raw, error),
+      fromLine,
+      onRecord: (r, line) => out.record(r, undefined, { path: c.path, line }),
+      onMalformed: (raw, error, line) => out.malformed("replay.file", raw, error, { path: c.path, line }),
       metrics: ctx.metrics,
       signal,
     });
     ctx.log.info("replayed {count} ticks from {path}", { count: n, path: c.path });
   });
+}
+
+/** The position of a replay: the last line of `path` whose record is acknowledged. */
+export interface ReplayPosition {
+  path: string;
+  line: number;
+}
+
+/**
+ * Where a replay resumes: after the saved line when the saved position is of the same file, else at the start.
+ *
+ * @param stored the saved position (any JSON), or undefined
+ * @param path the configured file
+ * @returns the number of lines to skip
+ */
+export function resumeLine(stored: unknown, path: string): number {
+  const p = stored as Partial<ReplayPosition> | undefined;
+  return p?.path === path && typeof p.line === "number" && p.line > 0 ? p.line : 0;
 }

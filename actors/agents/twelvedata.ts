@@ -80,6 +80,7 @@ export const spec: AgentKindSpec<TwelveDataConfig> = defineAgent({
     defaults: { twelvedata: (c) => ({ apiKey: c.apiKey, url: c.url }) },
   },
   topics: sourceTopics,
+  singleton: true,
   permissions: (config) => ({ net: [...new Set([netHost(config.url), netHost(config.wsUrl)])] }),
 });
 
@@ -93,6 +94,9 @@ export async function run(ctx: AgentContext<TwelveDataConfig>): Promise<void> {
   const c = ctx.config;
   const out = new SourceOutput(ctx, c, "twelvedata");
   const log = ctx.log;
+  const stored = offsetOf(out.storedPosition);
+  let position: TwelveDataOffset = stored;
+  const advance = (next: Partial<TwelveDataOffset>) => (position = { ...position, ...next });
   await out.run(async (signal) => {
     const client = new TwelveDataClient({
       ...(c.apiKey ? { apiKey: c.apiKey } : {}),
@@ -129,7 +133,13 @@ export async function run(ctx: AgentContext<TwelveDataConfig>): Promise<void> {
           signal,
         );
         const correlationId = crypto.randomUUID();
-        for (const bar of bars) await out.record({ kind: "bar", value: bar }, correlationId);
+        const key = `${symbol}~${c.backfill.interval}`;
+        const since = position.backfill[key];
+        for (const bar of bars) {
+          if (since !== undefined && bar.ts <= since) continue; // published before the restart
+          const at = advance({ backfill: { ...position.backfill, [key]: bar.ts } });
+          await out.record({ kind: "bar", value: bar }, correlationId, at);
+        }
       });
     }
     if (!c.stream || signal.aborted) return;
@@ -140,9 +150,27 @@ export async function run(ctx: AgentContext<TwelveDataConfig>): Promise<void> {
       heartbeatMs: c.heartbeatMs,
       metrics: ctx.metrics,
       log,
-      onRecord: (r) => out.push(r),
+      onRecord: (r) => out.push(r, undefined, advance({ stream: { at: Date.now() } })),
       onMalformed: (raw, error) => out.malformed("twelvedata.ws", raw, error),
     });
     await stream.run(signal);
   });
+}
+
+/**
+ * The Twelve Data agent's source offset: per backfilled `symbol~interval` the newest bar's time (a restart
+ * backfills only newer bars), and when the stream's last price arrived. The price stream has no sequence and
+ * Twelve Data replays nothing on subscribe, so there is nothing to drop after a restart.
+ */
+export interface TwelveDataOffset {
+  backfill: Record<string, number>;
+  stream?: { at: number };
+}
+
+function offsetOf(stored: unknown): TwelveDataOffset {
+  const o = stored as Partial<TwelveDataOffset> | undefined;
+  return {
+    backfill: typeof o?.backfill === "object" && o.backfill !== null ? o.backfill : {},
+    ...(o?.stream && typeof o.stream.at === "number" ? { stream: o.stream } : {}),
+  };
 }

@@ -117,3 +117,46 @@ Deno.test("an unknown symbol's REST error skips that symbol only", async () => {
     await fake.close();
   }
 });
+
+Deno.test("twelvedata agent: a restart resumes from its source offset — backfilled bars are not published again", async () => {
+  const fake = startFakeTwelveData({});
+  const saved: unknown[] = [];
+  const sourceOffsets = {
+    load: () => Promise.resolve(saved.at(-1)),
+    save: (p: unknown) => (saved.push(structuredClone(p)), Promise.resolve()),
+  };
+  const config = {
+    url: fake.restUrl,
+    wsUrl: fake.wsUrl,
+    symbols: ["AAPL"],
+    topics: { tick: "ticks", bar: "bars" },
+    snapshot: false,
+    stream: false,
+    backfill: { interval: "1min", outputsize: 3 },
+    lingerMs: 5,
+  };
+  try {
+    const runs: Recorder[] = [];
+    for (let i = 0; i < 2; i++) {
+      const rec = recorder();
+      runs.push(rec);
+      const a = await ActorHandle.start({
+        path: "t/td-resume",
+        module: MODULE,
+        config,
+        publish: rec.publish,
+        sourceOffsets,
+      });
+      assert.deepEqual(
+        await a.exited,
+        { kind: "normal" },
+        "without the stream, the run ends after the backfill",
+      );
+    }
+    assert.equal(runs[0]!.records("bars").length, 3);
+    assert.equal(runs[1]!.records("bars").length, 0, "the bars saved in the offset are not published again");
+    assert.ok(Object.keys((saved.at(-1) as agent.TwelveDataOffset).backfill).includes("AAPL~1min"));
+  } finally {
+    await fake.close();
+  }
+});

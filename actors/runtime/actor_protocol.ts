@@ -45,6 +45,8 @@ export type ToWorker =
     /** `Int32Array` view, index 0: system messages the handle has posted (incremented before each post). */
     control: SharedArrayBuffer;
     toolPort?: MessagePort;
+    /** A source's saved position (`ctx.sourceOffset.stored`); absent when there is none or no offset store. */
+    sourceOffset?: unknown;
   }
   | { type: "batch"; batch: AgentBatch }
   | { type: "stop" }
@@ -63,6 +65,8 @@ export type FromWorker =
   | { type: "config_result"; id: number; error?: SerializedError }
   | { type: "publish"; id: number; topic: string; records: AgentRecord[] }
   | { type: "metrics"; metrics: MetricSample[] }
+  /** A source's position, every record before it acknowledged: the handle saves it in the offset store. */
+  | { type: "offset"; position: unknown }
   /** The running batch's handler made progress (a tool call settled): its deadline starts again. */
   | { type: "progress"; batchId: string }
   | { type: "log"; record: LogSample }

@@ -31,4 +31,20 @@ export interface AgentContext<C = unknown> {
   readonly metrics: AgentMetrics;
   /** Aborted when the actor is asked to stop. */
   readonly signal: AbortSignal;
+  /** A source's position in its upstream; without an offset store on the node, `stored` is absent and commits are dropped. */
+  readonly sourceOffset?: SourceOffset;
+}
+
+/**
+ * A source agent's checkpoint, as Kafka Connect's source offsets: the position saved after the records it covers
+ * were acknowledged, read back when the agent starts again (on this node or another).
+ */
+export interface SourceOffset {
+  /** The last position saved before this incarnation started (any JSON value), or `undefined` on a first start. */
+  readonly stored: unknown;
+  /**
+   * Saves a position; call it only once every record before the position was acknowledged by the log.
+   * Saves are applied in call order; one that fails is logged by the node and superseded by the next.
+   */
+  commit(position: unknown): void;
 }

@@ -129,6 +129,8 @@ export interface AgentKindSpec<C = unknown> extends AgentSpec<C> {
   topics?: (config: C) => AgentTopics;
   /** Batch defaults of a consumer; unset fields take the pipeline's defaults. */
   batch?: BatchDefaults;
+  /** A source that runs once in the cluster by default (`agents.<id>.singleton` overrides it). */
+  singleton?: boolean;
 }
 
 /**

@@ -76,6 +76,7 @@ export function serveAgent(
   let wake: (() => void) | undefined;
   let control: Int32Array | undefined;
   let systemReceived = 0;
+  let sourceOffset: AgentContext["sourceOffset"];
 
   const crash = (reason: "uncaught_error" | "unhandled_rejection" | "run_failed", e: unknown) => {
     if (crashed) return;
@@ -109,10 +110,15 @@ export function serveAgent(
     ),
     metrics,
     signal: abort.signal,
+    ...(sourceOffset ? { sourceOffset } : {}),
   });
 
   const init = (m: Extract<ToWorker, { type: "init" }>) => {
     actorId = m.actorId;
+    sourceOffset = {
+      stored: m.sourceOffset,
+      commit: (position) => post({ type: "offset", position }),
+    };
     control = new Int32Array(m.control);
     configureSync({
       reset: true,

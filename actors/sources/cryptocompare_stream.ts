@@ -72,6 +72,11 @@ export interface CryptoCompareStreamOptions {
   metrics?: MetricsSink;
   /** Logger. Default `qistream.sources.cryptocompare`. */
   log?: Logger;
+  /**
+   * Highest `CCSEQ` already published per `market~FSYM~TSYM` (a saved source offset): trades at or below it,
+   * which CryptoCompare replays on subscribe, are dropped after a restart as after a reconnect.
+   */
+  lastSequences?: Record<string, number>;
 }
 
 const SOURCE = "cryptocompare";
@@ -98,7 +103,7 @@ export class CryptoCompareStream {
   readonly #log: Logger;
   readonly #tickers = new TickerSnapshots();
   /** Per market~pair: highest CCSEQ seen and recently seen sequence numbers. */
-  readonly #seq = new Map<string, { max: number; seen: Set<number> }>();
+  readonly #seq = new Map<string, { max: number; seen: Set<number>; floor?: number }>();
   #sequenceGaps = 0;
 
   constructor(options: CryptoCompareStreamOptions) {
@@ -109,6 +114,14 @@ export class CryptoCompareStream {
     }
     this.#metrics = options.metrics ?? registrySink();
     this.#log = options.log ?? getLogger(["sources", SOURCE]);
+    for (const [key, max] of Object.entries(options.lastSequences ?? {})) {
+      this.#seq.set(key, { max, seen: new Set(), floor: max });
+    }
+  }
+
+  /** The highest `CCSEQ` seen per `market~FSYM~TSYM` (the stream's position, for a source offset). */
+  sequences(): Record<string, number> {
+    return Object.fromEntries([...this.#seq].map(([key, state]) => [key, state.max]));
   }
 
   /** Sequence gaps detected so far. */
@@ -234,6 +247,7 @@ export class CryptoCompareStream {
       let state = this.#seq.get(key);
       if (state === undefined) this.#seq.set(key, state = { max: f.CCSEQ - 1, seen: new Set() });
       if (state.seen.has(f.CCSEQ)) return; // replayed on (re)subscribe: already emitted
+      if (f.CCSEQ <= (state.floor ?? -Infinity)) return; // replayed after a restart: published before it
       state.seen.add(f.CCSEQ);
       if (state.seen.size > RECENT_TRADES) state.seen.delete(state.seen.values().next().value!);
       if (f.CCSEQ > state.max + 1) {

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import type { RecordHandler, Tick } from "./market_record.ts";
+import type { MarketRecord, Tick } from "./market_record.ts";
 import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
 import { abortableSleep } from "../shared/abortable_sleep.ts";
 import { MALFORMED, type MetricsSink, RECORDS_OUT } from "../shared/source_metrics.ts";
@@ -19,10 +19,12 @@ export interface TickReplayOptions {
   speed?: number;
   /** Keep each record's `source` instead of setting it to `replay`. Default false. */
   keepSource?: boolean;
-  /** Receives each tick; a returned promise is awaited. */
-  onRecord: RecordHandler;
-  /** Receives lines that are not valid ticks (the replay goes on). */
-  onMalformed?: (raw: string, error: MalformedPayloadError) => void;
+  /** Receives each tick and its line number (1-based); a returned promise is awaited. */
+  onRecord: (record: MarketRecord, line: number) => void | Promise<void>;
+  /** Receives lines that are not valid ticks, with their line number (the replay goes on). */
+  onMalformed?: (raw: string, error: MalformedPayloadError, line: number) => void;
+  /** Resume after this line (a saved position): lines 1..fromLine are skipped. Default 0. */
+  fromLine?: number;
   /** Counters `source_records_total` and `source_malformed_total` (source `replay`). */
   metrics?: MetricsSink;
   /** Stops the replay. */
@@ -67,6 +69,7 @@ export async function replayTicks(options: TickReplayOptions): Promise<number> {
   let started = 0;
   let lineNo = 0;
   let emitted = 0;
+  const fromLine = options.fromLine ?? 0;
   for await (const line of readLines(options.path)) {
     lineNo++;
     if (signal?.aborted) break;
@@ -75,6 +78,7 @@ export async function replayTicks(options: TickReplayOptions): Promise<number> {
       header = line.split(",").map((h) => h.trim());
       continue;
     }
+    if (lineNo <= fromLine) continue;
     const tick = parseLine(line, lineNo, header, options);
     if (tick === undefined) continue;
     if (!options.keepSource) tick.source = SOURCE;
@@ -92,7 +96,7 @@ export async function replayTicks(options: TickReplayOptions): Promise<number> {
         }
       }
     }
-    const pending = options.onRecord({ kind: "tick", value: tick });
+    const pending = options.onRecord({ kind: "tick", value: tick }, lineNo);
     if (pending) await pending;
     emitted++;
   }
@@ -127,6 +131,7 @@ function malformed(line: string, lineNo: number, detail: string, options: TickRe
   options.onMalformed?.(
     line,
     new MalformedPayloadError(SOURCE, `${options.path} line ${lineNo}`, detail, line, cause),
+    lineNo,
   );
 }
 

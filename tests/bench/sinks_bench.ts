@@ -16,7 +16,7 @@ import { clickHouseTools } from "../../tools/clickhouse_tools.ts";
 import { EMBEDDED_CLIENT_OPTIONS, startEmbeddedPostgres } from "../../tools/embedded_postgres.ts";
 import { postgresTools } from "../../tools/postgres_tools.ts";
 import type { AnyToolDefinition } from "../../tools/tool_definition.ts";
-import type { TickDatabase } from "../../actors/agents/_tick_sink.ts";
+import type { SinkDatabase } from "../../actors/agents/_table_sink.ts";
 import {
   publishTicks,
   startSinkPipeline,
@@ -50,7 +50,7 @@ const TOPIC = "bench.ticks";
 
 interface Target {
   label: string;
-  database: TickDatabase;
+  database: SinkDatabase;
   tools: AnyToolDefinition[];
   /** Plain bulk insert of `rows` into `table` (created by the tools' DDL beforehand). */
   bulk(table: string, rows: TickWithProvenance[]): Promise<void>;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ToolCallError } from "../runtime/tool_call_error.ts";
 import { CircuitOpenError } from "../shared/circuit_breaker.ts";
-import { isRetriableToolFailure, tickRowOf, tickRowOfRecord } from "./_tick_sink.ts";
+import { isRetriableToolFailure, rowOf, rowOfRecord, sinkTables, TableSinkConfig } from "./_table_sink.ts";
 import { RowsRefusedError } from "./rows_refused_error.ts";
 
 const tick = {
@@ -13,18 +13,52 @@ const tick = {
   bid: null,
 };
 
-Deno.test("tickRowOf keeps the market.tick v1 fields of a decoded value", () => {
-  assert.deepEqual(tickRowOf({ ...tick, bidSize: 3, currency: "USD", receivedAt: 5 }), tick);
-  assert.deepEqual(tickRowOf({ ...tick, ts: new Date(1_700_000_000_123) }), tick);
-  assert.deepEqual(tickRowOf({ ...tick, ts: 1_700_000_000_123n }), tick);
-  assert.deepEqual(tickRowOf(new TextEncoder().encode(JSON.stringify(tick))), tick);
+Deno.test("rowOf keeps a decoded value's fields and makes its values plain", () => {
+  assert.deepEqual(rowOf({ ...tick, bidSize: 3, receivedAt: new Date(5) }), {
+    ...tick,
+    bidSize: 3,
+    receivedAt: 5,
+  });
+  assert.deepEqual(rowOf({ ...tick, ts: new Date(1_700_000_000_123) }), tick);
+  assert.deepEqual(rowOf({ ...tick, ts: 1_700_000_000_123n }), tick);
+  assert.deepEqual(rowOf({ id: "a", alertId: "b", attributes: new Map([["k", "v"]]) }), {
+    id: "a",
+    alertId: "b",
+    attributes: { k: "v" },
+  });
+  assert.deepEqual(rowOf(new TextEncoder().encode(JSON.stringify(tick))), tick);
   // Anything else goes to the tool as it is, to be refused there (stage validate).
-  assert.equal(tickRowOf(null), null);
-  assert.equal(tickRowOf("x"), "x");
-  assert.deepEqual(tickRowOf(new TextEncoder().encode("{nope")), { value: "<bytes that are not JSON>" });
+  assert.equal(rowOf(null), null);
+  assert.equal(rowOf("x"), "x");
+  assert.deepEqual(rowOf(new TextEncoder().encode("{nope")), { value: "<bytes that are not JSON>" });
 });
 
-Deno.test("tickRowOfRecord adds the record's provenance, the tables' idempotency key", () => {
+Deno.test("sinkTables: the market topics by default, `table` names the tick table, `tables` overrides", () => {
+  const defaults = sinkTables(TableSinkConfig.parse({}));
+  assert.deepEqual(defaults, {
+    "market.ticks": { kind: "tick", table: "market_ticks" },
+    "market.bars": { kind: "bar", table: "market_bars" },
+    "market.alerts": { kind: "alert", table: "market_alerts" },
+    "market.insights": { kind: "insight", table: "market_insights" },
+  });
+  const custom = sinkTables(TableSinkConfig.parse({
+    table: "ticks",
+    tables: {
+      "market.bars": { kind: "bar", table: "candles" },
+      "lab.bars": { kind: "bar", table: "lab_bars" },
+    },
+  }));
+  assert.equal(custom["market.ticks"]!.table, "ticks");
+  assert.equal(custom["market.bars"]!.table, "candles");
+  assert.equal(custom["lab.bars"]!.kind, "bar");
+  assert.throws(() => TableSinkConfig.parse({ tables: { "x": { kind: "candle", table: "x" } } }), /kind/);
+  assert.throws(
+    () => TableSinkConfig.parse({ tables: { "x": { kind: "bar", table: "X-1" } } }),
+    /identifier/,
+  );
+});
+
+Deno.test("rowOfRecord adds the record's provenance, the tables' idempotency key", () => {
   const record = {
     topic: "market.ticks",
     partition: 4,
@@ -33,14 +67,14 @@ Deno.test("tickRowOfRecord adds the record's provenance, the tables' idempotency
     headers: {},
     timestamp: 0,
   };
-  assert.deepEqual(tickRowOfRecord({ ...record, value: tick }), {
+  assert.deepEqual(rowOfRecord({ ...record, value: tick }), {
     ...tick,
     kafka_topic: "market.ticks",
     kafka_partition: 4,
     kafka_offset: "9007199254740993",
   });
   assert.equal(
-    tickRowOfRecord({ ...record, value: "x" }),
+    rowOfRecord({ ...record, value: "x" }),
     "x",
     "a non-object is left for the tool to refuse",
   );
