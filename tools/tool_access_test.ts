@@ -21,6 +21,7 @@ Deno.test("roles from the tools' own role: reader gets read-only tools only, unk
     "clickhouse.describe",
     "stream.list_topics",
     "stream.topic_stats",
+    "supervision.cluster",
     "supervision.tree",
   ]);
   assert.deepEqual(
