@@ -97,6 +97,13 @@ function agentSection({ spec, module }: AgentKind, root: URL): string[] {
       requires.length ? list(requires.map((c) => `connections.${c}`)) : "none"
     }`,
     ...(from.length ? [`- **Defaults taken from:** ${list(from.map((c) => `connections.${c}`))}`] : []),
+    ...(spec.role === "source"
+      ? [
+        `- **Singleton:** ${
+          spec.singleton ? "yes, by default" : "no, by default"
+        } (runs on one node of the cluster; \`agents.<id>.singleton\` overrides)`,
+      ]
+      : []),
   ];
   if (spec.role !== "source") {
     const b = { ...BATCH_DEFAULTS, ...spec.batch };
