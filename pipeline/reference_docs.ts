@@ -99,9 +99,9 @@ function agentSection({ spec, module }: AgentKind, root: URL): string[] {
     ...(from.length ? [`- **Defaults taken from:** ${list(from.map((c) => `connections.${c}`))}`] : []),
     ...(spec.role === "source"
       ? [
-        `- **Singleton:** ${
-          spec.singleton ? "yes, by default" : "no, by default"
-        } (runs on one node of the cluster; \`agents.<id>.singleton\` overrides)`,
+        spec.singleton
+          ? "- **Singleton:** yes — it runs on one node of the cluster (`agents.<id>.singleton: false` overrides)"
+          : "- **Singleton:** no — every node runs it (`agents.<id>.singleton: true` overrides)",
       ]
       : []),
   ];
