@@ -1,10 +1,12 @@
 /**
- * Loading the pipeline file for a subcommand: an invalid or missing file is a usage error (exit 2) whose
- * message is printed as is.
+ * Loading the pipeline file for a subcommand: the whole file is checked (the schema, then every agent against
+ * its kind's spec), and an invalid or missing file is a usage error (exit 2) whose message — every problem with
+ * its field path — is printed once, before anything is created.
  *
  * @module
  */
 import { ConfigError, loadConfig, type LoadedConfig } from "../core/mod.ts";
+import { pipelineConfigCheck } from "../pipeline/pipeline_config_check.ts";
 import { EXIT_USAGE } from "./command.ts";
 
 /**
@@ -24,7 +26,7 @@ import { EXIT_USAGE } from "./command.ts";
  */
 export async function loadCommandConfig(path: string | undefined): Promise<LoadedConfig | number> {
   try {
-    return await loadConfig({ path });
+    return await loadConfig({ path, check: await pipelineConfigCheck() });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     console.error(e.message);

@@ -8,6 +8,7 @@ import { askCommand } from "./ask.ts";
 import { benchCommand } from "./bench.ts";
 import type { Command } from "./command.ts";
 import { dlqCommand } from "./dlq.ts";
+import { docsCommand } from "./docs.ts";
 import { helpCommand } from "./help.ts";
 import { schemasCommand } from "./schemas.ts";
 import { startCommand } from "./start.ts";
@@ -26,5 +27,6 @@ export const COMMANDS: readonly Command[] = [
   toolsCommand,
   askCommand,
   dlqCommand,
+  docsCommand,
   helpCommand,
 ];

@@ -132,6 +132,69 @@ Deno.test("`main.ts start` with an invalid config prints the ConfigError and exi
   }
 });
 
+Deno.test("`main.ts start` with a bad config reports every problem in one run, exits 2 and creates nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const data = `${dir}/data`;
+  // Issue 12's example: a wrong port, a negative partition count, an unknown kind and a bad agent config; then
+  // the same file with only the agent problems, which used to create topics before failing.
+  const agents = `agents:
+  feed: { kind: bloomberg, publish: [market.ticks] }
+  gen: { kind: synthetic, publish: [market.ticks], config: { ratePerSecond: -5 } }
+  postgres-sink:
+    kind: postgres-sink
+    subscribe: { topics: [market.ticks] }
+    config: { breaker: { failureThreshold: 0 } }
+`;
+  const files = {
+    all: `node: { dataDir: ${data}, http: { port: 70000 } }
+topics:
+  market.ticks: { partitions: -1 }
+  market.dead-letter: {}
+${agents}`,
+    agentsOnly: `node: { dataDir: ${data}, http: { port: 0 } }
+topics:
+  market.ticks: { partitions: 2 }
+  market.dead-letter: {}
+${agents}`,
+  };
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(`${dir}/${name}.yaml`, text);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", MAIN, "start", "--config", `${dir}/${name}.yaml`],
+        env: { ...baseEnv() },
+        clearEnv: true,
+        stdin: "null",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      const stdout = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 2, stderr);
+      assert.equal(stderr.split("Invalid configuration in").length - 1, 1, `printed once:\n${stderr}`);
+      const expected = [
+        ...(name === "all"
+          ? [
+            "node.http.port: expected number to be <=65535",
+            "topics.market.ticks.partitions: expected number to be >=1",
+          ]
+          : []),
+        'agents.feed.kind: unknown kind "bloomberg" (known: bar-builder,',
+        "agents.gen.config.ratePerSecond: expected number to be >=0, received -5",
+        "agents.postgres-sink.config.breaker.failureThreshold: expected number to be >=1, received 0",
+      ];
+      for (const line of expected) assert.ok(stderr.includes(`  - ${line}`), `"${line}" in:\n${stderr}`);
+      assert.equal(
+        stderr.trim().split("\n").length,
+        1 + expected.length,
+        `nothing else reported:\n${stderr}`,
+      );
+      assert.equal(stdout, "", "no banner: nothing was started");
+      await assert.rejects(Deno.stat(data), Deno.errors.NotFound, "the data dir was not created");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("help, --help, unknown commands and unknown options", async () => {
   const run = async (args: string[]) => {
     const out = await new Deno.Command(Deno.execPath(), {

@@ -21,6 +21,8 @@ export interface LoadConfigOptions {
   path?: string;
   /** Environment lookup; defaults to `Deno.env.get`. Tests pass a map. */
   env?: (name: string) => string | undefined;
+  /** Further checks; see {@link ParseConfigOptions.check}. */
+  check?: ConfigCheck;
 }
 
 /** Options of {@link parseConfig}. */
@@ -29,7 +31,16 @@ export interface ParseConfigOptions {
   file?: string;
   /** Environment lookup; defaults to `Deno.env.get`. */
   env?: (name: string) => string | undefined;
+  /** Further checks (e.g. every agent's config against its kind); their problems join the one report. */
+  check?: ConfigCheck;
 }
+
+/**
+ * A check beyond the schema, run on every load: given the file's value (after interpolation and environment
+ * shortcuts) and, when the schema accepted it, the validated config, it returns the problems it finds. It runs
+ * even when the schema found problems (with `config` undefined), so one report lists everything.
+ */
+export type ConfigCheck = (raw: Record<string, unknown>, config: Config | undefined) => ConfigProblem[];
 
 /** A validated configuration and where it came from. */
 export interface LoadedConfig {
@@ -69,7 +80,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       : `cannot read file: ${String(cause)}`;
     throw new ConfigError(file, [{ path: "(file)", message: why }], { cause });
   }
-  return parseConfig(text, { file, env });
+  return parseConfig(text, { file, env, check: options.check });
 }
 
 /**
@@ -113,19 +124,20 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Loa
 
   const overridden = applyEnvOverrides(raw, env);
   const parsed = configSchema.safeParse(overridden.value, { reportInput: true });
-  if (!parsed.success) {
-    const fromEnv = new Map(
-      ENV_OVERRIDES.filter((o) => overridden.applied.includes(o.variable)).map((
-        o,
-      ) => [formatConfigPath(o.path), o]),
-    );
-    const problems = parsed.error.issues.flatMap(describeIssue).map((p) => {
-      const override = fromEnv.get(p.path);
-      return override ? { path: p.path, message: `${p.message} (set by ${override.variable})` } : p;
-    });
-    throw new ConfigError(file, problems);
-  }
-  const config = parsed.data;
+  const fromEnv = new Map(
+    ENV_OVERRIDES.filter((o) => overridden.applied.includes(o.variable)).map((
+      o,
+    ) => [formatConfigPath(o.path), o]),
+  );
+  const found = [
+    ...(parsed.success ? [] : parsed.error.issues.flatMap(describeIssue)),
+    ...(options.check?.(overridden.value as Record<string, unknown>, parsed.data) ?? []),
+  ].map((p) => {
+    const override = fromEnv.get(p.path);
+    return override ? { path: p.path, message: `${p.message} (set by ${override.variable})` } : p;
+  });
+  if (found.length > 0) throw new ConfigError(file, found);
+  const config = parsed.data!;
   for (const [id, agent] of Object.entries(config.agents)) {
     if (agent.subscribe && agent.subscribe.group === undefined) agent.subscribe.group = id;
   }
@@ -247,6 +259,10 @@ function describeIssue(issue: z.core.$ZodIssue): ConfigProblem[] {
     case "too_big":
       return [{ path, message: `${stripPrefix(issue.message)}, received ${shown(issue.input)}` }];
     case "invalid_format":
+      // A pattern with its own message ("expected an http(s) URL") says more than "a valid regex".
+      if (issue.format === "regex" && !/^Invalid/.test(issue.message)) {
+        return [{ path, message: `${issue.message}, received ${shown(issue.input)}` }];
+      }
       return [{
         path,
         message: `expected a valid ${issue.format}, received a string that does not parse as one`,

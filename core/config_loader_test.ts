@@ -43,7 +43,8 @@ Deno.test("topic and agent defaults are filled in", () => {
   assert.equal(agent.instances, 1);
   assert.equal(agent.restart, "permanent");
   assert.equal(agent.enabled, true);
-  assert.deepEqual(agent.batch, { maxRecords: 500, maxWaitMs: 100, deadlineMs: 60_000 });
+  // Unset batch fields take the kind's defaults, then BATCH_DEFAULTS, when the agent is resolved.
+  assert.deepEqual(agent.batch, {});
 });
 
 Deno.test("a wrong type names the field path, expected and found", () => {

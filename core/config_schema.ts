@@ -110,7 +110,8 @@ const kafkaSchema = z.object({
   path: ["rebalanceTimeoutMs"],
 });
 
-const connectionsSchema = z.object({
+/** The `connections` section's schema (exported so a check can read the section of a file that is invalid elsewhere). */
+export const connectionsSchema = z.object({
   kafka: kafkaSchema.optional(),
   schemaRegistry: z.object({
     url: z.url(),
@@ -202,7 +203,14 @@ const topicSchema = z.object({
   schema: z.string().min(1).optional(),
 }).strict();
 
-const agentSchema = z.object({
+/** Batching defaults of a consuming agent when neither the pipeline file nor its kind's spec sets them. */
+export const BATCH_DEFAULTS = { maxRecords: 500, maxWaitMs: 100, deadlineMs: 60_000 } as const;
+
+/**
+ * One entry of `agents`. Its `config` is checked by the agent kind's own schema (pipeline/check_agents.ts, run
+ * by the loader's `check`); `batch` fields left unset take the kind's defaults, then {@linkcode BATCH_DEFAULTS}.
+ */
+export const agentSchema = z.object({
   kind: z.string().min(1),
   enabled: bool().default(true),
   /** Runs on exactly one node of the cluster (a source); default true for replay, cryptocompare, twelvedata. */
@@ -216,10 +224,10 @@ const agentSchema = z.object({
   }).strict().optional(),
   publish: z.array(z.string().min(1)).default([]),
   batch: z.object({
-    maxRecords: int(1).default(500),
-    maxWaitMs: int(0).default(100),
+    maxRecords: int(1).optional(),
+    maxWaitMs: int(0).optional(),
     /** Longest one batch may run in an actor; past it the actor counts as hung and restarts (a failed try). */
-    deadlineMs: int(1).default(60_000),
+    deadlineMs: int(1).optional(),
   }).strict().prefault({}),
   tools: z.array(z.string().min(1)).default([]),
   permissions: z.object({

@@ -8,6 +8,7 @@
 export { ConfigError, type ConfigProblem } from "./config_error.ts";
 export {
   type AgentConfig,
+  BATCH_DEFAULTS,
   type Config,
   configSchema,
   CONNECTION_NAMES,
@@ -16,6 +17,7 @@ export {
   type TopicConfig,
 } from "./config_schema.ts";
 export {
+  type ConfigCheck,
   DEFAULT_CONFIG_FILE,
   loadConfig,
   type LoadConfigOptions,

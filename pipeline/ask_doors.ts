@@ -110,6 +110,7 @@ export function askDoors(
       question: z.string().min(1).max(4000).describe("The question, in plain language"),
     }),
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    role: "reader",
     handler: async ({ question }, ctx) => {
       try {
         return { ...await service.ask(question, { caller: ctx.caller, signal: ctx.signal }) };

@@ -35,10 +35,14 @@ export interface Databases {
 }
 
 /**
- * Opens the databases that the configured agents need: PostgreSQL when a `postgres-sink` runs or
- * `connections.postgres` is set; ClickHouse when `connections.clickhouse` is set.
+ * Opens the databases that the configured agents need: PostgreSQL when `connections.postgres` is set or an
+ * agent that starts may call a `postgres.*` tool (embedded PostgreSQL without a URL); ClickHouse when
+ * `connections.clickhouse` is set.
+ *
+ * @param config The configuration.
+ * @param agentTools The tools the agents that start may call (their allow-lists, patterns included).
  */
-export async function openDatabases(config: Config, kinds: string[]): Promise<Databases> {
+export async function openDatabases(config: Config, agentTools: readonly string[]): Promise<Databases> {
   const closers: (() => Promise<unknown>)[] = [];
   const databases: Databases = {
     readiness: {},
@@ -48,7 +52,8 @@ export async function openDatabases(config: Config, kinds: string[]): Promise<Da
   };
   try {
     const pg = config.connections.postgres;
-    if (pg || kinds.includes("postgres-sink")) {
+    const callsPostgres = agentTools.some((t) => t === "*" || t.startsWith("postgres."));
+    if (pg || callsPostgres) {
       let url: string;
       let max = pg?.maxConnections ?? 10;
       const embedded = !pg?.url;

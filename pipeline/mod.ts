@@ -3,7 +3,9 @@
  *
  * @module
  */
-export { AGENT_KINDS, type AgentKind, agentKind } from "./agent_kinds.ts";
+export { type AgentKind, type AgentRegistry, AGENTS_DIR, loadAgentRegistry } from "./agent_registry.ts";
+export { agentChecks, resolveAgent, type ResolvedAgent } from "./check_agents.ts";
+export { pipelineConfigCheck } from "./pipeline_config_check.ts";
 export { avroPublisher } from "./avro_publish.ts";
 export { type Databases, openDatabases } from "./databases.ts";
 export {

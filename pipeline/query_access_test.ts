@@ -99,7 +99,7 @@ Deno.test({
       node: { dataDir },
       connections: { postgres: { url: url(), lockTimeoutMs: 300, statementTimeoutMs: 5_000 } },
     });
-    const databases = await openDatabases(config, ["postgres-sink"]);
+    const databases = await openDatabases(config, ["postgres.insert_rows"]);
     const holder = postgres(url(), { max: 1, onnotice: () => {} });
     const table = uniqueName("locked").toLowerCase();
     const tools = await connectTestClient(postgresTools({ sql: databases.postgres! }));

@@ -18,7 +18,6 @@
  * @module
  */
 import type postgresClient from "postgres";
-import type { AgentModule, AgentPermissions } from "../actors/runtime/agent_spec.ts";
 import { AvroSerde } from "../connector/avro/mod.ts";
 import { describeConnector, openConnector } from "../connector/open_connector.ts";
 import {
@@ -33,8 +32,7 @@ import { LagMonitor } from "../connector/lag_monitor.ts";
 import { registry as processRegistry } from "../core/metrics.ts";
 import { activeAgents } from "../core/config_active_agents.ts";
 import { ConfigError } from "../core/config_error.ts";
-import { zodProblems } from "../core/config_loader.ts";
-import type { AgentConfig, Config } from "../core/config_schema.ts";
+import type { Config } from "../core/config_schema.ts";
 import type { HttpServer } from "../core/http_server.ts";
 import { getLogger } from "../core/log.ts";
 import {
@@ -45,7 +43,6 @@ import {
   dispatcherChild,
   type ExitReason,
   gatedChild,
-  mergePermissions,
   oneForOne,
   type PublishFn,
   Supervisor,
@@ -56,10 +53,13 @@ import {
   type ActorToolsConnection,
   createApiHandler,
   createMcpHttpHandler,
+  declaredTools,
+  rolesOf,
   serveActorTools,
   toolCatalog,
 } from "../tools/mod.ts";
-import { agentKind, isSingleton } from "./agent_kinds.ts";
+import { loadAgentRegistry } from "./agent_registry.ts";
+import { agentChecks, resolveAgent } from "./check_agents.ts";
 import {
   FileOffsetStore,
   SOURCE_OFFSETS_TOPIC,
@@ -150,6 +150,11 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       }
     }
   };
+  // The agents are checked before anything is created, also when the caller's config skipped the loader's check.
+  const kinds = await step("loading agent kinds", () => loadAgentRegistry());
+  const problems = agentChecks(kinds, declaredTools().map((t) => t.name))(config, config);
+  if (problems.length > 0) throw new ConfigError("the pipeline configuration", problems);
+  const agents = activeAgents(config).start.map(({ id }) => resolveAgent(id, config, kinds));
   try {
     // Every secret the configuration loaded is scrubbed from logs (wherever it appears) and from LLM prompts.
     const redactor = new Redactor(configSecrets(config), config.connections.llm?.redact ?? []);
@@ -182,10 +187,9 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     const schemaOf = (topic: string) => schemas?.subjects.find((s) => s.topic === topic)?.name;
     const serde = new AvroSerde({ registry });
 
-    const agents = activeAgents(config).start;
     const databases: Databases = await step(
       "opening databases",
-      () => openDatabases(config, agents.map((a) => a.agent.kind)),
+      () => openDatabases(config, agents.flatMap((a) => a.tools)),
     );
     cleanup.push(() => databases.close());
     for (const [name, check] of Object.entries(databases.readiness)) {
@@ -247,6 +251,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       "/api",
       createApiHandler({
         tokens: local ? [local] : config.mcp.tokens,
+        roles: rolesOf(tools),
         endpoints: [{
           path: "/api/tree",
           permission: "supervision.tree",
@@ -264,7 +269,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     cleanup.push(async () => {
       for (const connection of toolConnections.values()) await connection.close();
     });
-    const toolPortFor = (actorId: string, allow: string[]) => () => {
+    const toolPortFor = (actorId: string, allow: readonly string[]) => () => {
       const channel = new MessageChannel();
       const previous = toolConnections.get(actorId);
       previous?.close().catch(() => {});
@@ -300,45 +305,30 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     const consumers: ChildSpec[] = [];
     const sources: ChildSpec[] = [];
     const described: Omit<NodeAgent, "state" | "partitions">[] = [];
-    for (const { id, agent } of agents) {
-      const kind = agentKind(id, agent.kind);
-      const singleton = isSingleton(id, kind, agent.singleton);
-      described.push({ agent: id, kind: agent.kind, role: kind.role, instances: agent.instances, singleton });
-      const module = await step(`loading agent ${id}`, () => loadAgentModule(kind.module));
-      // A source dead-letters malformed upstream payloads to the node's dead-letter topic unless it names its own.
-      const agentConfig = {
-        ...(kind.role === "source" ? { deadLetterTopic: config.node.deadLetterTopic } : {}),
-        ...kind.fromConnections?.(config.connections),
-        ...agent.config,
-      };
-      const grants = agentGrants(id, module, agentConfig, agent);
-      const allow = agent.tools.length > 0 ? agent.tools : module.spec.tools ?? [];
+    for (const { id, agent, kind, config: agentConfig, tools: allow, batch, singleton } of agents) {
+      const role = kind.spec.role === "source" ? "source" : "consumer";
+      described.push({ agent: id, kind: agent.kind, role, instances: agent.instances, singleton });
       const instances = Array.from({ length: agent.instances }, (_, i) => `${id}-${i}`);
       const base = {
         module: kind.module,
         agent: id,
+        // The Worker validates it again with the same schema; the spec's permissions follow from it.
         config: agentConfig,
-        grants,
+        grants: agent.permissions,
         publish: publishAllowed(id, [...agent.publish, config.node.deadLetterTopic], publish),
         restart: agent.restart,
-        batchDeadlineMs: agent.batch.deadlineMs,
+        batchDeadlineMs: batch.deadlineMs,
       };
       let dispatcher: Dispatcher | undefined;
-      if (kind.role === "consumer") {
+      if (kind.spec.role !== "source" && agent.subscribe) {
         await step(
           `checking the table of agents.${id}`,
           () =>
-            checkAgentTables(tools, allow, module.spec, agentConfig, {
+            checkAgentTables(tools, allow, kind.spec, agentConfig, {
               topics: agent.subscribe?.topics ?? [],
               schemaOf,
             }),
         );
-        if (!agent.subscribe) {
-          throw new PipelineStartError(
-            `agents.${id}.subscribe`,
-            `a ${agent.kind} agent needs topics to read`,
-          );
-        }
         dispatcher = new Dispatcher({
           connector,
           agent: id,
@@ -347,8 +337,8 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           instances,
           deadLetterTopic: config.node.deadLetterTopic,
           fromBeginning: agent.subscribe.fromBeginning,
-          maxBatchRecords: agent.batch.maxRecords,
-          maxBatchWaitMs: agent.batch.maxWaitMs,
+          maxBatchRecords: batch.maxRecords,
+          maxBatchWaitMs: batch.maxWaitMs,
           decode,
         });
         dispatchers.push(dispatcher);
@@ -359,7 +349,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           id: actorId,
           toolPort: allow.length > 0 ? toolPortFor(actorId, allow) : undefined,
           onStarted: dispatcher && ((handle) => dispatcher.attach(actorId, handle)),
-          sourceOffsets: kind.role === "source"
+          sourceOffsets: kind.spec.role !== "consumer"
             ? { load: () => offsets.load(actorId), save: (position) => offsets.save(actorId, position) }
             : undefined,
         })
@@ -474,38 +464,6 @@ function publishAllowed(id: string, topics: string[], publish: PublishFn): Publi
         `Cannot publish to ${topic}: agents.${id}.publish lists only ${[...allowed].join(", ")}`,
       ),
     );
-}
-
-async function loadAgentModule(
-  url: URL,
-): Promise<AgentModule & { grants?: (config: never) => AgentPermissions }> {
-  const mod = await import(url.href);
-  if (typeof mod.spec !== "object" || mod.spec === null) {
-    throw new TypeError(`${url.pathname} exports no spec`);
-  }
-  return mod;
-}
-
-/**
- * Validates the agent's config with its schema and returns the permissions it needs beyond its spec.
- * @throws {ConfigError} with the path of each wrong field, e.g. `agents.synthetic.config.ratePerSecond`
- */
-function agentGrants(
-  id: string,
-  module: AgentModule & { grants?: (config: never) => AgentPermissions },
-  raw: Record<string, unknown>,
-  agent: AgentConfig,
-): AgentPermissions {
-  const schema = module.spec.config;
-  let parsed: unknown = raw;
-  if (schema) {
-    const result = schema.safeParse(raw, { reportInput: true });
-    if (!result.success) {
-      throw new ConfigError("the pipeline file", zodProblems(result.error.issues, ["agents", id, "config"]));
-    }
-    parsed = result.data;
-  }
-  return mergePermissions(module.grants?.(parsed as never), agent.permissions);
 }
 
 /** What one agent does on this node, for its heartbeat: its tree state and a consumer's partitions. */

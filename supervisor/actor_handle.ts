@@ -19,7 +19,12 @@
  */
 import { getLogger as getLogTapeLogger } from "@logtape/logtape";
 import type { AgentBatch } from "../actors/runtime/agent_batch.ts";
-import { type AgentPermissions, type AgentSpec, assertAgentModule } from "../actors/runtime/agent_spec.ts";
+import {
+  type AgentPermissions,
+  type AgentSpec,
+  assertAgentModule,
+  specPermissions,
+} from "../actors/runtime/agent_spec.ts";
 import type {
   FromWorker,
   MetricSample,
@@ -178,7 +183,7 @@ export class ActorHandle implements Child {
         opts.heartbeat?.timeoutMs ?? SUPERVISOR_DEFAULTS.heartbeat.timeoutMs,
       ),
     };
-    this.permissions = workerPermissions(mergePermissions(spec.permissions, opts.grants));
+    this.permissions = workerPermissions(mergePermissions(ownPermissions(spec, opts.config), opts.grants));
     this.exited = new Promise((r) => (this.#resolveExit = r));
     const moduleUrl = new URL(opts.module).href;
     const bootstrap = `import { serveAgent } from ${JSON.stringify(RUNTIME_URL)};\n` +
@@ -660,4 +665,13 @@ function nonNegativeInt(name: string, v: number): number {
     throw new RangeError(`Cannot start actor: ${name} must be an integer >= 0, current value is ${v}`);
   }
   return v;
+}
+
+/** The spec's permissions for the config; none when the config is invalid (the Worker then refuses to start). */
+function ownPermissions(spec: AgentSpec, config: unknown): AgentPermissions {
+  try {
+    return specPermissions(spec, config);
+  } catch {
+    return {};
+  }
 }

@@ -14,6 +14,7 @@ export function demoTools(
   return [
     defineTool({
       name: "demo.echo",
+      role: "reader",
       title: "Echo",
       description: "Returns its text and the caller.",
       inputSchema: z.object({ text: z.string() }),
@@ -22,6 +23,7 @@ export function demoTools(
     }),
     defineTool({
       name: "demo.write",
+      role: "writer",
       title: "Write",
       description: "Appends a value; fails for the value 'boom'.",
       inputSchema: z.object({ value: z.string() }),

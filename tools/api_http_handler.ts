@@ -7,7 +7,7 @@
  * @module
  */
 import { authenticateBearer, type McpToken, unauthorized } from "./bearer_auth.ts";
-import { DEFAULT_ROLES, isToolAllowed, rolePatterns } from "./tool_access.ts";
+import { isToolAllowed, rolePatterns } from "./tool_access.ts";
 
 /** One `/api` endpoint. */
 export interface ApiEndpoint {
@@ -25,8 +25,8 @@ export interface ApiEndpoint {
 export interface ApiHttpOptions {
   endpoints: readonly ApiEndpoint[];
   tokens: readonly McpToken[];
-  /** Role → tool patterns; {@linkcode DEFAULT_ROLES} by default. */
-  roles?: Readonly<Record<string, readonly string[]>>;
+  /** Role → tool patterns: the `/mcp` table (`rolesOf(tools)`), so an endpoint's permission is a tool's. */
+  roles: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -39,12 +39,13 @@ export interface ApiHttpOptions {
  * ```ts
  * http.mount("/api", createApiHandler({
  *   tokens: config.mcp.tokens,
+ *   roles: rolesOf(tools),
  *   endpoints: [{ path: "/api/tree", permission: "supervision.tree", handle: () => Response.json(tree()) }],
  * }));
  * ```
  */
 export function createApiHandler(options: ApiHttpOptions): (request: Request) => Promise<Response> {
-  const roles = options.roles ?? DEFAULT_ROLES;
+  const { roles } = options;
   return async (request) => {
     const auth = authenticateBearer(request, options.tokens);
     if (auth === "missing" || auth === "invalid") {

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { createApiHandler } from "./api_http_handler.ts";
+import { rolesOf } from "./tool_access.ts";
+import { declaredTools } from "./tool_catalog.ts";
 
 const tokens = [
   { name: "grafana", token: "reader-token-0123456789", role: "reader" },
@@ -8,6 +10,7 @@ const tokens = [
 
 const api = createApiHandler({
   tokens,
+  roles: rolesOf(declaredTools()),
   endpoints: [{
     path: "/api/tree",
     permission: "supervision.tree",

@@ -172,6 +172,7 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
   return [
     defineTool({
       name: "clickhouse.ensure_table",
+      role: "writer",
       title: "Create a ClickHouse table (idempotent)",
       description:
         "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kinds: " +
@@ -192,6 +193,7 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
     }),
     defineTool({
       name: "clickhouse.insert_rows",
+      role: "writer",
       title: "Insert rows into ClickHouse (idempotent)",
       description: "Inserts a batch of rows into a table made by clickhouse.ensure_table, in one INSERT " +
         "(JSONEachRow). A row holds the kind's columns (the schema's fields in snake_case, timestamps as " +
@@ -219,6 +221,7 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
     }),
     defineTool({
       name: "clickhouse.query",
+      role: "reader",
       title: "Query ClickHouse (read-only)",
       description:
         "Runs one SQL statement with readonly=1 (any write, DDL or SET fails in the database) and " +
@@ -240,6 +243,7 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
     }),
     defineTool({
       name: "clickhouse.describe",
+      role: "reader",
       title: "Describe ClickHouse tables",
       description:
         "Without `table`: lists the tables of the current database with their engines. With `table`: " +

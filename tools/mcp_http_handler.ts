@@ -10,7 +10,7 @@
  * 2. `Authorization: Bearer <token>` must match a configured token (compared in constant time). Otherwise 401
  *    with `WWW-Authenticate: Bearer realm="qistream"` (and `error="invalid_token"` for a wrong token). With no
  *    tokens configured, every request gets 401.
- * 3. The token's role gives the allow-list (`DEFAULT_ROLES` unless `roles` is given); the caller is
+ * 3. The token's role gives the allow-list (`rolesOf(tools)` unless `roles` is given); the caller is
  *    `http:<token name>`.
  *
  * The server is stateless (no `Mcp-Session-Id`): each POST gets a fresh MCP server bound to its caller, and JSON
@@ -20,7 +20,7 @@
  */
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { authenticateBearer, type McpToken, unauthorized } from "./bearer_auth.ts";
-import { DEFAULT_ROLES, rolePatterns } from "./tool_access.ts";
+import { rolePatterns, rolesOf } from "./tool_access.ts";
 import type { AnyToolDefinition } from "./tool_definition.ts";
 import { createToolServer } from "./tool_server.ts";
 
@@ -32,7 +32,7 @@ export interface McpHttpOptions {
   tools: readonly AnyToolDefinition[];
   /** Accepted tokens. */
   tokens: readonly McpToken[];
-  /** Role → tool patterns; {@linkcode DEFAULT_ROLES} by default. */
+  /** Role → tool patterns; by default from each tool's `role` ({@linkcode rolesOf}). */
   roles?: Readonly<Record<string, readonly string[]>>;
   /** Accepted `Host` header values (`host` or `host:port`); any host when absent. */
   allowedHosts?: readonly string[];
@@ -68,7 +68,7 @@ function hostname(hostHeader: string): string {
  * ```
  */
 export function createMcpHttpHandler(options: McpHttpOptions): (request: Request) => Promise<Response> {
-  const roles = options.roles ?? DEFAULT_ROLES;
+  const roles = options.roles ?? rolesOf(options.tools);
   const hosts = options.allowedHosts?.map((h) => h.toLowerCase());
   const origins = options.allowedOrigins;
 

@@ -32,10 +32,10 @@ export {
   type ToolDefinition,
   type ToolHints,
 } from "./tool_definition.ts";
-export { DEFAULT_ROLES, isToolAllowed, rolePatterns } from "./tool_access.ts";
+export { isToolAllowed, rolePatterns, rolesOf, TOOL_ROLES, type ToolRole } from "./tool_access.ts";
 export { toolCallDuration, toolDenied } from "./tool_metrics.ts";
 export { createToolServer, type ToolServerOptions } from "./tool_server.ts";
-export { toolCatalog, type ToolCatalogDeps } from "./tool_catalog.ts";
+export { declaredTools, toolCatalog, type ToolCatalogDeps } from "./tool_catalog.ts";
 export { MAX_INSERT_ROWS, postgresTools, type PostgresToolsDeps } from "./postgres_tools.ts";
 export {
   DEFAULT_QUERY_LIMITS,

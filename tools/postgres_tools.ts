@@ -81,6 +81,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
   return [
     defineTool({
       name: "postgres.ensure_table",
+      role: "writer",
       title: "Create a PostgreSQL table (idempotent)",
       description:
         "Creates a table of a known kind if it does not exist yet; calling it again changes nothing. Kinds: " +
@@ -108,6 +109,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
     }),
     defineTool({
       name: "postgres.insert_rows",
+      role: "writer",
       title: "Insert rows into PostgreSQL (idempotent)",
       description: "Inserts a batch of rows into a table made by postgres.ensure_table, in one statement. " +
         "A row holds the kind's columns (the schema's fields in snake_case, timestamps as integer ms since the " +
@@ -142,6 +144,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
     }),
     defineTool({
       name: "postgres.query",
+      role: "reader",
       title: "Query PostgreSQL (read-only)",
       description:
         "Runs one SQL statement as a read-only database role, in a READ ONLY transaction (always rolled back) " +
@@ -170,6 +173,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
     }),
     defineTool({
       name: "postgres.describe",
+      role: "reader",
       title: "Describe PostgreSQL tables",
       description:
         "Without `table`: lists the tables of the current schema with estimated row counts. With " +

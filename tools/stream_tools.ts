@@ -49,6 +49,7 @@ export function streamTools(deps: StreamToolsDeps): AnyToolDefinition[] {
   return [
     defineTool({
       name: "stream.publish",
+      role: "writer",
       title: "Publish records to a topic",
       description:
         "Publishes records to one topic and waits until the log acknowledged all of them durably. " +
@@ -88,6 +89,7 @@ export function streamTools(deps: StreamToolsDeps): AnyToolDefinition[] {
     }),
     defineTool({
       name: "stream.list_topics",
+      role: "reader",
       title: "List topics",
       description: "Lists the topics of the log with their partition count, replication factor and configs " +
         "(retention.ms, cleanup.policy, ...). Returns {topics: [{name, partitions, replicationFactor, config}]}.",
@@ -101,6 +103,7 @@ export function streamTools(deps: StreamToolsDeps): AnyToolDefinition[] {
     }),
     defineTool({
       name: "stream.topic_stats",
+      role: "reader",
       title: "Topic offsets and consumer lag",
       description:
         "Per partition of a topic: earliest offset (low), high watermark (high), records retained " +

@@ -33,6 +33,7 @@ export function supervisionTools(deps: { supervision: SupervisionControl }): Any
   return [
     defineTool({
       name: "supervision.cluster",
+      role: "reader",
       title: "Cluster nodes",
       description: "Returns the nodes of this pipeline from the node registry: per node its id, address, " +
         "version, status (live, lost = stopped heartbeating, stopped = left cleanly), the agents it runs with " +
@@ -43,6 +44,7 @@ export function supervisionTools(deps: { supervision: SupervisionControl }): Any
     }),
     defineTool({
       name: "supervision.tree",
+      role: "reader",
       title: "Supervision tree",
       description: "Returns the live supervision tree as JSON: supervisors and actors with their state " +
         "(running, restarting, stopped), restart counts and last errors. Returns {tree}.",
@@ -52,6 +54,7 @@ export function supervisionTools(deps: { supervision: SupervisionControl }): Any
     }),
     defineTool({
       name: "supervision.restart",
+      role: "admin",
       title: "Restart an actor",
       description:
         "Restarts one actor (its Worker is stopped and started again by its supervisor; batches it had " +

@@ -27,44 +27,43 @@ export function isToolAllowed(patterns: readonly string[], tool: string): boolea
   return false;
 }
 
+/** The `/mcp` roles (`mcp.tokens[].role`), each allowed what the ones before it are, and more. */
+export const TOOL_ROLES = ["reader", "writer", "admin"] as const;
+
+/** One of {@linkcode TOOL_ROLES}. */
+export type ToolRole = typeof TOOL_ROLES[number];
+
 /**
- * Default role → tool patterns for `/mcp` tokens (`mcp.tokens[].role` in the configuration):
- * `reader` may only call read-only tools; `writer` may also write to the databases and publish; `admin` may
- * call everything (including `supervision.restart`).
+ * The role table of a catalogue, from each tool's own `role`: `reader` may call the tools whose role is
+ * `reader` (read-only ones); `writer` also those whose role is `writer` (writing to the databases,
+ * publishing); `admin` may call everything (including `supervision.restart`).
+ *
+ * @param tools The tools, with their `role` (a tool without one is `admin`-only).
+ * @returns Role → exact tool names (`["*"]` for admin).
+ * @example
+ * ```ts
+ * const roles = rolesOf(declaredTools());
+ * isToolAllowed(rolePatterns("reader", roles), "postgres.query"); // true
+ * ```
  */
-export const DEFAULT_ROLES: Readonly<Record<string, readonly string[]>> = {
-  reader: [
-    "postgres.query",
-    "postgres.describe",
-    "clickhouse.query",
-    "clickhouse.describe",
-    "stream.list_topics",
-    "stream.topic_stats",
-    "supervision.tree",
-    "supervision.cluster",
-    "analyst.ask",
-  ],
-  writer: [
-    "postgres.*",
-    "clickhouse.*",
-    "stream.*",
-    "supervision.tree",
-    "supervision.cluster",
-    "analyst.ask",
-  ],
-  admin: ["*"],
-};
+export function rolesOf(
+  tools: readonly { name: string; role?: ToolRole }[],
+): Readonly<Record<ToolRole, readonly string[]>> {
+  const upTo = (max: number) =>
+    tools.filter((t) => TOOL_ROLES.indexOf(t.role ?? "admin") <= max).map((t) => t.name);
+  return { reader: upTo(0), writer: upTo(1), admin: ["*"] };
+}
 
 /**
  * The tool patterns of an HTTP role.
  *
  * @param role The token's role.
- * @param roles Role table; {@linkcode DEFAULT_ROLES} by default.
+ * @param roles Role table, e.g. {@linkcode rolesOf} the catalogue.
  * @returns The patterns; an unknown role gets none (every call is refused).
  */
 export function rolePatterns(
   role: string,
-  roles: Readonly<Record<string, readonly string[]>> = DEFAULT_ROLES,
+  roles: Readonly<Record<string, readonly string[]>>,
 ): readonly string[] {
   return Object.hasOwn(roles, role) ? roles[role]! : [];
 }

@@ -9,6 +9,9 @@ import { postgresTools, type PostgresToolsDeps } from "./postgres_tools.ts";
 import { streamTools, type StreamToolsDeps } from "./stream_tools.ts";
 import { type SupervisionControl, supervisionTools } from "./supervision_tools.ts";
 import type { AnyToolDefinition } from "./tool_definition.ts";
+import type postgres from "postgres";
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { StreamConnector } from "../connector/types.ts";
 
 /** Dependencies of {@linkcode toolCatalog}; each one present adds its tool set. */
 export interface ToolCatalogDeps {
@@ -37,4 +40,30 @@ export function toolCatalog(deps: ToolCatalogDeps): AnyToolDefinition[] {
     ...(deps.stream ? streamTools(deps.stream) : []),
     ...(deps.supervision ? supervisionTools({ supervision: deps.supervision }) : []),
   ];
+}
+
+/**
+ * Every tool this build declares, with no dependency behind them: for validating the tools a pipeline file
+ * names and for the reference docs. Their handlers fail (nothing is connected); descriptions that depend on
+ * configured caps show the defaults.
+ *
+ * @returns The whole catalogue, as {@linkcode toolCatalog} builds it with every dependency present.
+ */
+export function declaredTools(): AnyToolDefinition[] {
+  return toolCatalog({
+    postgres: { sql: unconnected<postgres.Sql>("PostgreSQL") },
+    clickhouse: { client: unconnected<ClickHouseClient>("ClickHouse") },
+    stream: { connector: unconnected<StreamConnector>("the stream connector"), publishTopics: [] },
+    supervision: unconnected<SupervisionControl>("the supervision tree"),
+  });
+}
+
+/** A stand-in dependency that throws on use. */
+function unconnected<T>(what: string): T {
+  return new Proxy({}, {
+    get: (_, key) => {
+      if (key === "then") return undefined;
+      throw new TypeError(`Cannot use ${what}: this is the declared catalogue (nothing is connected)`);
+    },
+  }) as T;
 }

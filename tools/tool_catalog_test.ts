@@ -3,7 +3,7 @@ import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import postgres from "postgres";
 import type { StreamConnector } from "../connector/types.ts";
 import { connectTestClient } from "./_test_client.ts";
-import { DEFAULT_ROLES, isToolAllowed } from "./tool_access.ts";
+import { isToolAllowed, rolesOf } from "./tool_access.ts";
 import { toolCatalog } from "./tool_catalog.ts";
 
 // Clients are created but never connected: building the catalogue and listing tools touches no service.
@@ -46,7 +46,7 @@ Deno.test("the catalogue: 14 namespaced tools, each with a description and all f
       }
       if (h.readOnlyHint) assert.equal(h.destructiveHint, false, `${t.name}: read-only is not destructive`);
     }
-    for (const t of tools.filter((t) => isToolAllowed(DEFAULT_ROLES.reader!, t.name))) {
+    for (const t of tools.filter((t) => isToolAllowed(rolesOf(tools).reader, t.name))) {
       assert.equal(t.annotations.readOnlyHint, true, `reader may call ${t.name}, so it must be read-only`);
     }
     const c = await connectTestClient(tools);

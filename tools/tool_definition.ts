@@ -6,6 +6,7 @@
  * @module
  */
 import type { z } from "zod";
+import type { ToolRole } from "./tool_access.ts";
 
 /** The MCP behaviour hints every qistream tool declares (all four, never left to client defaults). */
 export interface ToolHints {
@@ -41,6 +42,11 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   inputSchema: S;
   /** MCP annotations. */
   annotations: ToolHints;
+  /**
+   * The least `/mcp` role that may call it (`reader` < `writer` < `admin`: each role may call what the ones
+   * before it may); `admin` when unset. Agents are not bound by roles: their spec's `tools` is their list.
+   */
+  role?: ToolRole;
   /** Does the work; throw to report a tool error (`isError: true`). */
   handler(args: z.infer<S>, ctx: ToolCallContext): Promise<Record<string, unknown>>;
 }

@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import type { AgentContext } from "../runtime/agent_context.ts";
+import type { AgentTopics } from "../runtime/agent_spec.ts";
 import type { AgentRecord } from "../runtime/agent_record.ts";
 import type { MarketRecord, MarketRecordKind } from "../sources/market_record.ts";
 import { DLQ_HEADERS } from "../../connector/dead_letter.ts";
@@ -16,26 +17,38 @@ import { SourcePublisher } from "./_source_publisher.ts";
 
 /** Topics per record kind; a kind without a topic is dropped and counted. */
 export const topicsSchema = z.object({
-  tick: z.string().min(1).default("market.ticks"),
-  trade: z.string().min(1).optional(),
-  bar: z.string().min(1).optional(),
+  tick: z.string().min(1).default("market.ticks").describe("Topic of ticks (quotes and prices)."),
+  trade: z.string().min(1).optional().describe("Topic of trades; unset: trades are dropped and counted."),
+  bar: z.string().min(1).optional().describe("Topic of bars; unset: bars are dropped and counted."),
 }).prefault({});
 
 /** Config fields every source agent has (spread them into its `z.object`). */
 export const publishingFields = {
-  /** Where each record kind goes. Default `{ tick: "market.ticks" }`. */
-  topics: topicsSchema,
-  /** Where malformed upstream payloads go, as raw bytes. */
-  deadLetterTopic: z.string().min(1).default("market.dead-letter"),
-  /** Records per publish. */
-  batchSize: z.number().int().min(1).max(100_000).default(500),
-  /** Longest wait for a batch to fill, ms. */
-  lingerMs: z.number().int().min(0).max(60_000).default(20),
-  /** Publishes unacknowledged at once; the source waits beyond this. */
-  maxInFlight: z.number().int().min(1).max(1000).default(4),
-  /** Records a push-based stream may have waiting before further ones are dropped (and counted). */
-  maxBuffered: z.number().int().min(1).default(10_000),
+  topics: topicsSchema.describe('Where each record kind goes. Default `{ tick: "market.ticks" }`.'),
+  deadLetterTopic: z.string().min(1).default("market.dead-letter").describe(
+    "Where malformed upstream payloads go, as raw bytes.",
+  ),
+  batchSize: z.number().int().min(1).max(100_000).default(500).describe("Records per publish."),
+  lingerMs: z.number().int().min(0).max(60_000).default(20).describe("Longest wait for a batch to fill, ms."),
+  maxInFlight: z.number().int().min(1).max(1000).default(4).describe(
+    "Publishes unacknowledged at once; the source waits beyond this.",
+  ),
+  maxBuffered: z.number().int().min(1).default(10_000).describe(
+    "Records a push-based stream may have waiting before further ones are dropped (and counted).",
+  ),
 };
+
+/**
+ * The topics a source writes for a config (its spec's `topics`): each record kind's topic and the dead-letter
+ * topic.
+ *
+ * @param config The validated publishing part of its config.
+ * @returns `{ writes }`
+ */
+export function sourceTopics(config: PublishingConfig): AgentTopics {
+  const { tick, trade, bar } = config.topics;
+  return { writes: [tick, trade, bar, config.deadLetterTopic].filter((t): t is string => t !== undefined) };
+}
 
 /** The validated publishing part of a source agent's config. */
 export interface PublishingConfig {

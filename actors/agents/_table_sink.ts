@@ -35,10 +35,8 @@ import { type RefusedRow, RowsRefusedError } from "./rows_refused_error.ts";
 
 /** Where the records of one topic go. */
 export const SinkTable = z.object({
-  /** The table kind (its schema should be the topic's). */
-  kind: z.enum(TABLE_KINDS),
-  /** The table to create and write. */
-  table: tableIdentifierSchema,
+  kind: z.enum(TABLE_KINDS).describe("The table kind (its schema should be the topic's)."),
+  table: tableIdentifierSchema.describe("The table to create and write."),
 }).strict();
 
 /** Where the records of one topic go. */
@@ -53,28 +51,28 @@ export const DEFAULT_SINK_TABLES: Readonly<Record<string, SinkTable>> = {
 
 /** Config of a table sink (both databases). */
 export const TableSinkConfig = z.object({
-  /** The tick table: of market.ticks and of every subscribed topic not in `tables`. */
-  table: tableIdentifierSchema.default("market_ticks"),
-  /** Topic → table, for topics other than the defaults (or to override them). */
-  tables: z.record(z.string().min(1), SinkTable).default({}),
-  /** Backoff between tries of a failed tool call (there is no limit on tries: the actor's stop ends them). */
+  table: tableIdentifierSchema.default("market_ticks").describe(
+    "The tick table: of market.ticks and of every subscribed topic not in `tables`.",
+  ),
+  tables: z.record(z.string().min(1), SinkTable).default({}).describe(
+    "Topic → table, for topics other than the defaults (or to override them).",
+  ),
   retry: z.object({
-    /** First delay, ms. */
-    initialMs: z.number().int().min(1).default(200),
-    /** Largest delay, ms. */
-    maxMs: z.number().int().min(1).default(10_000),
-    /** Growth per try. */
-    factor: z.number().min(1).default(2),
-    /** Random spread as a fraction of the delay (0.2 = ±20 %). */
-    jitter: z.number().min(0).max(1).default(0.2),
-  }).prefault({}),
-  /** Circuit breaker in front of the database's tools. */
+    initialMs: z.number().int().min(1).default(200).describe("First delay, ms."),
+    maxMs: z.number().int().min(1).default(10_000).describe("Largest delay, ms."),
+    factor: z.number().min(1).default(2).describe("Growth per try."),
+    jitter: z.number().min(0).max(1).default(0.2).describe(
+      "Random spread as a fraction of the delay (0.2 = ±20 %).",
+    ),
+  }).prefault({}).describe(
+    "Backoff between tries of a failed tool call (there is no limit on tries: the actor's stop ends them).",
+  ),
   breaker: z.object({
-    /** Consecutive failed calls that open it. */
-    failureThreshold: z.number().int().min(1).default(5),
-    /** How long it stays open before a trial call, ms. */
-    openMs: z.number().int().min(0).default(5_000),
-  }).prefault({}),
+    failureThreshold: z.number().int().min(1).default(5).describe("Consecutive failed calls that open it."),
+    openMs: z.number().int().min(0).default(5_000).describe(
+      "How long it stays open before a trial call, ms.",
+    ),
+  }).prefault({}).describe("Circuit breaker in front of the database's tools."),
 });
 
 /** The validated config of a table sink. */

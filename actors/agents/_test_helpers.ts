@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { AgentPermissions } from "../runtime/agent_spec.ts";
 import type { AgentRecord } from "../runtime/agent_record.ts";
 import type { PublishedRecord } from "../../connector/types.ts";
 import { metricsText } from "../../core/metrics.ts";
@@ -61,4 +62,19 @@ export async function metric(name: string, labels: Record<string, string>): Prom
     }
   }
   return undefined;
+}
+
+/**
+ * An agent module with its spec's permissions replaced by `permissions` (a `data:` module re-exporting the
+ * agent): to show that its Worker cannot reach beyond what it is granted, whatever its config says.
+ *
+ * @param module The agent module.
+ * @param permissions What the Worker gets instead of the spec's permissions.
+ * @returns The URL of the wrapping module, for `ActorHandle.start({ module })`.
+ */
+export function withPermissions(module: URL, permissions: AgentPermissions): string {
+  const from = JSON.stringify(module.href);
+  const source = `import * as m from ${from};\nexport * from ${from};\n` +
+    `export const spec = { ...m.spec, permissions: ${JSON.stringify(permissions)} };\n`;
+  return `data:application/javascript,${encodeURIComponent(source)}`;
 }

@@ -15,7 +15,7 @@
 import { z } from "zod";
 import type { AgentBatch } from "../runtime/agent_batch.ts";
 import type { AgentContext } from "../runtime/agent_context.ts";
-import type { AgentPermissions, AgentSpec } from "../runtime/agent_spec.ts";
+import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 import { auditRecord } from "../../llm/audit_record.ts";
 import type { ChatClient } from "../../llm/chat_client.ts";
 import { chatClientFor } from "../../llm/chat_client_for.ts";
@@ -24,7 +24,7 @@ import { fileRunJournal } from "../../llm/file_run_journal.ts";
 import { llmMetrics } from "../../llm/llm_metrics.ts";
 import { DEFAULT_LLM_LIMITS, runLlmStep } from "../../llm/llm_step.ts";
 import { workerToolbox } from "../../llm/mcp_toolbox.ts";
-import { Redactor } from "../../llm/redactor.ts";
+import { configSecrets, Redactor } from "../../llm/redactor.ts";
 import { TokenBudget } from "../../llm/token_budget.ts";
 import { resultHash } from "../../llm/tool_call_record.ts";
 import { runWorkflow, WorkflowConfig } from "../../llm/workflow.ts";
@@ -143,25 +143,44 @@ export const ANALYST_TOOLS = [
   "clickhouse.query",
 ];
 
-/** The analyst's spec: read-only tools; {@linkcode grants} adds the LLM host and the journal directory. */
-export const spec: AgentSpec<AnalystConfig> = {
+/** The analyst's spec: read-only tools, `net` to the LLM host, `read`/`write` on its journal directory. */
+export const spec: AgentKindSpec<AnalystConfig> = defineAgent({
   name: "analyst",
-  summary: "explains market.alerts with an LLM over read-only tools, publishes market.insights with evidence",
+  summary: "Explains market.alerts with an LLM over read-only tools, publishes market.insights with evidence",
+  description:
+    "Per alert it runs its workflow (docs/analyst.md): recent ticks of the symbol and of the other " +
+    "symbols through the read-only query tools, an LLM step that may query further, then an insight whose every " +
+    "cited number is tied to the tool call that produced it (query and result hash). Runs are journalled per " +
+    "alert, so a killed analyst resumes and never publishes an insight twice; everything sent to the LLM is " +
+    "redacted and every exchange audited.",
+  role: "consumer",
   config: AnalystConfig as unknown as z.ZodType<AnalystConfig>,
   tools: ANALYST_TOOLS,
-  permissions: {},
-};
-
-/**
- * The permissions for a config: `net` to the LLM host, `read`/`write` on the journal directory.
- *
- * @param config the validated config
- * @returns e.g. `{ net: ["api.openai.com:443"], read: ["./data/workflows/analyst"], write: [...] }`
- */
-export function grants(config: AnalystConfig): AgentPermissions {
-  const files = [config.journalDir, ...(config.cassette ? [config.cassette.path] : [])];
-  return { net: [netHost(config.baseUrl)], read: files, write: files };
-}
+  topics: (config) => ({ writes: [config.insightsTopic, config.auditTopic] }),
+  permissions: (config) => {
+    const files = [config.journalDir, ...(config.cassette ? [config.cassette.path] : [])];
+    return { net: [netHost(config.baseUrl)], read: files, write: files };
+  },
+  connections: {
+    requires: ["llm"],
+    defaults: {
+      llm: (c, all) => ({
+        baseUrl: c.baseUrl,
+        apiKey: c.apiKey,
+        model: c.model,
+        timeoutMs: c.timeoutMs,
+        attempts: c.attempts,
+        breaker: c.breaker,
+        tokensPerHour: c.tokensPerHour,
+        redact: c.redact,
+        auditTopic: c.auditTopic,
+        cassette: c.cassette,
+        // Every secret of every connection, so whatever an alert or a tool result echoes is redacted.
+        secrets: configSecrets(all),
+      }),
+    },
+  },
+});
 
 const InsightAnswer = z.object({
   title: z.string().min(1).max(200),

@@ -23,33 +23,43 @@ import { type Bar, BarAggregator, INTERVAL_PATTERN, type PricePoint } from "../b
 import type { AgentBatch } from "../runtime/agent_batch.ts";
 import type { AgentContext } from "../runtime/agent_context.ts";
 import type { AgentRecord, DeliveredRecord } from "../runtime/agent_record.ts";
-import type { AgentSpec } from "../runtime/agent_spec.ts";
+import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 
 /** Config of the bar builder. */
 export const BarBuilderConfig = z.object({
-  /** Bar intervals to build, e.g. `[1s, 1m, 5m]`. */
   intervals: z.array(z.string().regex(INTERVAL_PATTERN, "expected a count and s, m, h or d, e.g. 1m")).min(1)
-    .refine((l) => new Set(l).size === l.length, "intervals must not repeat").default(["1m"]),
-  /** How far behind the largest event time of its series a price may arrive and still count, ms. */
-  allowedLatenessMs: z.number().int().min(0).default(2_000),
-  /** Where bars go. */
-  topic: z.string().min(1).default("market.bars"),
-  /** Where late prices and records that are not prices go. */
-  deadLetterTopic: z.string().min(1).default("market.dead-letter"),
+    .refine((l) => new Set(l).size === l.length, "intervals must not repeat").default(["1m"]).describe(
+      "Bar intervals to build, e.g. `[1s, 1m, 5m]`.",
+    ),
+  allowedLatenessMs: z.number().int().min(0).default(2_000).describe(
+    "How far behind the largest event time of its series a price may arrive and still count, ms.",
+  ),
+  topic: z.string().min(1).default("market.bars").describe("Where bars go."),
+  deadLetterTopic: z.string().min(1).default("market.dead-letter").describe(
+    "Where late prices and records that are not prices go.",
+  ),
 });
 
 /** The validated config. */
 export type BarBuilderConfig = z.infer<typeof BarBuilderConfig>;
 
-/** The bar builder's spec: no tools, no permissions. */
-export const spec: AgentSpec<BarBuilderConfig> = {
+/** The bar builder's spec: a consumer with no tools and no permissions. */
+export const spec: AgentKindSpec<BarBuilderConfig> = defineAgent({
   name: "bar-builder",
   summary:
     "Aggregates ticks into OHLCV bars by event time, closed by a watermark; late ticks are dead-lettered",
+  description: "Every bar on the bar topic is final and appears once per (symbol, source, interval, ts): a " +
+    "price whose bar already closed is dead-lettered (`dlq.stage` = `bar.late`), never amended. Open bars " +
+    "are in memory: a restart or a rebalance loses their earlier prices.",
+  role: "consumer",
   config: BarBuilderConfig,
-  tools: [],
+  examples: [{
+    title: "1-second, 1-minute and 5-minute bars",
+    config: { intervals: ["1s", "1m", "5m"], allowedLatenessMs: 2000 },
+  }],
+  topics: (config) => ({ writes: [config.topic, config.deadLetterTopic] }),
   permissions: {},
-};
+});
 
 /** Bars published, by interval. */
 export const BARS_PUBLISHED = "bar_published_total";

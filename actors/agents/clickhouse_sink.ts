@@ -8,21 +8,24 @@
  *
  * @module
  */
-import type { AgentSpec } from "../runtime/agent_spec.ts";
+import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 import { tableSink, TableSinkConfig } from "./_table_sink.ts";
 
 /** Config of the ClickHouse sink: `table` (default `market_ticks`), `tables`, `retry`, `breaker`. */
 export const ClickHouseSinkConfig = TableSinkConfig;
 
 /** The ClickHouse sink's spec: its two tools, no permissions. */
-export const spec: AgentSpec<TableSinkConfig> = {
+export const spec: AgentKindSpec<TableSinkConfig> = defineAgent({
   name: "clickhouse-sink",
   summary:
     "Writes market ticks, bars, alerts and insights to ClickHouse through the clickhouse MCP tools, idempotently (ReplacingMergeTree)",
+  role: "consumer",
   config: ClickHouseSinkConfig,
+  connections: { requires: ["clickhouse"] },
   tools: ["clickhouse.ensure_table", "clickhouse.insert_rows"],
   permissions: {},
-};
+  batch: { maxRecords: 2000, maxWaitMs: 500 },
+});
 
 /**
  * Writes the batch's records in one `clickhouse.insert_rows` call per table, retrying database outages until

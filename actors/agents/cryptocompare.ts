@@ -4,7 +4,7 @@
  * by symbol to the topic of each record kind. Heartbeats, reconnects with backoff, resubscription and
  * sequence gaps are the stream's business; malformed frames go to the dead-letter topic.
  *
- * Its Worker may reach exactly the hosts of the configured `url` and `wsUrl`: {@linkcode grants} computes
+ * Its Worker may reach exactly the hosts of the configured `url` and `wsUrl`: its spec's `permissions` computes
  * that `net` permission from the config. A refused API key (REST 401 or stream TYPE 401) makes `run()`
  * reject, so the supervisor sees a crash with the upstream's message.
  *
@@ -18,14 +18,14 @@
  */
 import { z } from "zod";
 import type { AgentContext } from "../runtime/agent_context.ts";
-import type { AgentPermissions, AgentSpec } from "../runtime/agent_spec.ts";
+import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 import { CRYPTOCOMPARE_REST_URL, CryptoCompareHistory } from "../sources/cryptocompare_history.ts";
 import {
   CRYPTOCOMPARE_WS_URL,
   CryptoCompareStream,
   DEFAULT_CRYPTOCOMPARE_SUBS,
 } from "../sources/cryptocompare_stream.ts";
-import { netHost, publishingFields, SourceOutput } from "./_source_agent.ts";
+import { netHost, publishingFields, SourceOutput, sourceTopics } from "./_source_agent.ts";
 
 const httpUrl = z.string().regex(/^https?:\/\/[^/]/, "expected an http(s) URL");
 const wsUrl = z.string().regex(/^wss?:\/\/[^/]/, "expected a ws(s) URL");
@@ -33,24 +33,25 @@ const wsUrl = z.string().regex(/^wss?:\/\/[^/]/, "expected a ws(s) URL");
 /** Config of the CryptoCompare agent. */
 export const CryptoCompareConfig = z.object({
   ...publishingFields,
-  /** API key (`${CRYPTOCOMPARE_API_KEY}`); empty means none. */
-  apiKey: z.string().optional().transform((v) => v || undefined),
-  /** REST base URL. */
-  url: httpUrl.default(CRYPTOCOMPARE_REST_URL),
-  /** Streaming URL. */
-  wsUrl: wsUrl.default(CRYPTOCOMPARE_WS_URL),
-  /** Stream subscriptions (`0~Coinbase~BTC~USD` trades, `5~CCCAGG~BTC~USD` index, `24~CCCAGG~BTC~USD~m` bars). */
-  subscriptions: z.array(z.string().min(1)).min(1).optional(),
-  /** Shorthand when `subscriptions` is absent: pairs (`BTC-USD`) streamed as their aggregate index. */
+  apiKey: z.string().optional().transform((v) => v || undefined).describe(
+    "API key (`${CRYPTOCOMPARE_API_KEY}`); empty means none.",
+  ),
+  url: httpUrl.default(CRYPTOCOMPARE_REST_URL).describe("REST base URL."),
+  wsUrl: wsUrl.default(CRYPTOCOMPARE_WS_URL).describe("Streaming URL."),
+  subscriptions: z.array(z.string().min(1)).min(1).optional().describe(
+    "Stream subscriptions (`0~Coinbase~BTC~USD` trades, `5~CCCAGG~BTC~USD` index, `24~CCCAGG~BTC~USD~m` bars).",
+  ),
   pairs: z.array(z.string().regex(/^[A-Za-z0-9]+-[A-Za-z0-9]+$/, "expected BASE-QUOTE, e.g. BTC-USD")).min(1)
-    .optional(),
-  /** Run the stream (after the backfill). */
-  stream: z.boolean().default(true),
-  /** Expected heartbeat period; 2.5 periods of silence force a reconnect. */
-  heartbeatIntervalMs: z.number().int().min(10).default(30_000),
-  /** No reconnect waits less than this (CryptoCompare asks for 5 s). */
-  minReconnectMs: z.number().int().min(0).default(5000),
-  /** Bars to fetch over REST before streaming, per pair (published to `topics.bar`). */
+    .optional().describe(
+      "Shorthand when `subscriptions` is absent: pairs (`BTC-USD`) streamed as their aggregate index.",
+    ),
+  stream: z.boolean().default(true).describe("Run the stream (after the backfill)."),
+  heartbeatIntervalMs: z.number().int().min(10).default(30_000).describe(
+    "Expected heartbeat period; 2.5 periods of silence force a reconnect.",
+  ),
+  minReconnectMs: z.number().int().min(0).default(5000).describe(
+    "No reconnect waits less than this (CryptoCompare asks for 5 s).",
+  ),
   backfill: z.object({
     pairs: z.array(z.object({
       fsym: z.string().min(1),
@@ -60,41 +61,37 @@ export const CryptoCompareConfig = z.object({
       aggregate: z.number().int().min(1).optional(),
     })).default([]),
     bars: z.number().int().min(0).default(0),
-  }).prefault({}),
-  /** After a reconnect or a restart: fetch the minute bars of the gap since the stream's last record. */
+  }).prefault({}).describe("Bars to fetch over REST before streaming, per pair (published to `topics.bar`)."),
   gapBackfill: z.object({
-    enabled: z.boolean().default(true),
-    /** Longest gap filled, in minute bars (one REST page at most). */
-    maxBars: z.number().int().min(1).max(2000).default(180),
-  }).prefault({}),
-  /** REST retries of retriable failures. */
+    enabled: z.boolean().default(true).describe("Fill gaps at all."),
+    maxBars: z.number().int().min(1).max(2000).default(180).describe(
+      "Longest gap filled, in minute bars (one REST page at most).",
+    ),
+  }).prefault({}).describe(
+    "After a reconnect or a restart: fetch the minute bars of the gap since the stream's last record.",
+  ),
   retry: z.object({
     attempts: z.number().int().min(1).default(4),
     initialMs: z.number().int().min(0).default(500),
-  }).prefault({}),
+  }).prefault({}).describe("REST retries of retriable failures."),
 });
 
 /** The validated config. */
 export type CryptoCompareConfig = z.infer<typeof CryptoCompareConfig>;
 
-/** The CryptoCompare agent's spec: no permissions of its own; {@linkcode grants} adds the upstream hosts. */
-export const spec: AgentSpec<CryptoCompareConfig> = {
+/** The CryptoCompare agent's spec: a source whose Worker may reach exactly the configured REST and streaming hosts. */
+export const spec: AgentKindSpec<CryptoCompareConfig> = defineAgent({
   name: "cryptocompare",
   summary: "CryptoCompare REST backfill and streaming websocket (trades, tickers, OHLC)",
+  role: "source",
   config: CryptoCompareConfig as z.ZodType<CryptoCompareConfig>,
-  tools: [],
-  permissions: {},
-};
-
-/**
- * The permissions this agent needs for a config: `net` to the REST and streaming hosts, nothing else.
- *
- * @param config the validated config
- * @returns e.g. `{ net: ["min-api.cryptocompare.com:443", "streamer.cryptocompare.com:443"] }`
- */
-export function grants(config: CryptoCompareConfig): AgentPermissions {
-  return { net: [...new Set([netHost(config.url), netHost(config.wsUrl)])] };
-}
+  connections: {
+    defaults: { cryptocompare: (c) => ({ apiKey: c.apiKey, url: c.url }) },
+  },
+  topics: sourceTopics,
+  singleton: true,
+  permissions: (config) => ({ net: [...new Set([netHost(config.url), netHost(config.wsUrl)])] }),
+});
 
 /** The CryptoCompare agent's source offset. */
 export interface CryptoCompareOffset {

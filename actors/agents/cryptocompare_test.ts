@@ -2,35 +2,35 @@ import assert from "node:assert/strict";
 import { ActorHandle } from "../../supervisor/actor_handle.ts";
 import type { Bar, Tick, Trade } from "../sources/market_record.ts";
 import { startFakeCryptoCompare } from "../../tests/fakes/cryptocompare_fake.ts";
-import { metric, type Recorder, recorder, waitFor } from "./_test_helpers.ts";
+import { metric, type Recorder, recorder, waitFor, withPermissions } from "./_test_helpers.ts";
+import { specPermissions } from "../runtime/agent_spec.ts";
 import * as agent from "./cryptocompare.ts";
 
 const MODULE = new URL("./cryptocompare.ts", import.meta.url);
 const AGG = "5~CCCAGG~BTC~USD";
 const TRADES = "0~Coinbase~BTC~USD";
 
-/** Starts the agent the way the pipeline does: grants computed from the validated config. */
+/** Starts the agent the way the pipeline does: its spec computes its permissions from the config. */
 function start(path: string, config: Record<string, unknown>, publish: Recorder["publish"]) {
   return ActorHandle.start({
     path,
     module: MODULE,
     config,
     publish,
-    grants: agent.grants(agent.CryptoCompareConfig.parse(config)),
   });
 }
 
 Deno.test("grants are exactly the REST and stream hosts of the config; real endpoints by default", () => {
-  assert.deepEqual(agent.grants(agent.CryptoCompareConfig.parse({})), {
+  assert.deepEqual(specPermissions(agent.spec, {}), {
     net: ["min-api.cryptocompare.com:443", "streamer.cryptocompare.com:443"],
   });
   assert.deepEqual(
-    agent.grants(
-      agent.CryptoCompareConfig.parse({ url: "http://127.0.0.1:9/x", wsUrl: "ws://127.0.0.1:9/v2" }),
+    specPermissions(
+      agent.spec,
+      { url: "http://127.0.0.1:9/x", wsUrl: "ws://127.0.0.1:9/v2" },
     ),
     { net: ["127.0.0.1:9"] },
   );
-  assert.deepEqual(agent.spec.permissions, {});
   assert.equal(agent.spec.name, "cryptocompare");
   assert.deepEqual(
     agent.subscriptionsOf(agent.CryptoCompareConfig.parse({ pairs: ["BTC-USD", "sol-eur"] })),
@@ -173,10 +173,12 @@ Deno.test("the Worker cannot reach a host outside its grants", async () => {
     };
     const a = await ActorHandle.start({
       path: "t/cc-net",
-      module: MODULE,
+      module: withPermissions(
+        MODULE,
+        specPermissions(agent.spec, { url: granted.restUrl, wsUrl: granted.wsUrl }),
+      ),
       config,
       publish: recorder().publish,
-      grants: agent.grants(agent.CryptoCompareConfig.parse({ url: granted.restUrl, wsUrl: granted.wsUrl })),
     });
     const exit = await a.exited;
     assert.ok(exit.kind === "crashed");
@@ -244,7 +246,6 @@ Deno.test("cryptocompare agent: a restart resumes from its source offset — rep
     minReconnectMs: 20,
     lingerMs: 5,
   };
-  const grants = agent.grants(agent.CryptoCompareConfig.parse(config));
   try {
     const first = recorder();
     const a = await ActorHandle.start({
@@ -252,7 +253,6 @@ Deno.test("cryptocompare agent: a restart resumes from its source offset — rep
       module: MODULE,
       config,
       publish: first.publish,
-      grants,
       sourceOffsets: offsets.store,
     });
     await fake.waitFor(() => fake.openSockets === 1 && fake.received.length > 0);
@@ -269,7 +269,6 @@ Deno.test("cryptocompare agent: a restart resumes from its source offset — rep
       module: MODULE,
       config,
       publish: second.publish,
-      grants,
       sourceOffsets: offsets.store,
     });
     await fake.waitFor(() => fake.openSockets === 1 && fake.received.length > 1);

@@ -9,21 +9,23 @@
  *
  * @module
  */
-import type { AgentSpec } from "../runtime/agent_spec.ts";
+import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 import { tableSink, TableSinkConfig } from "./_table_sink.ts";
 
 /** Config of the PostgreSQL sink: `table` (default `market_ticks`), `tables`, `retry`, `breaker`. */
 export const PostgresSinkConfig = TableSinkConfig;
 
 /** The PostgreSQL sink's spec: its two tools, no permissions. */
-export const spec: AgentSpec<TableSinkConfig> = {
+export const spec: AgentKindSpec<TableSinkConfig> = defineAgent({
   name: "postgres-sink",
   summary:
     "Writes market ticks, bars, alerts and insights to PostgreSQL/TimescaleDB through the postgres MCP tools, idempotently",
+  role: "consumer",
   config: PostgresSinkConfig,
   tools: ["postgres.ensure_table", "postgres.insert_rows"],
   permissions: {},
-};
+  batch: { maxRecords: 500, maxWaitMs: 200 },
+});
 
 /**
  * Writes the batch's records in one `postgres.insert_rows` call per table, retrying database outages until the

@@ -3,7 +3,7 @@
  * `speed`× the pace of their timestamps or as fast as publishing allows (`speed: 0`), then exits normally.
  * For backtests and reproducible demos; the shipped sample (300 ticks) is the default file.
  *
- * Its Worker may read exactly the configured file: {@linkcode grants} computes that `read` permission from
+ * Its Worker may read exactly the configured file: its spec's `permissions` computes that `read` permission from
  * the config. A line that is not a valid tick goes to the dead-letter topic; the replay goes on.
  *
  * Its position is the file's line (`{ path, line }`), checkpointed after the records up to that line are
@@ -17,10 +17,10 @@
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { AgentContext } from "../runtime/agent_context.ts";
-import type { AgentPermissions, AgentSpec } from "../runtime/agent_spec.ts";
+import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 import { replayTicks } from "../sources/tick_replay.ts";
 import { SAMPLE_TICKS_URL } from "../sources/mod.ts";
-import { publishingFields, SourceOutput } from "./_source_agent.ts";
+import { publishingFields, SourceOutput, sourceTopics } from "./_source_agent.ts";
 
 /** Path of the shipped sample file (300 ticks of the synthetic market). */
 export const SAMPLE_TICKS_PATH: string = fileURLToPath(SAMPLE_TICKS_URL);
@@ -28,37 +28,40 @@ export const SAMPLE_TICKS_PATH: string = fileURLToPath(SAMPLE_TICKS_URL);
 /** Config of the replay agent. */
 export const ReplayConfig = z.object({
   ...publishingFields,
-  /** The file; `.csv` is read as CSV, anything else as JSON Lines. Default the shipped sample. */
-  path: z.string().min(1).default(SAMPLE_TICKS_PATH),
-  /** Speed over the records' timestamps (2 = twice as fast); 0 = as fast as possible. */
-  speed: z.number().min(0).default(1),
-  /** Keep each record's `source` instead of setting it to `replay`. */
-  keepSource: z.boolean().default(false),
-  /** Publishes unacknowledged at once: 1 bounds what a killed replay publishes twice to one batch. */
-  maxInFlight: z.number().int().min(1).max(1000).default(1),
+  path: z.string().min(1).default(SAMPLE_TICKS_PATH).describe(
+    "The file; `.csv` is read as CSV, anything else as JSON Lines. Default the shipped sample.",
+  ),
+  speed: z.number().min(0).default(1).describe(
+    "Speed over the records' timestamps (2 = twice as fast); 0 = as fast as possible.",
+  ),
+  keepSource: z.boolean().default(false).describe(
+    "Keep each record's `source` instead of setting it to `replay`.",
+  ),
+  maxInFlight: z.number().int().min(1).max(1000).default(1).describe(
+    "Publishes unacknowledged at once: 1 bounds what a killed replay publishes twice to one batch.",
+  ),
 });
 
 /** The validated config. */
 export type ReplayConfig = z.infer<typeof ReplayConfig>;
 
-/** The replay agent's spec: no permissions of its own; {@linkcode grants} adds the file. */
-export const spec: AgentSpec<ReplayConfig> = {
+/** The replay agent's spec: a source whose Worker may read exactly the configured file. */
+export const spec: AgentKindSpec<ReplayConfig> = defineAgent({
   name: "replay",
   summary: "Replays a JSONL or CSV file of ticks at N× speed or as fast as possible",
+  description:
+    "For backtests and reproducible demos; the shipped sample (300 ticks) is the default file. A " +
+    "line that is not a valid tick goes to the dead-letter topic; the replay goes on, then exits normally.",
+  role: "source",
   config: ReplayConfig,
-  tools: [],
-  permissions: {},
-};
-
-/**
- * The permissions this agent needs for a config: `read` of the replay file, nothing else.
- *
- * @param config the validated config
- * @returns `{ read: [config.path] }`
- */
-export function grants(config: ReplayConfig): AgentPermissions {
-  return { read: [config.path] };
-}
+  examples: [{
+    title: "The shipped sample at 10× speed",
+    config: { path: "actors/sources/sample_ticks.jsonl", speed: 10 },
+  }],
+  topics: sourceTopics,
+  singleton: true,
+  permissions: (config) => ({ read: [config.path] }),
+});
 
 /**
  * Replays the file once, then returns (a normal exit); stops early when the actor stops.

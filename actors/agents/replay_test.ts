@@ -1,21 +1,19 @@
 import assert from "node:assert/strict";
 import { ActorHandle } from "../../supervisor/actor_handle.ts";
 import { ActorCrashError } from "../../supervisor/actor_crash_error.ts";
-import { type Recorder, recorder, waitFor } from "./_test_helpers.ts";
+import { type Recorder, recorder, waitFor, withPermissions } from "./_test_helpers.ts";
 import type { Tick } from "../sources/market_record.ts";
-import { ReplayConfig, SAMPLE_TICKS_PATH } from "./replay.ts";
-import * as replay from "./replay.ts";
+import { SAMPLE_TICKS_PATH } from "./replay.ts";
 
 const MODULE = new URL("./replay.ts", import.meta.url);
 
+/** Starts the agent as the pipeline does (its spec grants `read` of the configured file), or granting `grantsFor`. */
 function start(config: Record<string, unknown>, publish: Recorder["publish"], grantsFor?: string) {
-  const parsed = ReplayConfig.parse(config);
   return ActorHandle.start({
     path: "t/replay",
-    module: MODULE,
+    module: grantsFor === undefined ? MODULE : withPermissions(MODULE, { read: [grantsFor] }),
     config,
     publish,
-    grants: replay.grants(grantsFor === undefined ? parsed : { ...parsed, path: grantsFor }),
   });
 }
 

@@ -8,9 +8,9 @@
  */
 import { z } from "zod";
 import type { AgentContext } from "../runtime/agent_context.ts";
-import type { AgentSpec } from "../runtime/agent_spec.ts";
+import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 import { SyntheticMarket } from "../sources/synthetic_market.ts";
-import { publishingFields, SourceOutput } from "./_source_agent.ts";
+import { publishingFields, SourceOutput, sourceTopics } from "./_source_agent.ts";
 
 const symbolSchema = z.union([
   z.string().min(1),
@@ -25,35 +25,48 @@ const symbolSchema = z.union([
 /** Config of the synthetic agent. */
 export const SyntheticConfig = z.object({
   ...publishingFields,
-  /** Instruments: names (known start prices, else 100) or `{symbol, price, drift?, volatility?}`. */
-  symbols: z.array(symbolSchema).min(1).default(["BTC-USD", "ETH-USD", "AAPL", "EUR-USD"]),
-  /** Random seed. */
-  seed: z.number().int().default(42),
-  /** Ticks per second over all symbols; 0 = as fast as publishing allows. */
-  ratePerSecond: z.number().min(0).default(10),
-  /** Annualised drift μ. */
-  drift: z.number().default(0.05),
-  /** Annualised volatility σ. */
-  volatility: z.number().min(0).default(0.6),
-  /** Bid/ask spread, basis points. */
-  spreadBps: z.number().min(0).default(2),
-  /** First tick's timestamp (ms); default when the actor starts. */
-  startTs: z.number().int().optional(),
-  /** Stop (a normal exit) after this many ticks; default never. */
-  maxTicks: z.number().int().min(0).optional(),
+  symbols: z.array(symbolSchema).min(1).default(["BTC-USD", "ETH-USD", "AAPL", "EUR-USD"]).describe(
+    "Instruments: names (known start prices, else 100) or `{symbol, price, drift?, volatility?}`.",
+  ),
+  seed: z.number().int().default(42).describe("Random seed."),
+  ratePerSecond: z.number().min(0).default(10).describe(
+    "Ticks per second over all symbols; 0 = as fast as publishing allows.",
+  ),
+  drift: z.number().default(0.05).describe("Annualised drift μ."),
+  volatility: z.number().min(0).default(0.6).describe("Annualised volatility σ."),
+  spreadBps: z.number().min(0).default(2).describe("Bid/ask spread, basis points."),
+  startTs: z.number().int().optional().describe(
+    "First tick's timestamp (ms); default when the actor starts.",
+  ),
+  maxTicks: z.number().int().min(0).optional().describe(
+    "Stop (a normal exit) after this many ticks; default never.",
+  ),
 });
 
 /** The validated config. */
 export type SyntheticConfig = z.infer<typeof SyntheticConfig>;
 
-/** The synthetic agent's spec: no permissions. */
-export const spec: AgentSpec<SyntheticConfig> = {
+/** The synthetic agent's spec: a source with no permissions at all. */
+export const spec: AgentKindSpec<SyntheticConfig> = defineAgent({
   name: "synthetic",
   summary: "Seeded geometric Brownian motion per symbol, published to market.ticks",
+  description: "The default source and the benchmark load: reproducible for a seed, needs no network, and " +
+    "stops only when the actor stops (after publishing what is pending) or after `maxTicks`.",
+  role: "source",
   config: SyntheticConfig,
-  tools: [],
+  examples: [
+    {
+      title: "Three instruments at 50 ticks/s",
+      config: { symbols: ["BTC-USD", "ETH-USD", "AAPL"], ratePerSecond: 50 },
+    },
+    {
+      title: "A fixed start price and volatility",
+      config: { symbols: [{ symbol: "XYZ", price: 12.5, volatility: 0.3 }] },
+    },
+  ],
+  topics: sourceTopics,
   permissions: {},
-};
+});
 
 /**
  * Generates and publishes ticks until the actor stops or `maxTicks` were published.

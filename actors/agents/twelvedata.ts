@@ -5,18 +5,18 @@
  * Heartbeats, reconnects and partial subscribe failures are the stream's business; malformed payloads go to
  * the dead-letter topic.
  *
- * Its Worker may reach exactly the hosts of the configured `url` and `wsUrl` ({@linkcode grants}). A refused
+ * Its Worker may reach exactly the hosts of the configured `url` and `wsUrl` (its spec's `permissions`). A refused
  * API key makes `run()` reject, so the supervisor sees a crash with the upstream's message.
  *
  * @module
  */
 import { z } from "zod";
 import type { AgentContext } from "../runtime/agent_context.ts";
-import type { AgentPermissions, AgentSpec } from "../runtime/agent_spec.ts";
+import { type AgentKindSpec, defineAgent } from "../runtime/agent_spec.ts";
 import { TWELVEDATA_REST_URL, TwelveDataClient } from "../sources/twelvedata_client.ts";
 import { TWELVEDATA_WS_URL, TwelveDataStream } from "../sources/twelvedata_stream.ts";
 import { UpstreamError } from "../shared/upstream_error.ts";
-import { netHost, publishingFields, SourceOutput } from "./_source_agent.ts";
+import { netHost, publishingFields, SourceOutput, sourceTopics } from "./_source_agent.ts";
 
 const httpUrl = z.string().regex(/^https?:\/\/[^/]/, "expected an http(s) URL");
 const wsUrl = z.string().regex(/^wss?:\/\/[^/]/, "expected a ws(s) URL");
@@ -37,55 +37,52 @@ const INTERVALS = [
 /** Config of the Twelve Data agent. */
 export const TwelveDataConfig = z.object({
   ...publishingFields,
-  /** API key (`${TWELVEDATA_API_KEY}`); empty means none. */
-  apiKey: z.string().optional().transform((v) => v || undefined),
-  /** REST base URL. */
-  url: httpUrl.default(TWELVEDATA_REST_URL),
-  /** Streaming URL. */
-  wsUrl: wsUrl.default(TWELVEDATA_WS_URL),
-  /** Symbols, Twelve Data (`EUR/USD`) or normalised (`EUR-USD`) spelling. */
-  symbols: z.array(z.string().min(1)).min(1).default(["AAPL", "EUR/USD", "BTC/USD"]),
-  /** The plan's REST credits per minute (1 per symbol per request). */
-  creditsPerMinute: z.number().int().min(1).default(8),
-  /** Fetch a `quote` per symbol at start and publish it as a tick (also checks the API key). */
-  snapshot: z.boolean().default(true),
-  /** Bars to fetch per symbol at start (`time_series`, published to `topics.bar`); 0 = none. */
+  apiKey: z.string().optional().transform((v) => v || undefined).describe(
+    "API key (`${TWELVEDATA_API_KEY}`); empty means none.",
+  ),
+  url: httpUrl.default(TWELVEDATA_REST_URL).describe("REST base URL."),
+  wsUrl: wsUrl.default(TWELVEDATA_WS_URL).describe("Streaming URL."),
+  symbols: z.array(z.string().min(1)).min(1).default(["AAPL", "EUR/USD", "BTC/USD"]).describe(
+    "Symbols, Twelve Data (`EUR/USD`) or normalised (`EUR-USD`) spelling.",
+  ),
+  creditsPerMinute: z.number().int().min(1).default(8).describe(
+    "The plan's REST credits per minute (1 per symbol per request).",
+  ),
+  snapshot: z.boolean().default(true).describe(
+    "Fetch a `quote` per symbol at start and publish it as a tick (also checks the API key).",
+  ),
   backfill: z.object({
     interval: z.enum(INTERVALS).default("1min"),
     outputsize: z.number().int().min(0).max(5000).default(0),
-  }).prefault({}),
-  /** Run the price stream (after the snapshot and backfill). */
-  stream: z.boolean().default(true),
-  /** Stream heartbeat period; no message for 3 periods forces a reconnect. */
-  heartbeatMs: z.number().int().min(10).default(10_000),
-  /** REST retries of retriable failures. */
+  }).prefault({}).describe(
+    "Bars to fetch per symbol at start (`time_series`, published to `topics.bar`); 0 = none.",
+  ),
+  stream: z.boolean().default(true).describe("Run the price stream (after the snapshot and backfill)."),
+  heartbeatMs: z.number().int().min(10).default(10_000).describe(
+    "Stream heartbeat period; no message for 3 periods forces a reconnect.",
+  ),
   retry: z.object({
     attempts: z.number().int().min(1).default(3),
     initialMs: z.number().int().min(0).default(500),
-  }).prefault({}),
+  }).prefault({}).describe("REST retries of retriable failures."),
 });
 
 /** The validated config. */
 export type TwelveDataConfig = z.infer<typeof TwelveDataConfig>;
 
-/** The Twelve Data agent's spec: no permissions of its own; {@linkcode grants} adds the upstream hosts. */
-export const spec: AgentSpec<TwelveDataConfig> = {
+/** The Twelve Data agent's spec: a source whose Worker may reach exactly the configured REST and streaming hosts. */
+export const spec: AgentKindSpec<TwelveDataConfig> = defineAgent({
   name: "twelvedata",
   summary: "Twelve Data REST snapshot/backfill under a credit budget, then the websocket price stream",
+  role: "source",
   config: TwelveDataConfig as z.ZodType<TwelveDataConfig>,
-  tools: [],
-  permissions: {},
-};
-
-/**
- * The permissions this agent needs for a config: `net` to the REST and streaming hosts, nothing else.
- *
- * @param config the validated config
- * @returns e.g. `{ net: ["api.twelvedata.com:443", "ws.twelvedata.com:443"] }`
- */
-export function grants(config: TwelveDataConfig): AgentPermissions {
-  return { net: [...new Set([netHost(config.url), netHost(config.wsUrl)])] };
-}
+  connections: {
+    defaults: { twelvedata: (c) => ({ apiKey: c.apiKey, url: c.url }) },
+  },
+  topics: sourceTopics,
+  singleton: true,
+  permissions: (config) => ({ net: [...new Set([netHost(config.url), netHost(config.wsUrl)])] }),
+});
 
 /**
  * Snapshot and backfill over REST, then streams until the actor stops.

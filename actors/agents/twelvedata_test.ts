@@ -3,18 +3,18 @@ import { ActorHandle } from "../../supervisor/actor_handle.ts";
 import type { Bar, Tick } from "../sources/market_record.ts";
 import { startFakeTwelveData } from "../../tests/fakes/twelvedata_fake.ts";
 import { metric, type Recorder, recorder, waitFor } from "./_test_helpers.ts";
+import { specPermissions } from "../runtime/agent_spec.ts";
 import * as agent from "./twelvedata.ts";
 
 const MODULE = new URL("./twelvedata.ts", import.meta.url);
 
-/** Starts the agent the way the pipeline does: grants computed from the validated config. */
+/** Starts the agent the way the pipeline does: its spec computes its permissions from the config. */
 function start(path: string, config: Record<string, unknown>, publish: Recorder["publish"]) {
   return ActorHandle.start({
     path,
     module: MODULE,
     config,
     publish,
-    grants: agent.grants(agent.TwelveDataConfig.parse(config)),
   });
 }
 
@@ -22,11 +22,10 @@ const subscribed = (received: unknown[]) =>
   received.some((m) => (m as { action?: string }).action === "subscribe");
 
 Deno.test("grants are exactly the REST and stream hosts of the config; real endpoints by default", () => {
-  assert.deepEqual(agent.grants(agent.TwelveDataConfig.parse({})), {
+  assert.deepEqual(specPermissions(agent.spec, {}), {
     net: ["api.twelvedata.com:443", "ws.twelvedata.com:443"],
   });
   assert.equal(agent.spec.name, "twelvedata");
-  assert.deepEqual(agent.spec.permissions, {});
   assert.throws(() => agent.TwelveDataConfig.parse({ wsUrl: "http://x" }), /ws\(s\) URL/);
 });
 
@@ -136,7 +135,6 @@ Deno.test("twelvedata agent: a restart resumes from its source offset — backfi
     backfill: { interval: "1min", outputsize: 3 },
     lingerMs: 5,
   };
-  const grants = agent.grants(agent.TwelveDataConfig.parse(config));
   try {
     const runs: Recorder[] = [];
     for (let i = 0; i < 2; i++) {
@@ -147,7 +145,6 @@ Deno.test("twelvedata agent: a restart resumes from its source offset — backfi
         module: MODULE,
         config,
         publish: rec.publish,
-        grants,
         sourceOffsets,
       });
       assert.deepEqual(
