@@ -177,7 +177,7 @@ ${agents}`,
             "topics.market.ticks.partitions: expected number to be >=1",
           ]
           : []),
-        'agents.feed.kind: unknown kind "bloomberg" (known: bar-builder,',
+        'agents.feed.kind: unknown kind "bloomberg" (known: analyst, bar-builder,',
         "agents.gen.config.ratePerSecond: expected number to be >=0, received -5",
         "agents.postgres-sink.config.breaker.failureThreshold: expected number to be >=1, received 0",
       ];

@@ -14,6 +14,7 @@ async function registryOf(files: Record<string, string>) {
 Deno.test("registry: every agent module of actors/agents/ is a kind named by its spec, with a handler for its role", async () => {
   const registry = await loadAgentRegistry();
   assert.deepEqual(registry.kinds.map((k) => k.spec.name), [
+    "analyst",
     "bar-builder",
     "clickhouse-sink",
     "cryptocompare",

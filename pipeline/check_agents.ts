@@ -154,7 +154,16 @@ export function agentChecks(registry: AgentRegistry, toolNames: readonly string[
           problem(at("tools", i), `unknown tool "${name}" (known: ${toolNames.join(", ")})`);
         }
       });
-      if (agent.tools.length > 0) {
+      if (agent.tools.length > 0 && spec.toolsMayNarrow) {
+        agent.tools.forEach((name, i) => {
+          if (!(spec.tools ?? []).some((t) => isToolAllowed([name], t))) {
+            problem(
+              at("tools", i),
+              `the ${spec.name} kind may be given only ${(spec.tools ?? []).join(", ")}`,
+            );
+          }
+        });
+      } else if (agent.tools.length > 0) {
         for (const call of spec.tools ?? []) {
           if (!isToolAllowed(agent.tools, call)) {
             problem(at("tools"), `the ${spec.name} kind calls ${call}, which this list does not allow`);

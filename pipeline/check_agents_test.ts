@@ -50,7 +50,7 @@ agents:
   ]);
   assert.match(
     problems[2]!,
-    /unknown kind "bloomberg" \(known: bar-builder, clickhouse-sink, cryptocompare, /,
+    /unknown kind "bloomberg" \(known: analyst, bar-builder, clickhouse-sink, cryptocompare, /,
   );
   assert.match(problems[4]!, /expected number to be >=1, received 0/);
 });
@@ -185,9 +185,31 @@ Deno.test("check: the shipped pipeline.yaml passes, with no services and with al
     CLICKHOUSE_URL: "http://127.0.0.1:8123",
     CRYPTOCOMPARE_API_KEY: "k",
     TWELVEDATA_API_KEY: "k",
+    OPENAI_API_KEY: "k",
   };
   const full = await loadConfig({ path, env: (n) => env[n], check });
-  assert.equal(activeAgents(full.config).start.length, 6);
+  assert.equal(activeAgents(full.config).start.length, 7);
+});
+
+Deno.test("check: a kind whose tools may narrow (the analyst) takes fewer, and refuses any other tool", () => {
+  const analyst = (tools: string) =>
+    `${TOPICS}
+  market.alerts: { partitions: 1 }
+  market.insights: { partitions: 1 }
+  llm.audit: { partitions: 1 }
+connections: { llm: { baseUrl: "http://127.0.0.1:9/v1" } }
+agents:
+  analyst:
+    kind: analyst
+    subscribe: { topics: [market.alerts], group: g }
+    publish: [market.insights, llm.audit, market.dead-letter]
+    tools: ${tools}
+`;
+  assert.deepEqual(problemsOf(analyst("[postgres.describe, postgres.query]")), []);
+  assert.deepEqual(problemsOf(analyst("[postgres.query, stream.publish]")), [
+    "agents.analyst.tools.1: the analyst kind may be given only postgres.describe, postgres.query, " +
+    "clickhouse.describe, clickhouse.query",
+  ]);
 });
 
 Deno.test("check: a disabled agent's config is still checked; what depends on the rest of the file is not", () => {

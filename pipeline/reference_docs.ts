@@ -90,7 +90,9 @@ function agentSection({ spec, module }: AgentKind, root: URL): string[] {
     ...(spec.description ? [spec.description, ""] : []),
     `- **Module:** \`${module.href.replace(root.href, "")}\``,
     `- **Role:** ${ROLE_TEXT[spec.role]}`,
-    `- **Tools it calls:** ${list(spec.tools ?? [])}`,
+    spec.toolsMayNarrow
+      ? `- **Tools it may be given** (\`tools\` may allow fewer): ${list(spec.tools ?? [])}`
+      : `- **Tools it calls:** ${list(spec.tools ?? [])}`,
     `- **Topics it writes:** ${writes ? `${list(writes)} (with the default config)` : "none of its own"}`,
     `- **Permissions of its Worker:** ${permissions}`,
     `- **Connections it requires:** ${

@@ -156,6 +156,7 @@ export const spec: AgentKindSpec<AnalystConfig> = defineAgent({
   role: "consumer",
   config: AnalystConfig as unknown as z.ZodType<AnalystConfig>,
   tools: ANALYST_TOOLS,
+  toolsMayNarrow: true,
   topics: (config) => ({ writes: [config.insightsTopic, config.auditTopic] }),
   permissions: (config) => {
     const files = [config.journalDir, ...(config.cassette ? [config.cassette.path] : [])];

@@ -43,6 +43,12 @@ export interface AgentSpec<C = unknown> {
   /** MCP tools the agent may call; `ctx.tools.call` refuses any other name. */
   tools?: string[];
   /**
+   * When true, {@linkcode tools} is the most the agent may be given and `agents.<id>.tools` may allow fewer
+   * (the analyst: its LLM chooses among them); the check at load then refuses a list naming any other tool.
+   * Otherwise `agents.<id>.tools` must allow every one of them (the kind calls them all).
+   */
+  toolsMayNarrow?: boolean;
+  /**
    * Deno permissions the agent's Worker gets; everything else is denied. A function computes them from the
    * validated config (e.g. `net` to the configured API host).
    */
