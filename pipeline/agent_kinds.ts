@@ -47,6 +47,7 @@ export const AGENT_KINDS: Readonly<Record<string, AgentKind>> = {
   "postgres-sink": { module: agent("postgres_sink.ts"), role: "consumer" },
   "clickhouse-sink": { module: agent("clickhouse_sink.ts"), role: "consumer" },
   "bar-builder": { module: agent("bar_builder.ts"), role: "consumer" },
+  "market-monitor": { module: agent("market_monitor.ts"), role: "consumer" },
 };
 
 /**

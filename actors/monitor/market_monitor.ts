@@ -83,11 +83,11 @@ export interface MarketMonitorOptions {
 export class MarketMonitor {
   readonly #config: MonitorDetectorsConfig;
   readonly #agent: string;
-  readonly #partitions = new Map<number, PartitionState>();
+  readonly #partitions = new Map<string, PartitionState>();
   readonly #settings = new Map<string, DetectorSettings>();
   readonly #parameters = new Map<string, string>();
   /** Per partition and source: its series' keys, sorted (derived from the state; rebuilt when it changes). */
-  readonly #bySource = new Map<number, Map<string, string[]>>();
+  readonly #bySource = new Map<string, Map<string, string[]>>();
   /** Suppressed signals by detector, since construction. */
   readonly counts: MonitorCounts = { suppressed: {} };
 
@@ -97,33 +97,34 @@ export class MarketMonitor {
   }
 
   /** Whether the monitor holds state for a partition. */
-  has(partition: number): boolean {
+  has(partition: string): boolean {
     return this.#partitions.has(partition);
   }
 
   /** The partition's state as plain data (JSON-serialisable); undefined when it holds none. */
-  snapshot(partition: number): PartitionState | undefined {
+  snapshot(partition: string): PartitionState | undefined {
     return this.#partitions.get(partition);
   }
 
   /** Replaces a partition's state (e.g. from a checkpoint). */
-  restore(partition: number, state: PartitionState): void {
+  restore(partition: string, state: PartitionState): void {
     this.#partitions.set(partition, state);
     this.#bySource.delete(partition);
   }
 
   /** Forgets a partition. */
-  drop(partition: number): void {
+  drop(partition: string): void {
     this.#partitions.delete(partition);
     this.#bySource.delete(partition);
   }
 
   /**
    * Runs every enabled detector on one tick and returns the alerts it causes, in a fixed order.
-   * The partition is `o.ref.partition`.
+   * Its partition is `<o.ref.topic>/<o.ref.partition>`.
    */
   observe(o: Observation): Alert[] {
-    const part = this.#partition(o.ref.partition);
+    const where = partitionOf(o.ref);
+    const part = this.#partition(where);
     const out: Alert[] = [];
     const settings = this.#settingsFor(o.symbol);
     const seriesKey = `${o.symbol}\u0000${o.source}`;
@@ -137,13 +138,13 @@ export class MarketMonitor {
         volume_spike: volumeSpike.initial(),
         stale_feed: staleFeed.initial(),
       };
-      this.#bySource.delete(o.ref.partition);
+      this.#bySource.delete(where);
     }
     // The source's clock moves: other series of that source may have gone stale.
     const clock = part.clocks[o.source];
     if (clock === undefined || o.ts > clock) {
       part.clocks[o.source] = o.ts;
-      for (const key of this.#seriesOf(o.ref.partition, part, o.source)) {
+      for (const key of this.#seriesOf(where, part, o.source)) {
         const other = part.series[key]!;
         if (key === seriesKey) continue;
         const s = this.#settingsFor(other.symbol).stale_feed;
@@ -178,7 +179,7 @@ export class MarketMonitor {
     return out;
   }
 
-  #partition(partition: number): PartitionState {
+  #partition(partition: string): PartitionState {
     let part = this.#partitions.get(partition);
     if (!part) {
       part = { clocks: {}, series: {}, symbols: {}, lifecycles: {} };
@@ -187,7 +188,7 @@ export class MarketMonitor {
     return part;
   }
 
-  #seriesOf(partition: number, part: PartitionState, source: string): string[] {
+  #seriesOf(partition: string, part: PartitionState, source: string): string[] {
     let bySource = this.#bySource.get(partition);
     if (!bySource) {
       bySource = new Map();
@@ -270,6 +271,11 @@ export class MarketMonitor {
     }
     return p;
   }
+}
+
+/** The key of a record's partition in the monitor's state: `<topic>/<partition>`. */
+export function partitionOf(ref: { topic: string; partition: number }): string {
+  return `${ref.topic}/${ref.partition}`;
 }
 
 export { DETECTOR_NAMES };

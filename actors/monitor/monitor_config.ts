@@ -69,8 +69,8 @@ export type DetectorSettings = { [D in DetectorName]: z.infer<(typeof DETECTOR_S
 
 const Overrides = z.record(z.string(), z.unknown());
 
-/** The detectors part of the monitor config. */
-export const MonitorDetectorsConfig = z.object({
+/** The fields of the detectors part of the monitor config (an agent's config adds its own beside them). */
+export const MONITOR_DETECTOR_FIELDS = {
   /** Settings per detector; every field has a default. */
   detectors: z.object({
     price_jump: DETECTOR_SCHEMAS.price_jump.default(() => DETECTOR_SCHEMAS.price_jump.parse({})),
@@ -94,7 +94,16 @@ export const MonitorDetectorsConfig = z.object({
       source_divergence: Overrides.optional(),
     }).strict(),
   ).default({}),
-}).superRefine((c, ctx) => {
+};
+
+/**
+ * Checks what the field schemas cannot: `exit < enter`, and each symbol's overrides merged over `detectors`
+ * (issues name `symbols.<symbol>.<detector>.<field>`).
+ */
+export function checkMonitorDetectors(
+  c: { detectors: DetectorSettings; symbols: Record<string, Partial<Record<DetectorName, unknown>>> },
+  ctx: z.RefinementCtx,
+): void {
   const check = (settings: DetectorSettings["volatility_regime"], path: (string | number)[]) => {
     if (!(settings.exit < settings.enter)) {
       ctx.addIssue({ code: "custom", path, message: "volatility_regime.exit must be below enter" });
@@ -105,7 +114,7 @@ export const MonitorDetectorsConfig = z.object({
     for (const name of DETECTOR_NAMES) {
       const o = overrides[name];
       if (o === undefined) continue;
-      const parsed = DETECTOR_SCHEMAS[name].safeParse({ ...c.detectors[name], ...o });
+      const parsed = DETECTOR_SCHEMAS[name].safeParse({ ...c.detectors[name], ...(o as object) });
       if (!parsed.success) {
         for (const issue of parsed.error.issues) {
           ctx.addIssue({
@@ -119,7 +128,10 @@ export const MonitorDetectorsConfig = z.object({
       }
     }
   }
-});
+}
+
+/** The detectors part of the monitor config. */
+export const MonitorDetectorsConfig = z.object(MONITOR_DETECTOR_FIELDS).superRefine(checkMonitorDetectors);
 
 /** The validated detectors config. */
 export type MonitorDetectorsConfig = z.infer<typeof MonitorDetectorsConfig>;
