@@ -18,6 +18,9 @@ Benchmarks (each prints its baseline, measured in the same run, and the ratio):
               and restart time from a crash to the next batch processed (median, p99)
   sinks       rows/s from a topic into PostgreSQL, embedded PostgreSQL and ClickHouse through the
               sink actors and MCP tools, beside a plain bulk insert with the same client
+  monitor     the market monitor's scorecard (precision, recall, delay per detector on seeded
+              synthetic series with injected anomalies) and ticks/s through the market-monitor
+              actor beside the same detectors in a plain loop
   recovery    a node (main.ts start) SIGKILLed and restarted, and its broker restarted: time until
               the sinks write again (median of --rounds), beside a clean stop and the broker's own start
   e2e         latency from publish to row visible in PostgreSQL (and ClickHouse) at sustained rates
@@ -49,7 +52,7 @@ it starts the test services.`;
 /** `qistream bench`. */
 export const benchCommand: Command = {
   name: "bench",
-  summary: "run a benchmark beside its same-run baseline (connector, actors, sinks, recovery, e2e)",
+  summary: "run a benchmark beside its same-run baseline (connector, actors, sinks, monitor, recovery, e2e)",
   usage: USAGE,
   async run(args) {
     const parsed = parseCommandArgs(args, USAGE, {
@@ -98,6 +101,7 @@ export const benchCommand: Command = {
     if (name === "sinks") return await sinksBench(numbers);
     if (name === "recovery") return await recoveryBench(numbers.rounds);
     if (name === "e2e") return await e2eBench(rates, numbers.seconds);
+    if (name === "monitor") return await monitorBench(Math.min(numbers.records, 100_000), values.batch);
     if (name !== "connector") {
       console.error(`Unknown benchmark "${name}".\n\n${USAGE}`);
       return EXIT_USAGE;
@@ -152,6 +156,24 @@ async function actorsBench(n: {
     return EXIT_OK;
   } catch (e) {
     console.error(`bench actors failed: ${e instanceof Error ? e.stack : e}`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** `bench monitor`: in-process, no services. */
+async function monitorBench(ticks: number, batch: string | undefined): Promise<number> {
+  const { monitorBench } = await import("../tests/bench/monitor_bench.ts");
+  try {
+    const report = await monitorBench({
+      ticks,
+      seeds: [1, 2, 3],
+      batch: Number(batch ?? "500"),
+      progress: (m) => console.error(`bench: ${m}`),
+    });
+    console.log(`\n${report}`);
+    return EXIT_OK;
+  } catch (e) {
+    console.error(`bench monitor failed: ${e instanceof Error ? e.stack : e}`);
     return EXIT_FAILURE;
   }
 }
