@@ -19,8 +19,9 @@ Benchmarks (each prints its baseline, measured in the same run, and the ratio):
   sinks       rows/s from a topic into PostgreSQL, embedded PostgreSQL and ClickHouse through the
               sink actors and MCP tools, beside a plain bulk insert with the same client
   monitor     the market monitor's scorecard (precision, recall, delay per detector on seeded
-              synthetic series with injected anomalies) and ticks/s through the market-monitor
-              actor beside the same detectors in a plain loop
+              synthetic series with injected anomalies), F1/delay on the TCPD bitcoin and apple
+              series (river wheel fetched with pip), and ticks/s through the market-monitor actor
+              beside the same detectors in a plain loop
   recovery    a node (main.ts start) SIGKILLed and restarted, and its broker restarted: time until
               the sinks write again (median of --rounds), beside a clean stop and the broker's own start
   e2e         latency from publish to row visible in PostgreSQL (and ClickHouse) at sustained rates
@@ -168,6 +169,7 @@ async function monitorBench(ticks: number, batch: string | undefined): Promise<n
       ticks,
       seeds: [1, 2, 3],
       batch: Number(batch ?? "500"),
+      cacheDir: new URL("../.cache/bench", import.meta.url).pathname,
       progress: (m) => console.error(`bench: ${m}`),
     });
     console.log(`\n${report}`);
