@@ -109,7 +109,7 @@ export async function monitorBench(o: MonitorBenchOptions): Promise<string> {
   }));
   o.progress?.(`throughput: plain loop over ${records.length} ticks`);
   const plain = new MarketMonitor({ config: MonitorDetectorsConfig.parse({}), agent: "bench" });
-  let t0 = performance.now();
+  const t0 = performance.now();
   let plainAlerts = 0;
   for (const r of records) {
     plainAlerts += plain.observe({
