@@ -44,14 +44,14 @@ export const SyntheticConfig = z.object({
    * monitor has something to find; `null` turns them off. Seeded like the walk: the same seed, the same anomalies.
    */
   anomalies: z.object({
-    /** Probability per tick that one starts (0.001: about one per 1 000 ticks). */
-    rate: z.number().min(0).max(1).default(0.001),
+    /** Probability per tick that one starts (0.002: about one per 500 ticks, every 10 s at 50 ticks/s). */
+    rate: z.number().min(0).max(1).default(0.002),
     kinds: z.array(z.enum(["jump", "volume", "gap", "volatility"])).min(1).optional(),
     /** Jump size, a fraction of the price. */
     jumpFraction: z.number().positive().max(0.5).default(0.02),
     /** Ticks of the symbol a gap silences. */
     gapTicks: z.number().int().min(1).default(40),
-  }).nullable().default({ rate: 0.001, jumpFraction: 0.02, gapTicks: 40 }),
+  }).nullable().default({ rate: 0.002, jumpFraction: 0.02, gapTicks: 40 }),
   /** Stop (a normal exit) after this many ticks; default never. */
   maxTicks: z.number().int().min(0).optional(),
 });
