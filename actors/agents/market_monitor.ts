@@ -81,6 +81,8 @@ const observed = new Map<string, bigint>();
 const restored = new Set<string>();
 let checkpoints: Map<string, Checkpoint> | undefined;
 let pendingAlerts: Alert[] = [];
+/** Partitions whose state changed since their last acknowledged checkpoint. */
+const unsaved = new Set<string>();
 let pendingLetters: AgentRecord[] = [];
 const suppressedReported: Record<string, number> = {};
 
@@ -98,8 +100,8 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<MarketMonitor
     monitorFor = key;
     observed.clear();
     restored.clear();
+    unsaved.clear();
   }
-  const touched = new Set<string>();
   for (const record of batch.records) {
     const where = partitionOf(record);
     const offset = BigInt(record.offset);
@@ -107,7 +109,7 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<MarketMonitor
     const last = observed.get(where);
     if (last !== undefined && offset <= last) continue;
     observed.set(where, offset);
-    touched.add(where);
+    unsaved.add(where);
     const o = observationOf(record);
     if (typeof o === "string") {
       ctx.metrics.inc(INVALID_RECORDS, { topic: record.topic });
@@ -124,8 +126,11 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<MarketMonitor
       ctx.metrics.inc(ALERTS, { detector: a.rule, severity: a.severity, status: a.status });
     }
   }
-  if (c.stateTopic !== null && touched.size > 0) {
-    const records = [...touched].sort().map((where) => ({
+  // Every partition changed since its last acknowledged checkpoint (also those of an earlier batch whose
+  // checkpoint publish failed: its redelivery observes nothing new, but its commit must not outrun the state).
+  if (c.stateTopic !== null && unsaved.size > 0) {
+    const saving = [...unsaved].sort();
+    const records = saving.map((where) => ({
       key: `${c.stateKey}/${where}`,
       value: new TextEncoder().encode(JSON.stringify(
         {
@@ -136,6 +141,7 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<MarketMonitor
       )),
     }));
     await ctx.publish(c.stateTopic, records);
+    for (const where of saving) unsaved.delete(where);
   }
   if (pendingLetters.length > 0) {
     const letters = pendingLetters;
@@ -200,7 +206,13 @@ async function readCheckpoints(ctx: AgentContext<MarketMonitorConfig>): Promise<
   const out = new Map<string, Checkpoint>();
   for (const r of result.records) {
     if (r.value === null) continue;
-    const cp = JSON.parse(r.value) as Checkpoint;
+    const cp = JSON.parse(
+      r.value,
+      (_, value) =>
+        value !== null && typeof value === "object" && Array.isArray(value.values) && !("sorted" in value)
+          ? { ...value, sorted: [...value.values].sort((a: number, b: number) => a - b) }
+          : value,
+    ) as Checkpoint;
     if (cp.version === 1) out.set(r.key.slice(prefix.length), cp);
   }
   return out;
