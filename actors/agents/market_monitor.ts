@@ -106,6 +106,9 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<MarketMonitor
     const where = partitionOf(record);
     const offset = BigInt(record.offset);
     if (!restored.has(where)) await restore(where, offset, ctx);
+    else if (c.stateTopic !== null && offset > (observed.get(where) ?? offset) + 1n) {
+      await adoptNewer(where, ctx); // a gap: another owner may have moved the partition on meanwhile
+    }
     const last = observed.get(where);
     if (last !== undefined && offset <= last) continue;
     observed.set(where, offset);
@@ -195,6 +198,23 @@ async function restore(where: string, first: bigint, ctx: AgentContext<MarketMon
     restored.delete(where);
     throw error;
   }
+}
+
+/**
+ * After a gap in a partition's offsets (it was another member's for a while, or the log skipped offsets):
+ * adopts the partition's checkpoint if it is newer than this Worker's state, else keeps the state.
+ */
+async function adoptNewer(where: string, ctx: AgentContext<MarketMonitorConfig>): Promise<void> {
+  checkpoints = await readCheckpoints(ctx);
+  const found = checkpoints.get(where);
+  if (!found || BigInt(found.offset) <= observed.get(where)!) return;
+  monitor!.restore(where, found.state);
+  observed.set(where, BigInt(found.offset));
+  ctx.metrics.inc(RESTORES, { from: "checkpoint" });
+  ctx.log.info("market monitor: {partition} moved on elsewhere; adopted its checkpoint at offset {offset}", {
+    partition: where,
+    offset: found.offset,
+  });
 }
 
 async function readCheckpoints(ctx: AgentContext<MarketMonitorConfig>): Promise<Map<string, Checkpoint>> {
