@@ -101,6 +101,13 @@ Deno.test({
         );
         return { done: lines.length > 0, seen: lines };
       }, 120_000);
+      // …which the sinks store, with their provenance.
+      await waitFor("market-monitor alerts in PostgreSQL's market_alerts", async () => {
+        const rows = await sql`SELECT rule, status, dedup_key, inputs FROM market_alerts
+                               WHERE source = 'market-monitor' AND ts >= to_timestamp(${started / 1000})`;
+        const done = rows.length > 0 && rows.every((r) => r.dedup_key !== "" && Array.isArray(r.inputs));
+        return { done, seen: rows.slice(0, 3) };
+      }, 60_000);
 
       // 3. With the node stopped, Kafka's Java producer writes each codec's batches of Avro ticks (encoded with
       //    the schema the node registered) into market.ticks; the restarted node finds them waiting.
