@@ -18,6 +18,10 @@ Benchmarks (each prints its baseline, measured in the same run, and the ratio):
               and restart time from a crash to the next batch processed (median, p99)
   sinks       rows/s from a topic into PostgreSQL, embedded PostgreSQL and ClickHouse through the
               sink actors and MCP tools, beside a plain bulk insert with the same client
+  monitor     the market monitor's scorecard (precision, recall, delay per detector on seeded
+              synthetic series with injected anomalies), F1/delay on the TCPD bitcoin and apple
+              series (river wheel fetched with pip), and ticks/s through the market-monitor actor
+              beside the same detectors in a plain loop
   recovery    a node (main.ts start) SIGKILLed and restarted, and its broker restarted: time until
               the sinks write again (median of --rounds), beside a clean stop and the broker's own start
   e2e         latency from publish to row visible in PostgreSQL (and ClickHouse) at sustained rates
@@ -53,7 +57,8 @@ it starts the test services. ask needs no services (embedded log and embedded Po
 /** `qistream bench`. */
 export const benchCommand: Command = {
   name: "bench",
-  summary: "run a benchmark beside its same-run baseline (connector, actors, sinks, recovery, e2e, ask)",
+  summary:
+    "run a benchmark beside its same-run baseline (connector, actors, sinks, monitor, recovery, e2e, ask)",
   usage: USAGE,
   async run(args) {
     const parsed = parseCommandArgs(args, USAGE, {
@@ -103,6 +108,7 @@ export const benchCommand: Command = {
     if (name === "recovery") return await recoveryBench(numbers.rounds);
     if (name === "e2e") return await e2eBench(rates, numbers.seconds);
     if (name === "ask") return await askBenchCommand();
+    if (name === "monitor") return await monitorBench(Math.min(numbers.records, 100_000), values.batch);
     if (name !== "connector") {
       console.error(`Unknown benchmark "${name}".\n\n${USAGE}`);
       return EXIT_USAGE;
@@ -157,6 +163,25 @@ async function actorsBench(n: {
     return EXIT_OK;
   } catch (e) {
     console.error(`bench actors failed: ${e instanceof Error ? e.stack : e}`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** `bench monitor`: in-process, no services. */
+async function monitorBench(ticks: number, batch: string | undefined): Promise<number> {
+  const { monitorBench } = await import("../tests/bench/monitor_bench.ts");
+  try {
+    const report = await monitorBench({
+      ticks,
+      seeds: [1, 2, 3],
+      batch: Number(batch ?? "500"),
+      cacheDir: new URL("../.cache/bench", import.meta.url).pathname,
+      progress: (m) => console.error(`bench: ${m}`),
+    });
+    console.log(`\n${report}`);
+    return EXIT_OK;
+  } catch (e) {
+    console.error(`bench monitor failed: ${e instanceof Error ? e.stack : e}`);
     return EXIT_FAILURE;
   }
 }

@@ -270,8 +270,15 @@ Deno.test("the default pipeline.yaml loads; clickhouse-sink starts only with CLI
   }
 
   const without = activeAgents(config);
-  assert.deepEqual(without.start.map((a) => a.id), ["synthetic", "bar-builder", "postgres-sink"]);
+  assert.deepEqual(without.start.map((a) => a.id), [
+    "synthetic",
+    "bar-builder",
+    "market-monitor",
+    "postgres-sink",
+  ]);
   assert.ok(config.topics["market.bars"], "bar-builder's output topic is declared");
+  assert.ok(config.topics["market.alerts"], "market-monitor's output topic is declared");
+  assert.equal(config.topics["market.monitor-state"]?.cleanupPolicy, "compact", "checkpoints are compacted");
   assert.deepEqual(without.skipped, [
     { id: "cryptocompare", reason: "requires connections.cryptocompare, which is not configured" },
     { id: "twelvedata", reason: "requires connections.twelvedata, which is not configured" },
@@ -284,6 +291,7 @@ Deno.test("the default pipeline.yaml loads; clickhouse-sink starts only with CLI
   assert.deepEqual(activeAgents(withCh.config).start.map((a) => a.id), [
     "synthetic",
     "bar-builder",
+    "market-monitor",
     "postgres-sink",
     "clickhouse-sink",
   ]);

@@ -1,11 +1,12 @@
 /**
- * The `stream` tool set: `stream.publish`, `stream.list_topics`, `stream.topic_stats` over the process's
- * `StreamConnector`.
+ * The `stream` tool set: `stream.publish`, `stream.list_topics`, `stream.topic_stats` and `stream.read_latest`
+ * over the process's `StreamConnector`.
  *
  * @module
  */
 import { z } from "zod";
 import { partitionLag } from "../connector/partition_lag.ts";
+import { readTopicToEnd } from "../connector/read_topic_to_end.ts";
 import type { StreamConnector } from "../connector/types.ts";
 import { type AnyToolDefinition, defineTool } from "./tool_definition.ts";
 
@@ -42,7 +43,7 @@ function valueBytes(r: z.infer<typeof recordSchema>): Uint8Array | null {
  * Builds the stream tool definitions.
  *
  * @param deps The connector.
- * @returns The three tools.
+ * @returns The four tools.
  */
 export function streamTools(deps: StreamToolsDeps): AnyToolDefinition[] {
   const { connector } = deps;
@@ -135,6 +136,36 @@ export function streamTools(deps: StreamToolsDeps): AnyToolDefinition[] {
           messages: partitions.reduce((s, p) => s + p.messages, 0),
           totalLag: group === undefined ? null : lags.reduce((s, l) => s + l, 0),
         };
+      },
+    }),
+    defineTool({
+      name: "stream.read_latest",
+      title: "Latest value per key",
+      description:
+        "Reads a topic from its earliest offset to its current end (a throwaway read that commits nothing) " +
+        "and returns the latest record of each key that starts with `keyPrefix`, as on a compacted topic: " +
+        "{topic, records: [{key, value (UTF-8 text, null for a tombstone), partition, offset}]} sorted by key. " +
+        "Meant for small compacted topics such as checkpoints.",
+      inputSchema: z.object({
+        topic: z.string().min(1).describe("Topic name"),
+        keyPrefix: z.string().default("").describe("Only keys starting with this"),
+      }),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      // Reads raw records of any topic (the monitor's checkpoints): not for readers, who see only what the query tools show.
+      role: "writer",
+      handler: async ({ topic, keyPrefix }) => {
+        const latest = new Map<
+          string,
+          { key: string; value: string | null; partition: number; offset: string }
+        >();
+        for (const r of await readTopicToEnd(connector, topic)) {
+          if (!r.key) continue;
+          const key = new TextDecoder().decode(r.key);
+          if (!key.startsWith(keyPrefix)) continue;
+          const value = r.value === null ? null : new TextDecoder().decode(r.value);
+          latest.set(key, { key, value, partition: r.partition, offset: r.offset });
+        }
+        return { topic, records: [...latest.values()].sort((a, b) => a.key.localeCompare(b.key)) };
       },
     }),
   ];

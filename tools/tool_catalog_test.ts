@@ -19,7 +19,7 @@ function fullCatalog() {
   return { tools, close: async () => (await sql.end(), await client.close()) };
 }
 
-Deno.test("the catalogue: 14 namespaced tools, each with a description and all four MCP hints", async () => {
+Deno.test("the catalogue: 15 namespaced tools, each with a description and all four MCP hints", async () => {
   const { tools, close } = fullCatalog();
   try {
     assert.deepEqual(tools.map((t) => t.name), [
@@ -34,6 +34,7 @@ Deno.test("the catalogue: 14 namespaced tools, each with a description and all f
       "stream.publish",
       "stream.list_topics",
       "stream.topic_stats",
+      "stream.read_latest",
       "supervision.cluster",
       "supervision.tree",
       "supervision.restart",
@@ -51,7 +52,7 @@ Deno.test("the catalogue: 14 namespaced tools, each with a description and all f
     }
     const c = await connectTestClient(tools);
     const listed = (await c.client.listTools()).tools as { name: string; inputSchema: { type: string } }[];
-    assert.equal(listed.length, 14);
+    assert.equal(listed.length, 15);
     assert.ok(listed.every((t) => t.inputSchema.type === "object"));
     await c.close();
   } finally {

@@ -1,7 +1,7 @@
 /**
  * The synthetic market agent: a seeded geometric Brownian motion per symbol ({@linkcode SyntheticMarket}),
  * published keyed by symbol to `topics.tick`. The default source and the benchmark load. It needs no
- * permissions at all, and it cannot fail on its own: it stops when the actor stops (after publishing what is
+ * permissions at all, injects occasional anomalies (see `anomalies`) for the market monitor, and it cannot fail on its own: it stops when the actor stops (after publishing what is
  * pending) or after `maxTicks`.
  *
  * @module
@@ -37,6 +37,21 @@ export const SyntheticConfig = z.object({
   spreadBps: z.number().min(0).default(2).describe("Bid/ask spread, basis points."),
   startTs: z.number().int().optional().describe(
     "First tick's timestamp (ms); default when the actor starts.",
+  ),
+  anomalies: z.object({
+    rate: z.number().min(0).max(1).default(0.002).describe(
+      "Probability per tick that one starts (0.002: about one per 500 ticks, every 10 s at 50 ticks/s).",
+    ),
+    kinds: z.array(z.enum(["jump", "volume", "gap", "volatility"])).min(1).optional().describe(
+      "Which kinds to inject; default all.",
+    ),
+    jumpFraction: z.number().positive().max(0.5).default(0.02).describe(
+      "Jump size, a fraction of the price.",
+    ),
+    gapTicks: z.number().int().min(1).default(40).describe("Ticks of the symbol a gap silences."),
+  }).nullable().default({ rate: 0.002, jumpFraction: 0.02, gapTicks: 40 }).describe(
+    "Occasional injected anomalies (price jumps, volume spikes, short gaps, volatility bursts) so the market " +
+      "monitor has something to find; `null` turns them off. Seeded like the walk: the same seed, the same anomalies.",
   ),
   maxTicks: z.number().int().min(0).optional().describe(
     "Stop (a normal exit) after this many ticks; default never.",
@@ -85,12 +100,17 @@ export async function run(ctx: AgentContext<SyntheticConfig>): Promise<void> {
     spreadBps: c.spreadBps,
     ...(c.startTs !== undefined ? { startTs: c.startTs } : {}),
     ...(c.maxTicks !== undefined ? { maxTicks: c.maxTicks } : {}),
+    ...(c.anomalies ? { anomalies: c.anomalies } : {}),
     metrics: ctx.metrics,
   });
-  ctx.log.info("synthetic market: {symbols} symbols at {rate} ticks/s (seed {seed})", {
-    symbols: c.symbols.length,
-    rate: c.ratePerSecond === 0 ? "unpaced" : c.ratePerSecond,
-    seed: c.seed,
-  });
+  ctx.log.info(
+    "synthetic market: {symbols} symbols at {rate} ticks/s (seed {seed}, anomaly rate {anomalies})",
+    {
+      anomalies: c.anomalies?.rate ?? 0,
+      symbols: c.symbols.length,
+      rate: c.ratePerSecond === 0 ? "unpaced" : c.ratePerSecond,
+      seed: c.seed,
+    },
+  );
   await out.run((signal) => market.run((r) => out.record(r), signal));
 }

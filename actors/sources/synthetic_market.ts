@@ -40,8 +40,46 @@ export interface SyntheticMarketOptions {
   startTs?: number;
   /** Stop after this many ticks. Default: run until aborted. */
   maxTicks?: number;
+  /**
+   * Injected anomalies (off when absent): each tick starts one with probability `rate`, drawn from its own seeded
+   * stream (`seed` + 1), so the walk itself is the same with or without them.
+   */
+  anomalies?: SyntheticAnomalies;
+  /** Told of each anomaly as it is injected (the ground truth of the monitor's scorecard). */
+  onAnomaly?: (anomaly: InjectedAnomaly) => void;
   /** Records-out counter (`source_records_total{source="synthetic",kind="tick"}`), counted per 1 000 ticks. */
   metrics?: MetricsSink;
+}
+
+/** Kinds of injected anomaly. */
+export type AnomalyKind = "jump" | "volume" | "gap" | "volatility";
+
+/** Occasional anomalies for a newcomer's monitor to find, and for its scorecard. */
+export interface SyntheticAnomalies {
+  /** Probability per tick that an anomaly starts (e.g. 0.001: one per 1 000 ticks). */
+  rate: number;
+  /** Kinds to draw from, uniformly. Default all. */
+  kinds?: AnomalyKind[];
+  /** Size of a jump, as a fraction of the price (its sign is random). Default 0.02. */
+  jumpFraction?: number;
+  /** A volume spike is this many times the mean per-tick volume. Default 50. */
+  volumeMultiple?: number;
+  /** A gap silences the symbol for this many of its ticks. Default 40. */
+  gapTicks?: number;
+  /** A volatility regime multiplies σ by this… Default 4. */
+  volatilityMultiple?: number;
+  /** …for this many of the symbol's ticks. Default 200. */
+  volatilityTicks?: number;
+}
+
+/** An anomaly as injected: the first tick (slot) it affects. */
+export interface InjectedAnomaly {
+  kind: AnomalyKind;
+  symbol: string;
+  /** Event time of the first affected tick (for a gap: of the first tick not sent). */
+  ts: number;
+  /** For a gap and a volatility regime: event time of the last affected tick. */
+  endTs: number;
 }
 
 const KNOWN_PRICES: Record<string, number> = {
@@ -76,8 +114,16 @@ export class SyntheticMarket {
   readonly #rng: SeededRandom;
   readonly #maxTicks: number;
   readonly #metrics?: MetricsSink;
+  readonly #anomalies?: Required<SyntheticAnomalies>;
+  readonly #anomalyRng: SeededRandom;
+  readonly #onAnomaly?: (anomaly: InjectedAnomaly) => void;
+  /** Per symbol: the slot until which it is silent, and until which its σ is raised. */
+  readonly #silentUntil: Float64Array;
+  readonly #volatileUntil: Float64Array;
   #startTs: number | undefined;
   #count = 0;
+  /** Time slots advanced (equal to `#count` unless a gap skipped some). */
+  #slot = 0;
 
   /** @throws {RangeError} for a negative rate, spread or volatility, or no symbols */
   constructor(options: SyntheticMarketOptions = {}) {
@@ -111,6 +157,25 @@ export class SyntheticMarket {
       this.#volTerm[i] = sigma * Math.sqrt(dt);
     });
     this.#rng = new SeededRandom(options.seed ?? 42);
+    this.#anomalyRng = new SeededRandom((options.seed ?? 42) + 1);
+    this.#silentUntil = new Float64Array(specs.length);
+    this.#volatileUntil = new Float64Array(specs.length);
+    if (options.anomalies) {
+      const a = options.anomalies;
+      if (!(a.rate >= 0 && a.rate <= 1)) {
+        throw new RangeError(`Cannot create synthetic market: anomalies.rate is ${a.rate} (expected 0..1)`);
+      }
+      this.#anomalies = {
+        rate: a.rate,
+        kinds: a.kinds?.length ? a.kinds : ["jump", "volume", "gap", "volatility"],
+        jumpFraction: a.jumpFraction ?? 0.02,
+        volumeMultiple: a.volumeMultiple ?? 50,
+        gapTicks: a.gapTicks ?? 40,
+        volatilityMultiple: a.volatilityMultiple ?? 4,
+        volatilityTicks: a.volatilityTicks ?? 200,
+      };
+    }
+    if (options.onAnomaly) this.#onAnomaly = options.onAnomaly;
     this.#maxTicks = options.maxTicks ?? Infinity;
     this.#startTs = options.startTs;
     if (options.metrics) this.#metrics = options.metrics;
@@ -128,25 +193,54 @@ export class SyntheticMarket {
    */
   next(): Tick {
     const n = this.#symbols.length;
-    const i = this.#count % n;
     this.#startTs ??= Date.now();
     const step = Number.isFinite(this.ratePerSecond) ? 1000 / this.ratePerSecond : 1;
-    const ts = this.#startTs + Math.floor(this.#count * step);
-    this.#count++;
-    const price = this.#prices[i]! * Math.exp(this.#driftTerm[i]! + this.#volTerm[i]! * this.#rng.normal());
-    this.#prices[i] = price;
-    const volume = (this.#volume[i] = this.#volume[i]! + this.#rng.next());
-    const half = price * this.#halfSpread;
-    return {
-      symbol: this.#symbols[i]!,
-      source: SOURCE,
-      exchange: null,
-      ts,
-      price: round(price),
-      bid: round(price - half),
-      ask: round(price + half),
-      volume: round(volume),
-    };
+    for (;;) {
+      const slot = this.#slot++;
+      const i = slot % n;
+      const ts = this.#startTs + Math.floor(slot * step);
+      const volatile = slot < this.#volatileUntil[i]!;
+      const sigma = this.#volTerm[i]! * (volatile ? this.#anomalies!.volatilityMultiple : 1);
+      let price = this.#prices[i]! * Math.exp(this.#driftTerm[i]! + sigma * this.#rng.normal());
+      let volume = this.#volume[i]! + this.#rng.next();
+      if (slot < this.#silentUntil[i]!) {
+        this.#prices[i] = price;
+        this.#volume[i] = volume;
+        continue; // a gap: the walk goes on, nothing is sent
+      }
+      const a = this.#anomalies;
+      if (a && this.#anomalyRng.next() < a.rate) {
+        const kind = a.kinds[Math.floor(this.#anomalyRng.next() * a.kinds.length)]!;
+        const symbol = this.#symbols[i]!;
+        let endTs = ts;
+        if (kind === "jump") price *= 1 + (this.#anomalyRng.next() < 0.5 ? -1 : 1) * a.jumpFraction;
+        else if (kind === "volume") volume += a.volumeMultiple * 0.5;
+        else if (kind === "gap") {
+          // This tick is sent; its next gapTicks are not.
+          this.#silentUntil[i] = slot + n * (a.gapTicks + 1);
+          endTs = this.#startTs + Math.floor((slot + n * a.gapTicks) * step);
+        } else {
+          this.#volatileUntil[i] = slot + n * a.volatilityTicks;
+          endTs = this.#startTs + Math.floor((slot + n * (a.volatilityTicks - 1)) * step);
+        }
+        const gapStart = kind === "gap" ? this.#startTs + Math.floor((slot + n) * step) : ts;
+        this.#onAnomaly?.({ kind, symbol, ts: gapStart, endTs });
+      }
+      this.#prices[i] = price;
+      this.#volume[i] = volume;
+      this.#count++;
+      const half = price * this.#halfSpread;
+      return {
+        symbol: this.#symbols[i]!,
+        source: SOURCE,
+        exchange: null,
+        ts,
+        price: round(price),
+        bid: round(price - half),
+        ask: round(price + half),
+        volume: round(volume),
+      };
+    }
   }
 
   /**

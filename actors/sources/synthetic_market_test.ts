@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SyntheticMarket } from "./synthetic_market.ts";
+import { type InjectedAnomaly, SyntheticMarket } from "./synthetic_market.ts";
 import type { Tick } from "./market_record.ts";
 import { MemoryMetrics, RECORDS_OUT } from "../shared/source_metrics.ts";
 
@@ -87,4 +87,29 @@ Deno.test("synthetic market: unpaced run is fast and stops on abort", async () =
   assert.equal(await done, 200_000);
   const elapsed = performance.now() - started;
   assert.ok(elapsed < 3000, `200k ticks took ${elapsed} ms`);
+});
+
+Deno.test("synthetic anomalies: seeded (same seed, same anomalies), the walk unchanged at rate 0, a gap silences its symbol", () => {
+  const make = (rate: number | undefined, log: InjectedAnomaly[] = []) =>
+    new SyntheticMarket({
+      seed: 9,
+      ratePerSecond: 10,
+      startTs: 0,
+      symbols: ["A", "B"],
+      ...(rate === undefined ? {} : { anomalies: { rate, gapTicks: 5 }, onAnomaly: (a) => log.push(a) }),
+    });
+  const ticks = (m: SyntheticMarket, n: number) => Array.from({ length: n }, () => m.next());
+  assert.deepEqual(ticks(make(0), 500), ticks(make(undefined), 500));
+  const first: InjectedAnomaly[] = [], second: InjectedAnomaly[] = [];
+  const a = ticks(make(0.02, first), 3000);
+  assert.deepEqual(ticks(make(0.02, second), 3000), a);
+  assert.deepEqual(second, first);
+  assert.deepEqual(new Set(first.map((x) => x.kind)), new Set(["jump", "volume", "gap", "volatility"]));
+  const gap = first.find((x) => x.kind === "gap")!;
+  const silent = a.filter((t) => t.symbol === gap.symbol && t.ts >= gap.ts && t.ts <= gap.endTs);
+  assert.deepEqual(silent, [], `${gap.symbol} sends nothing from ${gap.ts} to ${gap.endTs}`);
+  assert.ok(
+    a.some((t) => t.symbol !== gap.symbol && t.ts >= gap.ts && t.ts <= gap.endTs),
+    "the others go on",
+  );
 });

@@ -37,6 +37,7 @@ const serviceNeeds = needs("KAFKA_BROKERS", "SCHEMA_REGISTRY_URL", "DATABASE_URL
 Deno.test({
   ignore: serviceNeeds.ignore || noJava !== undefined,
   name: "shipped pipeline.yaml on the real services: ticks in both tables, ready, lag measured; " +
+    "alerts from the market monitor, restored from its checkpoints after a restart; " +
     `gzip/snappy/lz4/zstd batches the Java producer left in market.ticks give exactly N rows each${
       noJava ? ` (skipped: ${noJava})` : ""
     }`,
@@ -91,6 +92,21 @@ Deno.test({
         );
         const groups = SHIPPED_GROUPS.map((g) => series.filter((l) => l.includes(`group="${g}"`)).length);
         return { done: groups.every((n) => n === 6), seen: { groups, series } };
+      }, 60_000);
+
+      // 2b. The market monitor raises alerts from the synthetic market's injected anomalies.
+      await waitFor("alerts_total in /metrics (the market monitor's first alerts)", async () => {
+        const lines = (await text(`${url}/metrics`)).body.split("\n").filter((l) =>
+          l.startsWith("alerts_total{")
+        );
+        return { done: lines.length > 0, seen: lines };
+      }, 120_000);
+      // …which the sinks store, with their provenance.
+      await waitFor("market-monitor alerts in PostgreSQL's market_alerts", async () => {
+        const rows = await sql`SELECT rule, status, dedup_key, inputs FROM market_alerts
+                               WHERE source = 'market-monitor' AND ts >= to_timestamp(${started / 1000})`;
+        const done = rows.length > 0 && rows.every((r) => r.dedup_key !== "" && Array.isArray(r.inputs));
+        return { done, seen: rows.slice(0, 3) };
       }, 60_000);
 
       // 3. With the node stopped, Kafka's Java producer writes each codec's batches of Avro ticks (encoded with
@@ -156,6 +172,12 @@ Deno.test({
       assert.equal(topic?.config["compression.type"], "producer");
       const r = await text(`${url2}/readyz`);
       assert.equal(r.status, 200, r.body);
+      // The restarted monitor resumed from its checkpoints, not from scratch.
+      await waitFor("the restarted monitor restored its checkpoints", async () => {
+        const lines = (await text(`${url2}/metrics`)).body.split("\n")
+          .filter((l) => l.startsWith("monitor_state_restores_total{") && l.includes('from="checkpoint"'));
+        return { done: lines.length > 0, seen: again!.output().match(/market monitor: [^"]*/g)?.slice(0, 6) };
+      }, 60_000);
       assert.doesNotMatch(
         node.output() + again.output(),
         /KafkaJSNotImplemented|DecompressionError|UnsupportedCompressionError/,
