@@ -18,6 +18,7 @@ Deno.test("registry: every agent module of actors/agents/ is a kind named by its
     "bar-builder",
     "clickhouse-sink",
     "cryptocompare",
+    "market-monitor",
     "postgres-sink",
     "replay",
     "synthetic",

@@ -177,6 +177,7 @@ Deno.test("check: the shipped pipeline.yaml passes, with no services and with al
   assert.deepEqual(activeAgents(bare.config).start.map((a) => a.id), [
     "synthetic",
     "bar-builder",
+    "market-monitor",
     "postgres-sink",
   ]);
   const env: Record<string, string> = {
@@ -188,7 +189,7 @@ Deno.test("check: the shipped pipeline.yaml passes, with no services and with al
     OPENAI_API_KEY: "k",
   };
   const full = await loadConfig({ path, env: (n) => env[n], check });
-  assert.equal(activeAgents(full.config).start.length, 7);
+  assert.equal(activeAgents(full.config).start.length, 8);
 });
 
 Deno.test("check: a kind whose tools may narrow (the analyst) takes fewer, and refuses any other tool", () => {
