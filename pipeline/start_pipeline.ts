@@ -56,6 +56,7 @@ import {
   type ActorToolsConnection,
   createApiHandler,
   createMcpHttpHandler,
+  lifecycleEndpoints,
   serveActorTools,
   toolCatalog,
 } from "../tools/mod.ts";
@@ -74,7 +75,8 @@ import denoJson from "../deno.json" with { type: "json" };
 const QISTREAM_VERSION: string = denoJson.version;
 import { avroPublisher } from "./avro_publish.ts";
 import { declareTopics } from "./declare_topics.ts";
-import { localMcpToken } from "./local_mcp_token.ts";
+import { localAdminToken, localMcpToken } from "./local_mcp_token.ts";
+import { type LifecycleAgent, NodeLifecycle } from "./node_lifecycle.ts";
 import { topicSchemas } from "./topic_schemas.ts";
 import { checkAgentTables } from "./check_agent_tables.ts";
 import { type Databases, openDatabases } from "./databases.ts";
@@ -104,7 +106,11 @@ export interface RunningPipeline {
     agents: string[];
     /** The file holding the local MCP token, when the configuration declares no tokens. */
     mcpTokenFile?: string;
+    /** The local admin token the dashboard link carries, when the configuration declares no tokens. */
+    adminToken?: string;
   };
+  /** Pause, resume, stop, start and restart of agents (the `lifecycle.*` commands). */
+  readonly lifecycle: NodeLifecycle;
   /** The live supervision tree (supervisors, actors, dispatchers). */
   tree(): TreeNode;
   /** Stops sources, drains and commits, stops consumers, closes connections. */
@@ -158,7 +164,23 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     });
     cleanup.push(removeStreamCheck);
 
-    await step("declaring topics", () => declareTopics(clusterTopics(config), connector));
+    // The audit topic is declared with the node's topics; a file that does not list it gets a default one.
+    const nodeTopics = clusterTopics(config);
+    const declared = config.node.auditTopic in nodeTopics ? nodeTopics : {
+      ...nodeTopics,
+      [config.node.auditTopic]: {
+        partitions: 1,
+        replicationFactor: Math.max(1, ...Object.values(config.topics).map((t) => t.replicationFactor)),
+        cleanupPolicy: "delete" as const,
+        compression: "none" as const,
+        retentionMs: 90 * 24 * 3600 * 1000,
+      },
+    };
+    await step("declaring topics", () => declareTopics(declared, connector));
+    const lifecycle = await step(
+      `reading ${config.node.dataDir}/lifecycle.json`,
+      () => NodeLifecycle.open(config.node.dataDir, config.node.name),
+    );
     const kafka = config.connections.kafka;
     const offsets: SourceOffsetStore = kafka
       ? new TopicOffsetStore(connector, SOURCE_OFFSETS_TOPIC)
@@ -218,13 +240,16 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         restart: (actor) => restartActor(live.root, dispatchers, actor),
         cluster: () => live.cluster?.() ?? null,
       },
+      lifecycle,
     });
     const local = config.mcp.tokens.length === 0 ? await localMcpToken(config.node.dataDir) : undefined;
+    const localAdmin = local ? await localAdminToken(config.node.dataDir) : undefined;
+    const tokens = local && localAdmin ? [local, localAdmin] : config.mcp.tokens;
     const unmountMcp = http.mount(
       "/mcp",
       createMcpHttpHandler({
         tools,
-        tokens: local ? [local] : config.mcp.tokens,
+        tokens,
         allowedHosts: config.mcp.allowedHosts,
         allowedOrigins: config.mcp.allowedOrigins,
       }),
@@ -234,7 +259,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     const unmountApi = http.mount(
       "/api",
       createApiHandler({
-        tokens: local ? [local] : config.mcp.tokens,
+        tokens,
         endpoints: [{
           path: "/api/tree",
           permission: "supervision.tree",
@@ -243,7 +268,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           path: "/api/cluster",
           permission: "supervision.cluster",
           handle: () => Response.json(live.cluster?.() ?? null),
-        }],
+        }, ...lifecycleEndpoints(lifecycle)],
       }),
     );
     cleanup.push(unmountApi);
@@ -287,6 +312,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     }
 
     const consumers: ChildSpec[] = [];
+    const lifecycleAgents: LifecycleAgent[] = [];
     const sources: ChildSpec[] = [];
     const described: Omit<NodeAgent, "state" | "partitions">[] = [];
     for (const { id, agent } of agents) {
@@ -339,6 +365,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           maxBatchRecords: agent.batch.maxRecords,
           maxBatchWaitMs: agent.batch.maxWaitMs,
           decode,
+          paused: lifecycle.pausedAtStart(id),
         });
         dispatchers.push(dispatcher);
       }
@@ -361,16 +388,20 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         ...agent.supervision,
         children: dispatcher ? [...actors, dispatcherChild(`${id}.dispatcher`, dispatcher)] : actors,
       });
+      lifecycleAgents.push({ id, role: dispatcher ? "consumer" : "source", instances, dispatcher });
       if (dispatcher) {
         consumers.push(agentSupervisor);
         const d = dispatcher;
         // Data flows: the membership is consuming, and no partition is backed up (registry away, dead letter
-        // being retried) nor has the dead-letter path broken.
+        // being retried) nor has the dead-letter path broken. An agent an operator stopped passes with a detail
+        // saying so; a paused one must still hold its membership, and says it is paused.
         cleanup.push(http.readiness.add(`consumer:${id}`, () => {
+          if (lifecycle.kept(id)?.state === "stopped") return lifecycle.readinessDetail(id);
           const problem = d.problem();
           if (problem) throw new Error(problem);
           const health = d.health();
           if (!health.ok) throw new Error(health.reason);
+          return lifecycle.readinessDetail(id);
         }));
       } else sources.push(singleton ? gatedChild(agentSupervisor, lease) : agentSupervisor);
     }
@@ -388,12 +419,19 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         strategy: oneForOne,
         ...config.node.supervision,
         children: [...consumers, ...sources],
+        stopped: lifecycle.stoppedAtStart(),
         onGiveUp: (reason) => {
           log.error("the root supervisor gave up: {reason}", { reason });
           options.onGiveUp?.(reason);
         },
       }));
     live.root = root;
+    lifecycle.bind({
+      agents: lifecycleAgents,
+      root: () => live.root,
+      connector,
+      auditTopic: config.node.auditTopic,
+    });
     cleanup.push(() => root.stop());
     lag.start();
     cleanup.push(() => lag.stop());
@@ -430,11 +468,13 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       clickhouseQuery: databases.clickhouseQuery?.where,
       agents: agents.map((a) => `${a.id} (${a.agent.kind} ×${a.agent.instances})`),
       mcpTokenFile: local?.file,
+      adminToken: localAdmin?.token,
     };
     let stopping: Promise<void> | undefined;
     return {
       connector,
       where,
+      lifecycle,
       tree: () => root.snapshot(),
       stop: () => stopping ??= undo(),
     };

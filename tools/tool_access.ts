@@ -30,7 +30,7 @@ export function isToolAllowed(patterns: readonly string[], tool: string): boolea
 /**
  * Default role → tool patterns for `/mcp` tokens (`mcp.tokens[].role` in the configuration):
  * `reader` may only call read-only tools; `writer` may also write to the databases and publish; `admin` may
- * call everything (including `supervision.restart`).
+ * call everything (including `supervision.restart` and the `lifecycle.*` commands).
  */
 export const DEFAULT_ROLES: Readonly<Record<string, readonly string[]>> = {
   reader: [
@@ -42,8 +42,9 @@ export const DEFAULT_ROLES: Readonly<Record<string, readonly string[]>> = {
     "stream.topic_stats",
     "supervision.tree",
     "supervision.cluster",
+    "lifecycle.agents",
   ],
-  writer: ["postgres.*", "clickhouse.*", "stream.*", "supervision.tree", "supervision.cluster"],
+  writer: ["postgres.*", "clickhouse.*", "stream.*", "supervision.tree", "supervision.cluster", "lifecycle.agents"],
   admin: ["*"],
 };
 

@@ -9,6 +9,7 @@ import { postgresTools, type PostgresToolsDeps } from "./postgres_tools.ts";
 import { streamTools, type StreamToolsDeps } from "./stream_tools.ts";
 import { type SupervisionControl, supervisionTools } from "./supervision_tools.ts";
 import type { AnyToolDefinition } from "./tool_definition.ts";
+import { type LifecycleControl, lifecycleTools } from "./lifecycle_commands.ts";
 
 /** Dependencies of {@linkcode toolCatalog}; each one present adds its tool set. */
 export interface ToolCatalogDeps {
@@ -16,6 +17,7 @@ export interface ToolCatalogDeps {
   clickhouse?: ClickHouseToolsDeps;
   stream?: StreamToolsDeps;
   supervision?: SupervisionControl;
+  lifecycle?: LifecycleControl;
 }
 
 /**
@@ -36,5 +38,6 @@ export function toolCatalog(deps: ToolCatalogDeps): AnyToolDefinition[] {
     ...(deps.clickhouse ? clickHouseTools(deps.clickhouse) : []),
     ...(deps.stream ? streamTools(deps.stream) : []),
     ...(deps.supervision ? supervisionTools({ supervision: deps.supervision }) : []),
+    ...(deps.lifecycle ? lifecycleTools(deps.lifecycle) : []),
   ];
 }

@@ -1,0 +1,131 @@
+/**
+ * The lifecycle API on a node on the embedded log: a pause over HTTP keeps the group membership and stops
+ * fetching (lag grows, readiness passes saying "paused"), survives a node restart (the restarted node comes up
+ * paused and its lag keeps growing), a resume over MCP drains it, commands are idempotent, only an admin token
+ * may call them, and each transition is on the audit topic with who asked.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_TOKEN_FILE } from "../../pipeline/local_mcp_token.ts";
+import type { DispatcherNode, SupervisorNode, TreeNode } from "../../supervisor/mod.ts";
+import { readTopicToEnd } from "../../connector/read_topic_to_end.ts";
+import { callTool, startNode, testConfig, type TestNode, waitFor } from "./_pipeline_harness.ts";
+
+const config = (dataDir: string) =>
+  testConfig(
+    `node: { dataDir: ${dataDir}, deadLetterTopic: t.dlq, lagIntervalMs: 200, auditTopic: t.audit }
+topics:
+  t.ticks: { partitions: 2, schema: market.tick }
+  t.bars: { partitions: 1, schema: market.bar }
+  t.dlq: { partitions: 1 }
+agents:
+  feed: { kind: synthetic, publish: [t.ticks], config: { ratePerSecond: 100, topics: { tick: t.ticks } } }
+  bars:
+    kind: bar-builder
+    subscribe: { topics: [t.ticks], group: g.bars, fromBeginning: true }
+    publish: [t.bars, t.dlq]
+    config: { intervals: [1s], topic: t.bars, deadLetterTopic: t.dlq }`,
+    {},
+  );
+
+function dispatcherOf(tree: TreeNode): DispatcherNode | undefined {
+  const agent = (tree as SupervisorNode).children.find((c) => c.id === "bars") as SupervisorNode | undefined;
+  return agent?.children?.find((c) => c.type === "dispatcher") as DispatcherNode | undefined;
+}
+
+/** Records of t.ticks not yet committed by g.bars. */
+async function lag(node: TestNode): Promise<number> {
+  const offsets = await node.pipeline.connector.offsets("t.ticks", "g.bars");
+  return offsets.reduce((sum, o) => sum + Number(BigInt(o.high) - BigInt(o.committed ?? o.low)), 0);
+}
+
+async function post(node: TestNode, path: string, token: string) {
+  const response = await fetch(`${node.url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+Deno.test({
+  name: "lifecycle: a pause keeps the membership and survives a node restart; resume drains; audited",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "qistream-lifecycle-" });
+    let node: TestNode | undefined;
+    try {
+      node = await startNode(config(dataDir));
+      const admin = (await Deno.readTextFile(join(dataDir, LOCAL_ADMIN_TOKEN_FILE))).trim();
+      const reader = (await Deno.readTextFile(join(dataDir, LOCAL_TOKEN_FILE))).trim();
+      const first = node;
+      await waitFor("bar-builder to commit ticks", async () => {
+        const committed = (await first.pipeline.connector.offsets("t.ticks", "g.bars"))
+          .reduce((n, o) => n + Number(o.committed ?? 0), 0);
+        return { done: committed > 50, seen: committed };
+      });
+
+      const forbidden = await post(node, "/api/agents/bars/pause", reader);
+      assert.equal(forbidden.status, 403, JSON.stringify(forbidden.body));
+      const paused = await post(node, "/api/agents/bars/pause", admin);
+      assert.equal(paused.status, 200, JSON.stringify(paused.body));
+      assert.equal(paused.body.agent.desired, "paused");
+      assert.equal(paused.body.agent.state, "paused");
+      assert.equal(paused.body.agent.by, "http:local-admin");
+      const again = await post(node, "/api/agents/bars/pause", admin);
+      assert.deepEqual(again.body, paused.body, "a second pause changes nothing");
+      const source = await post(node, "/api/agents/feed/pause", admin);
+      assert.equal(source.status, 409, "a source has no group to pause");
+      assert.equal((await post(node, "/api/agents/nope/pause", admin)).status, 404);
+
+      const membership = dispatcherOf(node.pipeline.tree())!;
+      assert.equal(membership.subscription.state, "consuming", "paused keeps the membership");
+      assert.equal(membership.paused?.by, "http:local-admin");
+      const ready = await fetch(`${node.url}/readyz`);
+      const report = await ready.json();
+      assert.equal(ready.status, 200, JSON.stringify(report));
+      const check = report.checks.find((c: { name: string }) => c.name === "consumer:bars");
+      assert.match(check.detail, /^paused by http:local-admin at .*not a fault/);
+
+      let lagPaused = 0;
+      await waitFor("lag to grow while paused", async () => {
+        lagPaused = await lag(first);
+        return { done: lagPaused > 300, seen: lagPaused };
+      });
+
+      await node.stop();
+      node = undefined;
+      node = await startNode(config(dataDir));
+      const second = node;
+      const restarted = dispatcherOf(second.pipeline.tree())!;
+      assert.equal(restarted.paused?.by, "http:local-admin", "the restarted node comes up paused");
+      const kept = await callTool(second.url, reader, "lifecycle.agents", {});
+      const bars = (kept.agents as { agent: string; desired: string }[]).find((a) => a.agent === "bars");
+      assert.equal(bars?.desired, "paused");
+      await waitFor("lag to keep growing after the restart", async () => {
+        const now = await lag(second);
+        return { done: now > lagPaused + 300, seen: { now, lagPaused } };
+      });
+
+      const resumed = await callTool(second.url, admin, "lifecycle.resume", { agent: "bars" });
+      assert.equal((resumed.agent as { state: string }).state, "running");
+      await waitFor("the lag to drain after resume", async () => {
+        const now = await lag(second);
+        return { done: now < 100, seen: now };
+      }, 90_000);
+
+      const audit = await readTopicToEnd(second.pipeline.connector, "t.audit");
+      const entries = audit.map((r) => JSON.parse(new TextDecoder().decode(r.value!)));
+      assert.deepEqual(
+        entries.map((e) => [e.command, e.agent, e.by, e.from, e.to]),
+        [
+          ["pause", "bars", "http:local-admin", "running", "paused"],
+          ["resume", "bars", "http:local-admin", "paused", "running"],
+        ],
+      );
+    } finally {
+      await node?.stop();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
