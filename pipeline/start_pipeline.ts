@@ -54,9 +54,12 @@ import {
 } from "../supervisor/mod.ts";
 import {
   type ActorToolsConnection,
+  type ApiEndpoint,
   createApiHandler,
   createMcpHttpHandler,
+  isToolAllowed,
   lifecycleEndpoints,
+  rolePatterns,
   serveActorTools,
   toolCatalog,
 } from "../tools/mod.ts";
@@ -73,6 +76,7 @@ import { clusterTopics } from "./cluster_topics.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const QISTREAM_VERSION: string = denoJson.version;
+import { DashboardFeed, serveDashboardFile, ThroughputMeter } from "../dashboard/mod.ts";
 import { avroPublisher } from "./avro_publish.ts";
 import { declareTopics } from "./declare_topics.ts";
 import { localAdminToken, localMcpToken } from "./local_mcp_token.ts";
@@ -193,6 +197,8 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       async () => registerCatalog(schemas = topicSchemas(await loadSchemaCatalog(), config.topics), registry),
     );
     const schemaOf = (topic: string) => schemas?.subjects.find((s) => s.topic === topic)?.name;
+    const topicsOf = (schema: string) =>
+      schemas?.subjects.filter((s) => s.name === schema).map((s) => s.topic) ?? [];
     const serde = new AvroSerde({ registry });
 
     const agents = activeAgents(config).start;
@@ -242,6 +248,16 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       },
       lifecycle,
     });
+    // The dashboard's endpoints join once its feed runs (the handler reads this list on every request).
+    const apiEndpoints: ApiEndpoint[] = [{
+      path: "/api/tree",
+      permission: "supervision.tree",
+      handle: () => Response.json(live.root?.snapshot() ?? null),
+    }, {
+      path: "/api/cluster",
+      permission: "supervision.cluster",
+      handle: () => Response.json(live.cluster?.() ?? null),
+    }, ...lifecycleEndpoints(lifecycle)];
     const local = config.mcp.tokens.length === 0 ? await localMcpToken(config.node.dataDir) : undefined;
     const localAdmin = local ? await localAdminToken(config.node.dataDir) : undefined;
     const tokens = local && localAdmin ? [local, localAdmin] : config.mcp.tokens;
@@ -260,15 +276,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       "/api",
       createApiHandler({
         tokens,
-        endpoints: [{
-          path: "/api/tree",
-          permission: "supervision.tree",
-          handle: () => Response.json(live.root?.snapshot() ?? null),
-        }, {
-          path: "/api/cluster",
-          permission: "supervision.cluster",
-          handle: () => Response.json(live.cluster?.() ?? null),
-        }, ...lifecycleEndpoints(lifecycle)],
+        endpoints: apiEndpoints,
       }),
     );
     cleanup.push(unmountApi);
@@ -289,6 +297,8 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     };
 
     const publish = avroPublisher(connector, serde);
+    /** Records each agent published (for the dashboard's throughput). */
+    const published = new Map<string, number>();
     const decode = async (record: ConsumedRecord) => {
       if (record.value === null) throw new TypeError("Cannot decode a record with no value (a tombstone)");
       return (await serde.decode(record.value)).value;
@@ -334,7 +344,10 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         agent: id,
         config: agentConfig,
         grants,
-        publish: publishAllowed(id, [...agent.publish, config.node.deadLetterTopic], publish),
+        publish: counted(
+          publishAllowed(id, [...agent.publish, config.node.deadLetterTopic], publish),
+          (n) => published.set(id, (published.get(id) ?? 0) + n),
+        ),
         restart: agent.restart,
         batchDeadlineMs: agent.batch.deadlineMs,
       };
@@ -458,6 +471,47 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       }));
     live.cluster = () => nodes.view();
     cleanup.push(() => nodes.stop());
+    // The dashboard at `/`: its files, and /api/events (state every second, prices, alerts, insights, dead
+    // letters) read from the stream through the connector.
+    const meter = new ThroughputMeter();
+    const groups = Object.fromEntries(dispatchers.map((d) => [d.agent, d.group]));
+    const feed = new DashboardFeed({
+      connector,
+      decode: async (value) => (await serde.decode(value)).value,
+      topics: {
+        prices: topicsOf("market.tick"),
+        alerts: topicsOf("market.alert"),
+        insights: topicsOf("market.insight"),
+        deadLetters: [config.node.deadLetterTopic],
+      },
+      state: () => ({
+        node: config.node.name,
+        tree: live.root?.snapshot() ?? null,
+        agents: lifecycle.agents(),
+        groups,
+        lag: lag.snapshot(),
+        throughput: meter.sample(Object.fromEntries(lifecycleAgents.map((a) => [a.id, {
+          in: a.dispatcher?.stats.recordsAcked ?? 0,
+          out: published.get(a.id) ?? 0,
+        }]))),
+      }),
+    });
+    await step("starting the dashboard feed", () => feed.start());
+    cleanup.push(() => feed.stop());
+    apiEndpoints.push(
+      { path: "/api/events", permission: "supervision.tree", handle: (request) => feed.handle(request) },
+      {
+        path: "/api/whoami",
+        permission: "supervision.tree",
+        handle: (_request, ctx) =>
+          Response.json({
+            caller: ctx.caller,
+            role: ctx.role,
+            admin: isToolAllowed(rolePatterns(ctx.role), "lifecycle.pause"),
+          }),
+      },
+    );
+    cleanup.push(http.mount("/", serveDashboardFile));
 
     const where = {
       log: describeConnector(config),
@@ -482,6 +536,15 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     await undo();
     throw error;
   }
+}
+
+/** A publish that reports how many records were acknowledged. */
+function counted(publish: PublishFn, onPublished: (count: number) => void): PublishFn {
+  return async (topic, records, from) => {
+    const result = await publish(topic, records, from);
+    onPublished(records.length);
+    return result;
+  };
 }
 
 /**
