@@ -2,7 +2,7 @@
 // (from ?token=… once, or typed in), follows /api/events (Server-Sent Events read with fetch, so the token goes
 // in a header and a reconnect sends Last-Event-ID), and renders the tree, agents, lag, prices and records.
 // Every view carries data-* attributes (state, counts, values) that tests and scripts can read.
-import uPlot from "/vendor/uPlot.esm.js";
+import uPlot from "./vendor/uPlot.esm.js";
 
 const TOKEN_KEY = "qistream.token";
 const MAX_POINTS = 600;
