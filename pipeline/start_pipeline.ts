@@ -54,6 +54,7 @@ import {
 } from "../supervisor/mod.ts";
 import {
   type ActorToolsConnection,
+  type AnyToolDefinition,
   type ApiEndpoint,
   createApiHandler,
   createMcpHttpHandler,
@@ -62,6 +63,7 @@ import {
   rolePatterns,
   serveActorTools,
   toolCatalog,
+  toolEndpoint,
 } from "../tools/mod.ts";
 import { agentKind, isSingleton } from "./agent_kinds.ts";
 import {
@@ -247,17 +249,23 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         cluster: () => live.cluster?.() ?? null,
       },
       lifecycle,
+      deadLetters: { connector, topic: config.node.deadLetterTopic, serde },
     });
     // The dashboard's endpoints join once its feed runs (the handler reads this list on every request).
-    const apiEndpoints: ApiEndpoint[] = [{
-      path: "/api/tree",
-      permission: "supervision.tree",
-      handle: () => Response.json(live.root?.snapshot() ?? null),
-    }, {
-      path: "/api/cluster",
-      permission: "supervision.cluster",
-      handle: () => Response.json(live.cluster?.() ?? null),
-    }, ...lifecycleEndpoints(lifecycle)];
+    const apiEndpoints: ApiEndpoint[] = [
+      {
+        path: "/api/tree",
+        permission: "supervision.tree",
+        handle: () => Response.json(live.root?.snapshot() ?? null),
+      },
+      {
+        path: "/api/cluster",
+        permission: "supervision.cluster",
+        handle: () => Response.json(live.cluster?.() ?? null),
+      },
+      ...lifecycleEndpoints(lifecycle),
+      ...deadLetterEndpoints(tools),
+    ];
     const local = config.mcp.tokens.length === 0 ? await localMcpToken(config.node.dataDir) : undefined;
     const localAdmin = local ? await localAdminToken(config.node.dataDir) : undefined;
     const tokens = local && localAdmin ? [local, localAdmin] : config.mcp.tokens;
@@ -536,6 +544,16 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     await undo();
     throw error;
   }
+}
+
+/** The `deadletters.*` tools as `/api/deadletters` (list), `/api/deadletters/{ref}` (show) and `…/replay`. */
+function deadLetterEndpoints(tools: AnyToolDefinition[]): ApiEndpoint[] {
+  const tool = (name: string) => tools.find((t) => t.name === name)!;
+  return [
+    toolEndpoint(tool("deadletters.list"), "/api/deadletters"),
+    toolEndpoint(tool("deadletters.replay"), "/api/deadletters/replay"),
+    toolEndpoint(tool("deadletters.show"), "/api/deadletters/{ref}"),
+  ];
 }
 
 /** A publish that reports how many records were acknowledged. */

@@ -121,3 +121,5 @@ export {
   lifecycleEndpoints,
   lifecycleTools,
 } from "./lifecycle_commands.ts";
+export { deadLetterTools, type DeadLetterToolsDeps } from "./dead_letter_tools.ts";
+export { toolEndpoint } from "./tool_endpoint.ts";

@@ -43,8 +43,18 @@ export const DEFAULT_ROLES: Readonly<Record<string, readonly string[]>> = {
     "supervision.tree",
     "supervision.cluster",
     "lifecycle.agents",
+    "deadletters.list",
+    "deadletters.show",
   ],
-  writer: ["postgres.*", "clickhouse.*", "stream.*", "supervision.tree", "supervision.cluster", "lifecycle.agents"],
+  writer: [
+    "postgres.*",
+    "clickhouse.*",
+    "stream.*",
+    "supervision.tree",
+    "supervision.cluster",
+    "lifecycle.agents",
+    "deadletters.*",
+  ],
   admin: ["*"],
 };
 

@@ -10,6 +10,7 @@ import { streamTools, type StreamToolsDeps } from "./stream_tools.ts";
 import { type SupervisionControl, supervisionTools } from "./supervision_tools.ts";
 import type { AnyToolDefinition } from "./tool_definition.ts";
 import { type LifecycleControl, lifecycleTools } from "./lifecycle_commands.ts";
+import { deadLetterTools, type DeadLetterToolsDeps } from "./dead_letter_tools.ts";
 
 /** Dependencies of {@linkcode toolCatalog}; each one present adds its tool set. */
 export interface ToolCatalogDeps {
@@ -18,6 +19,7 @@ export interface ToolCatalogDeps {
   stream?: StreamToolsDeps;
   supervision?: SupervisionControl;
   lifecycle?: LifecycleControl;
+  deadLetters?: DeadLetterToolsDeps;
 }
 
 /**
@@ -39,5 +41,6 @@ export function toolCatalog(deps: ToolCatalogDeps): AnyToolDefinition[] {
     ...(deps.stream ? streamTools(deps.stream) : []),
     ...(deps.supervision ? supervisionTools({ supervision: deps.supervision }) : []),
     ...(deps.lifecycle ? lifecycleTools(deps.lifecycle) : []),
+    ...(deps.deadLetters ? deadLetterTools(deps.deadLetters) : []),
   ];
 }

@@ -51,6 +51,7 @@ async function signIn() {
     admin ? ", may pause/resume/stop/start/restart" : ", read only"
   })`;
   $("whoami").dataset.admin = String(admin);
+  $("dlq-replay").hidden = !admin;
   $("login").hidden = true;
   $("main").hidden = false;
   follow();
@@ -438,24 +439,97 @@ handlers.insight = (r) => {
   if (alert && shown.dataset.alertId === i.alertId) showAlert(alert);
 };
 
-handlers.deadletter = (r) => {
-  const d = r.value ?? {};
+// Dead letters: the live feed, or the whole topic filtered by agent, stage and error (the deadletters.* tools
+// behind /api/deadletters); show one decoded; replay the selected ones (admin).
+let dlqFilter = null;
+
+function dlqMatches(d) {
+  if (!dlqFilter) return true;
+  if (dlqFilter.agent && d.agent !== dlqFilter.agent) return false;
+  if (dlqFilter.stage && d.stage !== dlqFilter.stage) return false;
+  const text = `${d.errorClass}: ${d.errorMessage}`.toLowerCase();
+  return !dlqFilter.error || text.includes(dlqFilter.error.toLowerCase());
+}
+
+function deadLetterItem(d) {
+  const ref = `${d.partition}@${d.offset}`;
   const item = el(
     "li",
-    { class: "clickable", "data-location": d.location, "data-agent": d.agent, "data-stage": d.stage },
-    `${when(d.timestamp)} ${d.agent} · ${d.stage} · ${d.errorClass}: ${d.errorMessage}`,
+    { class: "clickable", "data-ref": ref, "data-agent": d.agent, "data-stage": d.stage },
+    admin
+      ? el("input", { type: "checkbox", "data-ref": ref, onclick: (e) => e.stopPropagation() })
+      : undefined,
+    ` ${when(d.timestamp)} ${d.agent} · ${d.stage} · ${d.errorClass}: ${d.errorMessage}`,
     el(
       "span",
       { class: "muted" },
       d.source ? ` (from ${d.source.topic}[${d.source.partition}]@${d.source.offset})` : "",
     ),
   );
-  item.addEventListener("click", () => {
-    const open = item.querySelector("pre");
-    if (open) return open.remove();
-    item.append(el("pre", {}, JSON.stringify(d.headers, null, 2)));
-  });
-  prepend("deadletters", item);
+  item.addEventListener("click", () => showDeadLetter(ref));
+  return item;
+}
+
+async function showDeadLetter(ref) {
+  const box = $("dlq-detail");
+  box.hidden = false;
+  box.dataset.ref = ref;
+  box.textContent = `loading ${ref}…`;
+  const res = await api(`/api/deadletters/${encodeURIComponent(ref)}`);
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) return (box.textContent = `cannot show ${ref}: ${body.error ?? res.status}`);
+  const d = body.deadLetter;
+  box.replaceChildren(
+    el("strong", {}, `${d.location}: ${d.errorClass}`),
+    el("div", {}, d.errorMessage),
+    el(
+      "div",
+      { class: "muted" },
+      `agent ${d.agent}, stage ${d.stage}${d.truncated ? `, TRUNCATED: ${d.truncated}` : ""}`,
+    ),
+    el("pre", { "data-value": "" }, `value: ${d.value}`),
+    el("pre", {}, `key: ${d.key}\nheaders: ${JSON.stringify(d.headers, null, 2)}`),
+  );
+}
+
+handlers.deadletter = (r) => {
+  const d = r.value ?? {};
+  if (!dlqMatches(d)) return;
+  prepend("deadletters", deadLetterItem(d));
 };
+
+$("dlq-filter").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  dlqFilter = Object.fromEntries([...form].filter(([, v]) => String(v).trim() !== ""));
+  const res = await api(`/api/deadletters?${new URLSearchParams({ ...dlqFilter, limit: "100" })}`);
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) return ($("dlq-result").textContent = `cannot list: ${body.error ?? res.status}`);
+  $("dlq-result").textContent = `${body.matched} of ${body.total} dead letters match` +
+    (body.deadLetters.length < body.matched ? `, newest ${body.deadLetters.length} shown` : "");
+  const list = $("deadletters");
+  list.replaceChildren(...body.deadLetters.reverse().map(deadLetterItem));
+  list.dataset.count = String(body.deadLetters.length);
+  list.dataset.filtered = "true";
+});
+
+$("dlq-replay").addEventListener("click", async () => {
+  const refs = [...document.querySelectorAll("#deadletters input[type=checkbox]:checked")].map((c) =>
+    c.dataset.ref
+  );
+  if (refs.length === 0) return ($("dlq-result").textContent = "select dead letters to replay first");
+  const res = await api("/api/deadletters/replay", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ refs }),
+  });
+  const body = await res.json().catch(() => ({}));
+  $("dlq-result").textContent = res.ok
+    ? body.outcomes.map((o) =>
+      `${o.location}: ${o.status}${o.to ? ` -> ${o.to}` : o.reason ? ` (${o.reason})` : ""}`
+    )
+      .join("; ")
+    : `replay failed: ${body.error ?? res.status}`;
+});
 
 signIn();
