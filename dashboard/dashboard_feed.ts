@@ -147,10 +147,6 @@ export class DashboardFeed {
         clearInterval(keepAlive);
       },
     });
-    request.signal.addEventListener("abort", () => {
-      if (send) this.#clients.delete(send);
-      clearInterval(keepAlive);
-    });
     return new Response(stream, {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",

@@ -45,7 +45,9 @@ export function toolEndpoint(
         });
       }
       try {
-        return Response.json(await tool.handler(parsed.data, { caller: ctx.caller, signal: request.signal }));
+        // Not request.signal: Deno.serve's legacy behaviour aborts it once a response is sent.
+        const signal = new AbortController().signal;
+        return Response.json(await tool.handler(parsed.data, { caller: ctx.caller, signal }));
       } catch (error) {
         if (error instanceof RangeError) {
           return Response.json({ error: error.message }, { status: /^No /.test(error.message) ? 404 : 409 });
