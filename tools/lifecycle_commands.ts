@@ -192,12 +192,13 @@ export function lifecycleEndpoints(control: LifecycleControl): ApiEndpoint[] {
       handle: () => Response.json({ agents: control.agents() }),
     },
     ...LIFECYCLE_COMMANDS.map((command): ApiEndpoint => ({
-      path: `/api/${command.target}s/{id}/${command.verb}`,
+      path: `/api/${command.target}s/{${command.target}}/${command.verb}`,
       method: "POST",
       permission: commandTool(command),
       handle: async (_request, ctx) => {
         try {
-          return Response.json({ agent: await command.run(control, ctx.params.id!, ctx.caller) });
+          const id = ctx.params[command.target]!;
+          return Response.json({ agent: await command.run(control, id, ctx.caller) });
         } catch (error) {
           if (error instanceof RangeError) {
             const status = /^No /.test(error.message) ? 404 : 409;

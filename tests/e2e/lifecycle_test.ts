@@ -48,7 +48,8 @@ async function post(node: TestNode, path: string, token: string) {
 }
 
 Deno.test({
-  name: "lifecycle: a pause keeps the membership and survives a node restart; resume drains; audited",
+  name:
+    "lifecycle: a pause keeps the membership and survives a node restart; resume drains; stop/start/restart; audited",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -114,6 +115,32 @@ Deno.test({
         return { done: now < 100, seen: now };
       }, 90_000);
 
+      // Stop leaves the group and keeps readiness honest; start rejoins; restarts bring the agent back.
+      const stopped = await post(second, "/api/agents/bars/stop", admin);
+      assert.equal(stopped.body.agent.state, "stopped", JSON.stringify(stopped.body));
+      assert.equal(
+        (await post(second, "/api/agents/bars/resume", admin)).status,
+        409,
+        "a stopped agent is not resumed",
+      );
+      const readyStopped = await (await fetch(`${second.url}/readyz`)).json();
+      const stoppedCheck = readyStopped.checks.find((c: { name: string }) => c.name === "consumer:bars");
+      assert.ok(
+        stoppedCheck.ok && /^stopped by http:local-admin/.test(stoppedCheck.detail),
+        JSON.stringify(stoppedCheck),
+      );
+      const startedAgain = await post(second, "/api/agents/bars/start", admin);
+      assert.equal(startedAgain.body.agent.state, "running", JSON.stringify(startedAgain.body));
+      await waitFor("the started consumer to join again", () =>
+        Promise.resolve({
+          done: dispatcherOf(second.pipeline.tree())?.subscription.state === "consuming",
+          seen: dispatcherOf(second.pipeline.tree())?.subscription,
+        }));
+      const restartedAgent = await post(second, "/api/agents/bars/restart", admin);
+      assert.equal(restartedAgent.body.agent.state, "running", JSON.stringify(restartedAgent.body));
+      const restartedActor = await post(second, "/api/actors/bars-0/restart", admin);
+      assert.equal(restartedActor.status, 200, JSON.stringify(restartedActor.body));
+
       const audit = await readTopicToEnd(second.pipeline.connector, "t.audit");
       const entries = audit.map((r) => JSON.parse(new TextDecoder().decode(r.value!)));
       assert.deepEqual(
@@ -121,6 +148,10 @@ Deno.test({
         [
           ["pause", "bars", "http:local-admin", "running", "paused"],
           ["resume", "bars", "http:local-admin", "paused", "running"],
+          ["stop", "bars", "http:local-admin", "running", "stopped"],
+          ["start", "bars", "http:local-admin", "stopped", "running"],
+          ["restart", "bars", "http:local-admin", "running", "running"],
+          ["restart_actor", "bars", "http:local-admin", "running", "running"],
         ],
       );
     } finally {
