@@ -19,6 +19,7 @@ import {
   showDeadLetter,
 } from "../connector/dead_letters.ts";
 import { describeConnector, openConnector } from "../connector/open_connector.ts";
+import { progressLine, ProgressMeter } from "../core/task_progress.ts";
 import { openSchemaRegistry } from "../connector/registry/open_schema_registry.ts";
 import type { ConsumedRecord } from "../connector/types.ts";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
@@ -141,7 +142,17 @@ export const dlqCommand: Command = {
       }
       let refused = 0;
       let replayed = 0;
-      for (const outcome of await replayDeadLetters(connector, selected)) {
+      // Progress on stderr (records, percent, rate, ETA) about once a second and at the end, for long replays.
+      const meter = new ProgressMeter();
+      let shownAt = 0;
+      const progress = (done: number, total: number) => {
+        const p = meter.report("replay", done, total, done === total);
+        if (done === total || Date.now() - shownAt >= 1000) {
+          shownAt = Date.now();
+          console.error(`progress: ${progressLine(p)}`);
+        }
+      };
+      for (const outcome of await replayDeadLetters(connector, selected, progress)) {
         if (outcome.status === "refused") {
           console.error(outcome.reason);
           refused++;

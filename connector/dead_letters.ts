@@ -94,15 +94,20 @@ export type ReplayOutcome =
 /**
  * Publishes each dead letter's original back to its source topic (with `dlq.replayed-from`), in order. A
  * truncated one, or one without its source headers, is refused; a second dead letter of the same original is
- * skipped (every group of the topic sees the one replayed copy).
+ * skipped (every group of the topic sees the one replayed copy). `onProgress` hears after each one.
  *
  * @returns one outcome per dead letter, in input order
  */
 export async function replayDeadLetters(
   connector: StreamConnector,
   records: readonly ConsumedRecord[],
+  onProgress?: (done: number, total: number) => void,
 ): Promise<ReplayOutcome[]> {
   const outcomes: ReplayOutcome[] = [];
+  const push = (outcome: ReplayOutcome) => {
+    outcomes.push(outcome);
+    onProgress?.(outcomes.length, records.length);
+  };
   const replayedOriginals = new Map<string, string>();
   for (const r of records) {
     const location = summarizeDeadLetter(r).location;
@@ -111,19 +116,19 @@ export async function replayDeadLetters(
       replay = replayRecordOf(r);
     } catch (e) {
       if (!(e instanceof NotReplayableError)) throw e;
-      outcomes.push({ location, status: "refused", reason: e.message });
+      push({ location, status: "refused", reason: e.message });
       continue;
     }
     const first = originalLocation({ ...r, headers: replay.record.headers! });
     const original = `${first.topic}[${first.partition}]@${first.offset}`;
     const earlier = replayedOriginals.get(original);
     if (earlier !== undefined) {
-      outcomes.push({ location, status: "skipped", reason: `${original} was replayed from ${earlier}` });
+      push({ location, status: "skipped", reason: `${original} was replayed from ${earlier}` });
       continue;
     }
     replayedOriginals.set(original, location);
     const [landed] = await connector.publish(replay.topic, [replay.record]);
-    outcomes.push({
+    push({
       location,
       status: "replayed",
       to: `${landed!.topic}[${landed!.partition}]@${landed!.offset}`,

@@ -258,11 +258,32 @@ function renderTree(tree) {
           )
           : undefined,
       ),
+      ...(n.tasks ?? []).map(taskLine),
       ...(n.children ?? []).map(nodeOf),
     );
   };
   $("tree").replaceChildren(nodeOf(tree));
   bump($("tree"));
+}
+
+// A long task of an actor (backfill, replay): records, percent, rate, ETA.
+function taskLine(t) {
+  const of = t.total !== undefined ? `/${t.total} (${t.percent.toFixed(0)}%)` : "";
+  const eta = t.finished ? "done" : t.etaSeconds !== undefined ? `ETA ${Math.ceil(t.etaSeconds)} s` : "";
+  return el(
+    "div",
+    {
+      class: "task",
+      "data-task": t.task,
+      "data-done": t.done,
+      "data-total": t.total,
+      "data-percent": t.percent,
+      "data-eta-seconds": t.etaSeconds,
+      "data-finished": t.finished,
+    },
+    t.total !== undefined ? el("progress", { max: t.total, value: t.done }) : undefined,
+    ` ${t.task} ${t.done}${of}, ${fmt(t.ratePerSecond)}/s${eta ? `, ${eta}` : ""}`,
+  );
 }
 
 function renderLag(lag) {
