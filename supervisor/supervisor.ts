@@ -63,6 +63,8 @@ interface Entry {
   startedAt: number;
   lastError?: LastError;
   status: "running" | "restarting" | "stopped";
+  /** Stopped by an operator ({@linkcode Supervisor.terminateChild}): no strategy starts it again. */
+  terminated?: boolean;
 }
 
 /** A running supervisor; it is itself a {@linkcode Child} of its parent. */
@@ -133,7 +135,10 @@ export class Supervisor implements Child {
         status: "stopped",
       };
       sup.#entries.push(entry);
-      if (opts.stopped?.includes(spec.id)) continue;
+      if (opts.stopped?.includes(spec.id)) {
+        entry.terminated = true;
+        continue;
+      }
       try {
         await sup.#startEntry(entry);
       } catch (e) {
@@ -178,6 +183,7 @@ export class Supervisor implements Child {
       const c = entry.child;
       entry.child = undefined; // its exit is ours, not a failure
       entry.status = "stopped";
+      entry.terminated = true;
       if (c) await this.#stopChild(entry, c);
     });
   }
@@ -193,6 +199,7 @@ export class Supervisor implements Child {
     const entry = this.#entry(id);
     return this.#serial(async () => {
       if (entry.child || this.#stopping.signal.aborted) return;
+      entry.terminated = false;
       await this.#startEntry(entry);
     });
   }
@@ -342,7 +349,8 @@ export class Supervisor implements Child {
     for (;;) {
       if (!this.#intensity.record()) return this.#giveUp(lastReason);
       const ids = this.strategy.affected(this.childIds(), failed.spec.id);
-      const affected = this.#entries.filter((e) => ids.includes(e.spec.id));
+      // A child an operator terminated stays out of its siblings' restarts.
+      const affected = this.#entries.filter((e) => ids.includes(e.spec.id) && !e.terminated);
       this.#state = "restarting";
       for (const e of [...affected].reverse()) {
         const c = e.child;
