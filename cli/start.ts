@@ -154,8 +154,13 @@ function banner(
   const abs = (p: string) => (p.startsWith("/") ? p : `${Deno.cwd()}/${p.replace(/^\.\//, "")}`);
   const overrides = info.envOverrides.length > 0 ? ` (overridden by ${info.envOverrides.join(", ")})` : "";
   const skipped = info.agents.skipped.map((s) => `${s.id}: ${s.reason}`);
-  const dashboard = info.where.adminToken
+  // The link carries the local admin token only on a loopback address (a developer's machine): a node
+  // listening on 0.0.0.0 (a container) would put an admin secret into its logs.
+  const loopback = /^(127\.|::1$|localhost$)/.test(info.http.host);
+  const dashboard = info.where.adminToken && loopback
     ? `${info.http.url}/?token=${info.where.adminToken}`
+    : info.where.adminToken
+    ? `${info.http.url}/ (sign in with the admin token in ${info.dataDir}/admin-token)`
     : `${info.http.url}/ (sign in with a token from mcp.tokens)`;
   return [
     `Dashboard: ${dashboard}`,
