@@ -9,17 +9,20 @@ import { AvroSerde } from "../connector/avro/mod.ts";
 import {
   type DeadLetterSummary,
   DLQ_REPLAYED_FROM_HEADER,
-  NotReplayableError,
-  replayRecordOf,
   summarizeDeadLetter,
 } from "../connector/dead_letter_record.ts";
+import {
+  matchesDeadLetter,
+  parseDeadLetterRef,
+  readDeadLetters,
+  replayDeadLetters,
+  showDeadLetter,
+} from "../connector/dead_letters.ts";
 import { describeConnector, openConnector } from "../connector/open_connector.ts";
-import { originalLocation } from "../connector/original_location.ts";
-import { readTopicToEnd } from "../connector/read_topic_to_end.ts";
+import { progressLine, ProgressMeter } from "../core/task_progress.ts";
 import { openSchemaRegistry } from "../connector/registry/open_schema_registry.ts";
 import type { ConsumedRecord } from "../connector/types.ts";
 import { type Command, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./command.ts";
-import { describeBytes } from "./_describe_bytes.ts";
 import { loadCommandConfig } from "./_load_command_config.ts";
 import { parseCommandArgs } from "./_parse_command_args.ts";
 
@@ -88,7 +91,7 @@ export const dlqCommand: Command = {
         return usageError(`--limit must be a positive integer, got "${values.limit}".`);
       }
     }
-    const wanted = refs.map(parseRef);
+    const wanted = refs.map(parseDeadLetterRef);
     const bad = refs.find((_, i) => wanted[i] === undefined);
     if (bad !== undefined) return usageError(`"${bad}" is not a dead letter (OFFSET or PARTITION@OFFSET).`);
     if (action === "list" && refs.length > 0) return usageError("list takes no dead letters; use filters.");
@@ -105,8 +108,8 @@ export const dlqCommand: Command = {
     const where = describeConnector(config);
     try {
       await connector.connect();
-      const all = await readTopicToEnd(connector, topic, { signal: context.signal });
-      const filtered = all.filter((r) => matches(summarizeDeadLetter(r), values));
+      const all = await readDeadLetters(connector, topic, { signal: context.signal });
+      const filtered = all.filter((r) => matchesDeadLetter(summarizeDeadLetter(r), values));
       let selected: ConsumedRecord[];
       if (wanted.length > 0) {
         selected = [];
@@ -139,33 +142,26 @@ export const dlqCommand: Command = {
       }
       let refused = 0;
       let replayed = 0;
-      // Several agents consuming one topic dead-letter the same record: it goes back once.
-      const replayedOriginals = new Map<string, string>();
-      for (const r of selected) {
-        let replay;
-        try {
-          replay = replayRecordOf(r);
-        } catch (e) {
-          if (!(e instanceof NotReplayableError)) throw e;
-          console.error(e.message);
+      // Progress on stderr (records, percent, rate, ETA) about once a second and at the end, for long replays.
+      const meter = new ProgressMeter();
+      let shownAt = 0;
+      const progress = (done: number, total: number) => {
+        const p = meter.report("replay", done, total, done === total);
+        if (done === total || Date.now() - shownAt >= 1000) {
+          shownAt = Date.now();
+          console.error(`progress: ${progressLine(p)}`);
+        }
+      };
+      for (const outcome of await replayDeadLetters(connector, selected, progress)) {
+        if (outcome.status === "refused") {
+          console.error(outcome.reason);
           refused++;
-          continue;
+        } else if (outcome.status === "skipped") {
+          console.log(`skipped ${outcome.location}: ${outcome.reason}`);
+        } else {
+          replayed++;
+          console.log(`replayed ${outcome.location} -> ${outcome.to}`);
         }
-        const first = originalLocation({ ...r, headers: replay.record.headers! });
-        const original = `${first.topic}[${first.partition}]@${first.offset}`;
-        const earlier = replayedOriginals.get(original);
-        if (earlier !== undefined) {
-          console.log(`skipped ${summarizeDeadLetter(r).location}: ${original} was replayed from ${earlier}`);
-          continue;
-        }
-        replayedOriginals.set(original, summarizeDeadLetter(r).location);
-        const [landed] = await connector.publish(replay.topic, [replay.record]);
-        replayed++;
-        console.log(
-          `replayed ${summarizeDeadLetter(r).location} -> ${landed!.topic}[${landed!.partition}]@${
-            landed!.offset
-          }`,
-        );
       }
       console.log(`Replayed ${replayed} dead letter(s)${refused ? `, refused ${refused}` : ""}.`);
       return refused > 0 ? EXIT_FAILURE : EXIT_OK;
@@ -177,22 +173,6 @@ export const dlqCommand: Command = {
     }
   },
 };
-
-function parseRef(ref: string): { partition: number; offset: string } | undefined {
-  const m = /^(?:(\d+)@)?(\d+)$/.exec(ref);
-  if (!m) return undefined;
-  return { partition: Number(m[1] ?? 0), offset: BigInt(m[2]!).toString() };
-}
-
-function matches(s: DeadLetterSummary, f: { agent?: string; stage?: string; error?: string }): boolean {
-  if (f.agent !== undefined && s.agent !== f.agent) return false;
-  if (f.stage !== undefined && s.stage !== f.stage) return false;
-  if (f.error !== undefined) {
-    const needle = f.error.toLowerCase();
-    if (!`${s.errorClass}: ${s.errorMessage}`.toLowerCase().includes(needle)) return false;
-  }
-  return true;
-}
 
 function sourceText(s: DeadLetterSummary): string {
   return s.source ? `${s.source.topic}[${s.source.partition}]@${s.source.offset}` : "(no source)";
@@ -210,16 +190,16 @@ function listLine(s: DeadLetterSummary): string {
 }
 
 async function showText(r: ConsumedRecord, serde: AvroSerde): Promise<string> {
-  const s = summarizeDeadLetter(r);
+  const s = await showDeadLetter(r, serde);
   const lines = [
     `Dead letter ${s.location} (${new Date(s.timestamp).toISOString()})`,
     `  agent ${s.agent}, stage ${s.stage}, from ${sourceText(s)}`,
     `  ${s.errorClass}: ${s.errorMessage}`,
     s.truncated !== undefined ? `  TRUNCATED: ${s.truncated}` : "",
     "Headers:",
-    ...Object.entries(r.headers).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `  ${k}: ${v}`),
-    `Key: ${await describeBytes(r.key)}`,
-    `Value (${s.valueBytes} bytes): ${await describeBytes(r.value, serde)}`,
+    ...Object.entries(s.headers).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `  ${k}: ${v}`),
+    `Key: ${s.key}`,
+    `Value (${s.valueBytes} bytes): ${s.value}`,
   ];
   return lines.filter((l) => l !== "").join("\n");
 }

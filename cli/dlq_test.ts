@@ -115,6 +115,11 @@ async function refusedThenReplayed(kafka: string | undefined) {
       r = await cli("replay", "--all", "--stage", "handler");
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /Replayed 2 dead letter\(s\)\./, `round ${round}`);
+      assert.match(
+        r.stderr,
+        /progress: replay 2\/2 \(100%\), [\d.]+\/s, done/,
+        "the replay reports its progress",
+      );
       assert.equal(
         [...r.stdout.matchAll(new RegExp(`replayed ${dlq}\\[0\\]@\\d+ -> ${topic}\\[[01]\\]@\\d+`, "g"))]
           .length,

@@ -154,7 +154,16 @@ function banner(
   const abs = (p: string) => (p.startsWith("/") ? p : `${Deno.cwd()}/${p.replace(/^\.\//, "")}`);
   const overrides = info.envOverrides.length > 0 ? ` (overridden by ${info.envOverrides.join(", ")})` : "";
   const skipped = info.agents.skipped.map((s) => `${s.id}: ${s.reason}`);
+  // The link carries the local admin token only on a loopback address (a developer's machine): a node
+  // listening on 0.0.0.0 (a container) would put an admin secret into its logs.
+  const loopback = /^(127\.|::1$|localhost$)/.test(info.http.host);
+  const dashboard = info.where.adminToken && loopback
+    ? `${info.http.url}/?token=${info.where.adminToken}`
+    : info.where.adminToken
+    ? `${info.http.url}/ (sign in with the admin token in ${info.dataDir}/admin-token)`
+    : `${info.http.url}/ (sign in with a token from mcp.tokens)`;
   return [
+    `Dashboard: ${dashboard}`,
     `qistream node "${info.name}" is up`,
     `  config     ${abs(info.file)}${overrides}`,
     `  data dir   ${abs(info.dataDir)}`,
@@ -170,6 +179,7 @@ function banner(
     `  liveness   ${info.http.url}/healthz`,
     `  readiness  ${info.http.url}/readyz`,
     `  tree       ${info.http.url}/api/tree (bearer token, as for /mcp)`,
+    `  lifecycle  POST ${info.http.url}/api/agents/<agent>/pause|resume|stop|start|restart (admin token)`,
     `  MCP        ${info.http.url}/mcp (Streamable HTTP; bearer token ${
       info.where.mcpTokenFile ? `in ${info.where.mcpTokenFile}, role reader` : "from mcp.tokens"
     })`,

@@ -25,6 +25,19 @@ export interface LagTarget {
   topics: readonly string[];
 }
 
+/** The last measured lag of one partition of one group ({@linkcode LagMonitor.snapshot}). */
+export interface PartitionLagReading {
+  group: string;
+  topic: string;
+  partition: number;
+  /** Records not committed yet. */
+  records: number;
+  /** Age of the oldest uncommitted record, in seconds (0 when caught up). */
+  seconds: number;
+  /** When it was measured, ms since the epoch. */
+  at: number;
+}
+
 /** Options of {@linkcode LagMonitor}. */
 export interface LagMonitorOptions {
   connector: StreamConnector;
@@ -59,6 +72,7 @@ export class LagMonitor {
   /** Per group/topic/partition: the offset whose record timestamp is known, and that timestamp. */
   #oldest = new Map<string, { offset: string; timestamp: number | null }>();
   #failing = new Set<string>();
+  #last = new Map<string, PartitionLagReading>();
 
   /** @throws {RangeError} when `intervalMs` is not a positive number */
   constructor(options: LagMonitorOptions) {
@@ -84,6 +98,13 @@ export class LagMonitor {
     };
     this.#timer = setTimeout(tick, 0);
     Deno.unrefTimer(this.#timer);
+  }
+
+  /** The last reading of every measured partition, by group, topic and partition. */
+  snapshot(): PartitionLagReading[] {
+    return [...this.#last.values()].sort((a, b) =>
+      a.group.localeCompare(b.group) || a.topic.localeCompare(b.topic) || a.partition - b.partition
+    );
   }
 
   /** Stops the timer and waits for a round in progress. */
@@ -127,11 +148,14 @@ export class LagMonitor {
       const labels = { connector: connector.kind, group, topic, partition: String(p.partition) };
       const lag = partitionLag(p);
       metrics.consumerLag.set(labels, lag);
+      const key = `${group}\u0000${topic}\u0000${p.partition}`;
+      const reading = (seconds: number) =>
+        this.#last.set(key, { group, topic, partition: p.partition, records: lag, seconds, at: now });
       if (lag === 0) {
         metrics.consumerLagSeconds.set(labels, 0);
+        reading(0);
         continue;
       }
-      const key = `${group}\u0000${topic}\u0000${p.partition}`;
       const next = nextToConsume(p);
       let oldest = this.#oldest.get(key);
       if (oldest?.offset !== next) {
@@ -145,6 +169,7 @@ export class LagMonitor {
       }
       const age = oldest.timestamp === null ? 0 : Math.max(0, now - oldest.timestamp) / 1000;
       metrics.consumerLagSeconds.set(labels, age);
+      reading(age);
     }
     if (failure !== undefined) throw failure;
   }

@@ -67,6 +67,8 @@ const nodeSchema = z.object({
   shutdownTimeoutMs: int(0).default(10_000),
   /** Where undecodable records, poison records and rows a database refuses go, with their error. */
   deadLetterTopic: z.string().min(1).default("market.dead-letter"),
+  /** Where lifecycle commands (pause, resume, stop, start, restart) are audited; declared when not in `topics`. */
+  auditTopic: z.string().min(1).default("qistream.audit"),
   /** Restart intensity of the root supervisor; when exceeded the node commits, stops and exits 1. */
   supervision: supervisionSchema(3, 60_000),
   /** How often consumer lag (records and seconds) is measured from the log's offsets. */

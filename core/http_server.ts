@@ -35,9 +35,11 @@ export interface HttpServer {
   /** The checks behind `/readyz`; add to it while running. */
   readonly readiness: ReadinessChecks;
   /**
-   * Routes requests under `prefix` (e.g. `/mcp`) to `handler`; the longest matching prefix wins.
+   * Routes requests under `prefix` (e.g. `/mcp`) to `handler`; the longest matching prefix wins. `/` takes
+   * every path no other prefix (nor a built-in route) takes.
    * @returns a function that unmounts it
-   * @throws {TypeError} for a prefix that does not start with `/`, ends with `/`, or is a built-in route
+   * @throws {TypeError} for a prefix that does not start with `/`, ends with `/` (other than `/` itself), or is
+   *   a built-in route
    * @throws {Error} when the prefix is already mounted
    */
   mount(prefix: string, handler: HttpHandler): () => void;
@@ -81,7 +83,7 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
     let best: string | undefined;
     for (const prefix of mounts.keys()) {
       if (
-        (path === prefix || path.startsWith(`${prefix}/`)) &&
+        (path === prefix || path.startsWith(`${prefix}/`) || prefix === "/") &&
         (best === undefined || prefix.length > best.length)
       ) {
         best = prefix;
@@ -132,7 +134,10 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
     readiness,
     finished: server.finished,
     mount(prefix, handler) {
-      if (!prefix.startsWith("/") || prefix.length < 2 || prefix.endsWith("/") || BUILT_IN.has(prefix)) {
+      if (
+        prefix !== "/" && (!prefix.startsWith("/") || prefix.length < 2 || prefix.endsWith("/") ||
+          BUILT_IN.has(prefix))
+      ) {
         throw new TypeError(
           `Cannot mount handler: prefix is "${prefix}", expected "/name" and not a built-in route`,
         );

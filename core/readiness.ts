@@ -8,9 +8,10 @@ import { redactText } from "./log_redact.ts";
 
 /**
  * One check: resolves when ready; throws (or rejects) with the reason when not. It receives a signal
- * that aborts at the check's timeout.
+ * that aborts at the check's timeout. A string it returns is shown as the passing check's `detail` (a state an
+ * operator chose, such as a pause, that is not a fault).
  */
-export type ReadinessCheck = (signal: AbortSignal) => void | Promise<void>;
+export type ReadinessCheck = (signal: AbortSignal) => void | string | Promise<void | string>;
 
 /** The outcome of one check. */
 export interface CheckResult {
@@ -20,6 +21,8 @@ export interface CheckResult {
   readonly ok: boolean;
   /** Why it failed (redacted), when it failed. */
   readonly reason?: string;
+  /** What a passing check wants said (e.g. `paused by http:ops at …`). */
+  readonly detail?: string;
 }
 
 /** The outcome of all checks. */
@@ -83,8 +86,8 @@ export class ReadinessChecks {
         }, timeoutMs);
       });
       try {
-        await Promise.race([Promise.resolve().then(() => check(controller.signal)), timedOut]);
-        return { name, ok: true };
+        const detail = await Promise.race([Promise.resolve().then(() => check(controller.signal)), timedOut]);
+        return typeof detail === "string" ? { name, ok: true, detail } : { name, ok: true };
       } catch (e) {
         return { name, ok: false, reason: redactText(e instanceof Error ? e.message : String(e)) };
       } finally {

@@ -123,7 +123,7 @@ export function askDoors(
     path: "/api/ask",
     permission: "analyst.ask",
     method: "POST",
-    handle: (request, caller) => sseAnswer(service, request, caller ?? "api", redactor),
+    handle: (request, ctx) => sseAnswer(service, request, ctx.caller, redactor),
   };
   return { service, tool, endpoint };
 }

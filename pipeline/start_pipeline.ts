@@ -51,12 +51,18 @@ import {
 } from "../supervisor/mod.ts";
 import {
   type ActorToolsConnection,
+  type AnyToolDefinition,
+  type ApiEndpoint,
   createApiHandler,
   createMcpHttpHandler,
   declaredTools,
+  isToolAllowed,
+  lifecycleEndpoints,
+  rolePatterns,
   rolesOf,
   serveActorTools,
   toolCatalog,
+  toolEndpoint,
 } from "../tools/mod.ts";
 import { loadAgentRegistry } from "./agent_registry.ts";
 import { agentChecks, resolveAgent } from "./check_agents.ts";
@@ -72,9 +78,11 @@ import { clusterTopics } from "./cluster_topics.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 const QISTREAM_VERSION: string = denoJson.version;
+import { DashboardFeed, serveDashboardFile, ThroughputMeter } from "../dashboard/mod.ts";
 import { avroPublisher } from "./avro_publish.ts";
 import { declareTopics } from "./declare_topics.ts";
-import { localMcpToken } from "./local_mcp_token.ts";
+import { localAdminToken, localMcpToken } from "./local_mcp_token.ts";
+import { type LifecycleAgent, NodeLifecycle } from "./node_lifecycle.ts";
 import { topicSchemas } from "./topic_schemas.ts";
 import { checkAgentTables } from "./check_agent_tables.ts";
 import { type Databases, openDatabases } from "./databases.ts";
@@ -110,7 +118,11 @@ export interface RunningPipeline {
     mcpTokenFile?: string;
     /** The LLM endpoint and model Ask and the analyst use, when one is configured. */
     llm?: string;
+    /** The local admin token the dashboard link carries, when the configuration declares no tokens. */
+    adminToken?: string;
   };
+  /** Pause, resume, stop, start and restart of agents (the `lifecycle.*` commands). */
+  readonly lifecycle: NodeLifecycle;
   /** The live supervision tree (supervisors, actors, dispatchers). */
   tree(): TreeNode;
   /** Stops sources, drains and commits, stops consumers, closes connections. */
@@ -172,7 +184,23 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     });
     cleanup.push(removeStreamCheck);
 
-    await step("declaring topics", () => declareTopics(clusterTopics(config), connector));
+    // The audit topic is declared with the node's topics; a file that does not list it gets a default one.
+    const nodeTopics = clusterTopics(config);
+    const declared = config.node.auditTopic in nodeTopics ? nodeTopics : {
+      ...nodeTopics,
+      [config.node.auditTopic]: {
+        partitions: 1,
+        replicationFactor: Math.max(1, ...Object.values(config.topics).map((t) => t.replicationFactor)),
+        cleanupPolicy: "delete" as const,
+        compression: "none" as const,
+        retentionMs: 90 * 24 * 3600 * 1000,
+      },
+    };
+    await step("declaring topics", () => declareTopics(declared, connector));
+    const lifecycle = await step(
+      `reading ${config.node.dataDir}/lifecycle.json`,
+      () => NodeLifecycle.open(config.node.dataDir, config.node.name),
+    );
     const kafka = config.connections.kafka;
     const offsets: SourceOffsetStore = kafka
       ? new TopicOffsetStore(connector, SOURCE_OFFSETS_TOPIC)
@@ -185,6 +213,8 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       async () => registerCatalog(schemas = topicSchemas(await loadSchemaCatalog(), config.topics), registry),
     );
     const schemaOf = (topic: string) => schemas?.subjects.find((s) => s.topic === topic)?.name;
+    const topicsOf = (schema: string) =>
+      schemas?.subjects.filter((s) => s.name === schema).map((s) => s.topic) ?? [];
     const serde = new AvroSerde({ registry });
 
     const databases: Databases = await step(
@@ -231,16 +261,36 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         restart: (actor) => restartActor(live.root, dispatchers, actor),
         cluster: () => live.cluster?.() ?? null,
       },
+      lifecycle,
+      deadLetters: { connector, topic: config.node.deadLetterTopic, serde },
     });
     const publish = avroPublisher(connector, serde);
     const ask = askDoors(config, tools, publish, redactor);
     if (ask) tools.push(ask.tool);
+    // The dashboard's endpoints join once its feed runs (the handler reads this list on every request).
+    const apiEndpoints: ApiEndpoint[] = [
+      {
+        path: "/api/tree",
+        permission: "supervision.tree",
+        handle: () => Response.json(live.root?.snapshot() ?? null),
+      },
+      {
+        path: "/api/cluster",
+        permission: "supervision.cluster",
+        handle: () => Response.json(live.cluster?.() ?? null),
+      },
+      ...lifecycleEndpoints(lifecycle),
+      ...deadLetterEndpoints(tools),
+      ...(ask ? [ask.endpoint, auditEndpoint(() => readAudit(connector, serde, config))] : []),
+    ];
     const local = config.mcp.tokens.length === 0 ? await localMcpToken(config.node.dataDir) : undefined;
+    const localAdmin = local ? await localAdminToken(config.node.dataDir) : undefined;
+    const tokens = local && localAdmin ? [local, localAdmin] : config.mcp.tokens;
     const unmountMcp = http.mount(
       "/mcp",
       createMcpHttpHandler({
         tools,
-        tokens: local ? [local] : config.mcp.tokens,
+        tokens,
         allowedHosts: config.mcp.allowedHosts,
         allowedOrigins: config.mcp.allowedOrigins,
       }),
@@ -250,17 +300,9 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     const unmountApi = http.mount(
       "/api",
       createApiHandler({
-        tokens: local ? [local] : config.mcp.tokens,
+        tokens,
         roles: rolesOf(tools),
-        endpoints: [{
-          path: "/api/tree",
-          permission: "supervision.tree",
-          handle: () => Response.json(live.root?.snapshot() ?? null),
-        }, {
-          path: "/api/cluster",
-          permission: "supervision.cluster",
-          handle: () => Response.json(live.cluster?.() ?? null),
-        }, ...(ask ? [ask.endpoint, auditEndpoint(() => readAudit(connector, serde, config))] : [])],
+        endpoints: apiEndpoints,
       }),
     );
     cleanup.push(unmountApi);
@@ -280,6 +322,8 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       return channel.port2;
     };
 
+    /** Records each agent published (for the dashboard's throughput). */
+    const published = new Map<string, number>();
     const decode = async (record: ConsumedRecord) => {
       if (record.value === null) throw new TypeError("Cannot decode a record with no value (a tombstone)");
       return (await serde.decode(record.value)).value;
@@ -303,6 +347,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     }
 
     const consumers: ChildSpec[] = [];
+    const lifecycleAgents: LifecycleAgent[] = [];
     const sources: ChildSpec[] = [];
     const described: Omit<NodeAgent, "state" | "partitions">[] = [];
     for (const { id, agent, kind, config: agentConfig, tools: allow, batch, singleton } of agents) {
@@ -315,7 +360,10 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         // The Worker validates it again with the same schema; the spec's permissions follow from it.
         config: agentConfig,
         grants: agent.permissions,
-        publish: publishAllowed(id, [...agent.publish, config.node.deadLetterTopic], publish),
+        publish: counted(
+          publishAllowed(id, [...agent.publish, config.node.deadLetterTopic], publish),
+          (n) => published.set(id, (published.get(id) ?? 0) + n),
+        ),
         restart: agent.restart,
         batchDeadlineMs: batch.deadlineMs,
       };
@@ -340,6 +388,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
           maxBatchRecords: batch.maxRecords,
           maxBatchWaitMs: batch.maxWaitMs,
           decode,
+          paused: lifecycle.pausedAtStart(id),
         });
         dispatchers.push(dispatcher);
       }
@@ -362,16 +411,20 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         ...agent.supervision,
         children: dispatcher ? [...actors, dispatcherChild(`${id}.dispatcher`, dispatcher)] : actors,
       });
+      lifecycleAgents.push({ id, role: dispatcher ? "consumer" : "source", instances, dispatcher });
       if (dispatcher) {
         consumers.push(agentSupervisor);
         const d = dispatcher;
         // Data flows: the membership is consuming, and no partition is backed up (registry away, dead letter
-        // being retried) nor has the dead-letter path broken.
+        // being retried) nor has the dead-letter path broken. An agent an operator stopped passes with a detail
+        // saying so; a paused one must still hold its membership, and says it is paused.
         cleanup.push(http.readiness.add(`consumer:${id}`, () => {
+          if (lifecycle.kept(id)?.state === "stopped") return lifecycle.readinessDetail(id);
           const problem = d.problem();
           if (problem) throw new Error(problem);
           const health = d.health();
           if (!health.ok) throw new Error(health.reason);
+          return lifecycle.readinessDetail(id);
         }));
       } else sources.push(singleton ? gatedChild(agentSupervisor, lease) : agentSupervisor);
     }
@@ -389,12 +442,19 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         strategy: oneForOne,
         ...config.node.supervision,
         children: [...consumers, ...sources],
+        stopped: lifecycle.stoppedAtStart(),
         onGiveUp: (reason) => {
           log.error("the root supervisor gave up: {reason}", { reason });
           options.onGiveUp?.(reason);
         },
       }));
     live.root = root;
+    lifecycle.bind({
+      agents: lifecycleAgents,
+      root: () => live.root,
+      connector,
+      auditTopic: config.node.auditTopic,
+    });
     cleanup.push(() => root.stop());
     lag.start();
     cleanup.push(() => lag.stop());
@@ -421,6 +481,47 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
       }));
     live.cluster = () => nodes.view();
     cleanup.push(() => nodes.stop());
+    // The dashboard at `/`: its files, and /api/events (state every second, prices, alerts, insights, dead
+    // letters) read from the stream through the connector.
+    const meter = new ThroughputMeter();
+    const groups = Object.fromEntries(dispatchers.map((d) => [d.agent, d.group]));
+    const feed = new DashboardFeed({
+      connector,
+      decode: async (value) => (await serde.decode(value)).value,
+      topics: {
+        prices: topicsOf("market.tick"),
+        alerts: topicsOf("market.alert"),
+        insights: topicsOf("market.insight"),
+        deadLetters: [config.node.deadLetterTopic],
+      },
+      state: () => ({
+        node: config.node.name,
+        tree: live.root?.snapshot() ?? null,
+        agents: lifecycle.agents(),
+        groups,
+        lag: lag.snapshot(),
+        throughput: meter.sample(Object.fromEntries(lifecycleAgents.map((a) => [a.id, {
+          in: a.dispatcher?.stats.recordsAcked ?? 0,
+          out: published.get(a.id) ?? 0,
+        }]))),
+      }),
+    });
+    await step("starting the dashboard feed", () => feed.start());
+    cleanup.push(() => feed.stop());
+    apiEndpoints.push(
+      { path: "/api/events", permission: "supervision.tree", handle: (request) => feed.handle(request) },
+      {
+        path: "/api/whoami",
+        permission: "supervision.tree",
+        handle: (_request, ctx) =>
+          Response.json({
+            caller: ctx.caller,
+            role: ctx.role,
+            admin: isToolAllowed(rolePatterns(ctx.role, rolesOf(tools)), "lifecycle.pause"),
+          }),
+      },
+    );
+    cleanup.push(http.mount("/", serveDashboardFile));
 
     const where = {
       log: describeConnector(config),
@@ -438,11 +539,13 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
               : new URL(config.connections.llm.baseUrl).host
           } ` +
           `(${config.connections.llm.model}), audited to ${config.connections.llm.auditTopic}`,
+      adminToken: localAdmin?.token,
     };
     let stopping: Promise<void> | undefined;
     return {
       connector,
       where,
+      lifecycle,
       tree: () => root.snapshot(),
       stop: () => stopping ??= undo(),
     };
@@ -450,6 +553,25 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     await undo();
     throw error;
   }
+}
+
+/** The `deadletters.*` tools as `/api/deadletters` (list), `/api/deadletters/{ref}` (show) and `…/replay`. */
+function deadLetterEndpoints(tools: AnyToolDefinition[]): ApiEndpoint[] {
+  const tool = (name: string) => tools.find((t) => t.name === name)!;
+  return [
+    toolEndpoint(tool("deadletters.list"), "/api/deadletters"),
+    toolEndpoint(tool("deadletters.replay"), "/api/deadletters/replay"),
+    toolEndpoint(tool("deadletters.show"), "/api/deadletters/{ref}"),
+  ];
+}
+
+/** A publish that reports how many records were acknowledged. */
+function counted(publish: PublishFn, onPublished: (count: number) => void): PublishFn {
+  return async (topic, records, from) => {
+    const result = await publish(topic, records, from);
+    onPublished(records.length);
+    return result;
+  };
 }
 
 /**

@@ -51,8 +51,11 @@ import {
   recordAgentMetrics,
 } from "./actor_metrics.ts";
 import { Emitter } from "./_emitter.ts";
+import { progressLine, ProgressMeter } from "../core/task_progress.ts";
 import { isEnvironmentFailure } from "./crash_blame.ts";
 
+/** How often a long task's progress is logged (besides its end). */
+const TASK_LOG_EVERY_MS = 5000;
 const RUNTIME_URL = new URL("../actors/runtime/worker_runtime.ts", import.meta.url).href;
 
 /** Publishes records for an actor; resolves when the log acknowledged them. */
@@ -140,6 +143,9 @@ export class ActorHandle implements Child {
   #rpc = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   #nextRpc = 0;
   #processed = 0;
+  #tasks = new ProgressMeter();
+  /** When each task's progress was last logged. */
+  #taskLoggedAt = new Map<string, number>();
   #failed = 0;
   #startedAt = new Date();
   #lastError: LastError | undefined;
@@ -384,6 +390,7 @@ export class ActorHandle implements Child {
       ...(this.#deadline ? { sinceProgressMs: Math.round(performance.now() - this.#deadline.since) } : {}),
       processed: this.#processed,
       failed: this.#failed,
+      ...(this.#tasks.tasks().length > 0 ? { tasks: this.#tasks.tasks() } : {}),
       startedAt: this.#startedAt.toISOString(),
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
       permissions: { ...this.permissions },
@@ -538,6 +545,20 @@ export class ActorHandle implements Child {
       case "metrics":
         this.#metrics(m.metrics);
         return;
+      case "task_progress": {
+        // The terminal (the node's log) sees a long task every few seconds and when it ends.
+        const p = this.#tasks.report(m.task, m.done, m.total, m.finished);
+        const now = Date.now();
+        if (m.finished || now - (this.#taskLoggedAt.get(m.task) ?? 0) >= TASK_LOG_EVERY_MS) {
+          this.#taskLoggedAt.set(m.task, now);
+          getLogTapeLogger(["qistream", "progress"]).info("{actor}: {line}", {
+            actor: this.path,
+            line: progressLine(p),
+            ...p,
+          });
+        }
+        return;
+      }
       case "progress":
         if (m.batchId === this.#deadline?.batchId) this.#armDeadline(true);
         return;

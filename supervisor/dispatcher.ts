@@ -31,6 +31,10 @@
  *   dispatcher with `DeadLetterFailedError`: it stops dispatching, commits up to the record and leaves the
  *   group, and says so ({@linkcode Dispatcher.problem}, {@linkcode Dispatcher.onFailed}, `dispatcher_failed`).
  *
+ * - **Operator pause.** {@linkcode Dispatcher.pause} stops fetching every owned partition, and every partition
+ *   assigned later (after a rebalance), while the group membership stays (no rebalance), as Kafka Connect's
+ *   pause; batches already fetched are still processed and committed. {@linkcode Dispatcher.resume} resumes
+ *   the partitions flow control does not hold. Lag grows while paused.
  * - **Supervised membership.** When the subscription crashes ({@linkcode Subscription.ended}), every partition
  *   is dropped as on revocation, {@linkcode Dispatcher.crashed} resolves with the error and the dispatcher's
  *   child exits `crashed`; its supervisor calls `start()` again (a new membership resumes at the committed
@@ -115,6 +119,16 @@ export interface DispatcherOptions {
    * (default 120 000 ms, Kafka's `delivery.timeout.ms`). A failure retrying cannot fix fails it at once.
    */
   deadLetterTimeoutMs?: number;
+  /** Start paused (the desired state an operator left), as after {@linkcode Dispatcher.pause}. */
+  paused?: PauseInfo;
+}
+
+/** Who paused a dispatcher, and when. */
+export interface PauseInfo {
+  /** The caller, e.g. `http:ops` or `mcp:local`. */
+  by: string;
+  /** ISO time. */
+  at: string;
 }
 
 /** Counters of one dispatcher since it started. */
@@ -177,6 +191,8 @@ export interface DispatcherSnapshot {
   instances: { id: string; running: boolean; inflight: number; creditWindow: number | null }[];
   partitions: PartitionNode[];
   stats: DispatcherStats;
+  /** Set while an operator paused the agent (fetching stopped, membership kept). */
+  paused?: PauseInfo;
 }
 
 interface Unit {
@@ -275,6 +291,8 @@ export class Dispatcher {
   #closing = false;
   #closeOp: Promise<void> | undefined;
   #crashes = 0;
+  /** Set while an operator paused fetching. */
+  #held: PauseInfo | undefined;
   #createdAt = Date.now();
   #lastCrash: { error: Error; at: number } | undefined;
   #crashed = Promise.withResolvers<Error>();
@@ -340,6 +358,32 @@ export class Dispatcher {
       );
     }
     dispatcherFailed().set({ agent: this.agent }, 0);
+    this.#held = options.paused;
+  }
+
+  /**
+   * Stops fetching every partition this member owns or is assigned later, keeping the group membership.
+   * Idempotent: a second pause keeps the first one's `by` and `at`.
+   *
+   * @param by Who asked, for the tree and the audit.
+   * @returns The pause in effect.
+   */
+  pause(by: string): PauseInfo {
+    this.#held ??= { by, at: new Date().toISOString() };
+    for (const p of this.#partitions.values()) this.#flowControl(p);
+    return this.#held;
+  }
+
+  /** Resumes fetching after {@linkcode pause} (partitions flow control holds stay paused until they drain). */
+  resume(): void {
+    if (!this.#held) return;
+    this.#held = undefined;
+    for (const p of this.#partitions.values()) this.#flowControl(p);
+  }
+
+  /** The operator pause in effect, if any. */
+  get paused(): PauseInfo | undefined {
+    return this.#held;
   }
 
   /**
@@ -401,7 +445,10 @@ export class Dispatcher {
       fromBeginning: this.#opts.fromBeginning,
       onBatch: (batch) => this.#onBatch(batch),
       onAssigned: (partitions) => {
-        for (const tp of partitions) this.#partition(tp);
+        for (const tp of partitions) {
+          const p = this.#partition(tp);
+          if (this.#held) this.#flowControl(p); // a pause holds across rebalances
+        }
       },
       onRevoked: (partitions) => this.#onRevoked(partitions),
     });
@@ -518,7 +565,7 @@ export class Dispatcher {
    * watermark as it is now, so what the sources (stopped first) published is drained and committed too.
    */
   async #catchUp(deadline: number): Promise<void> {
-    if (!this.#sub || this.#failure) return;
+    if (!this.#sub || this.#failure || this.#held) return; // paused: nothing is fetched to catch up with
     const targets: { key: string; high: bigint }[] = [];
     for (const topic of this.topics) {
       const offsets = await this.#opts.connector.offsets(topic, this.group).catch(() => []);
@@ -618,6 +665,7 @@ export class Dispatcher {
           committed: p.committed,
         })),
       stats: this.stats,
+      ...(this.#held ? { paused: { ...this.#held } } : {}),
     };
   }
 
@@ -768,7 +816,7 @@ export class Dispatcher {
   }
 
   #flowControl(p: PartitionState): void {
-    const wait = mustPause(p.pending, this.#limits);
+    const wait = this.#held !== undefined || mustPause(p.pending, this.#limits);
     if (wait === p.paused || p.dropped) return;
     p.paused = wait;
     if (wait) this.#stats.pauses++;

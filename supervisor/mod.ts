@@ -73,6 +73,7 @@ export {
   type DispatcherSnapshot,
   type DispatcherStats,
   type PartitionNode,
+  type PauseInfo,
   type SubscriptionNode,
 } from "./dispatcher.ts";
 export { DeadLetterFailedError } from "./dead_letter_failed_error.ts";

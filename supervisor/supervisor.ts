@@ -13,6 +13,9 @@
  * - Restart backoff (not in OTP): before a restart the supervisor waits an exponential, jittered delay per child,
  *   reset after the child was up for `resetAfterMs`.
  * - Stopping stops the children in reverse order, each per its `shutdown`.
+ * - An operator may stop one child and start it again ({@linkcode Supervisor.terminateChild},
+ *   {@linkcode Supervisor.restartChild}, as OTP's `terminate_child`/`restart_child`); a terminated child stays in
+ *   the tree as `stopped` and is not restarted by its strategy. `stopped` names children not started at all.
  *
  * Every exit, restart and give-up is published as a {@linkcode SupervisorEvent}.
  *
@@ -48,6 +51,8 @@ export interface SupervisorOptions {
   onGiveUp?: (reason: ExitReason) => void;
   /** Random source for backoff jitter (tests). */
   random?: () => number;
+  /** Ids of children left stopped at start (as after {@linkcode Supervisor.terminateChild}). */
+  stopped?: readonly string[];
 }
 
 interface Entry {
@@ -58,6 +63,8 @@ interface Entry {
   startedAt: number;
   lastError?: LastError;
   status: "running" | "restarting" | "stopped";
+  /** Stopped by an operator ({@linkcode Supervisor.terminateChild}): no strategy starts it again. */
+  terminated?: boolean;
 }
 
 /** A running supervisor; it is itself a {@linkcode Child} of its parent. */
@@ -128,6 +135,10 @@ export class Supervisor implements Child {
         status: "stopped",
       };
       sup.#entries.push(entry);
+      if (opts.stopped?.includes(spec.id)) {
+        entry.terminated = true;
+        continue;
+      }
       try {
         await sup.#startEntry(entry);
       } catch (e) {
@@ -158,6 +169,52 @@ export class Supervisor implements Child {
   /** Child ids in start order. */
   childIds(): string[] {
     return this.#entries.map((e) => e.spec.id);
+  }
+
+  /**
+   * Stops one child (per its `shutdown`) and keeps it stopped: its restart type and the strategy do not start
+   * it again until {@linkcode restartChild}. A child already stopped is left as it is.
+   *
+   * @throws {RangeError} When no child has this id.
+   */
+  terminateChild(id: string): Promise<void> {
+    const entry = this.#entry(id);
+    return this.#serial(async () => {
+      const c = entry.child;
+      entry.child = undefined; // its exit is ours, not a failure
+      entry.status = "stopped";
+      entry.terminated = true;
+      if (c) await this.#stopChild(entry, c);
+    });
+  }
+
+  /**
+   * Starts a child that {@linkcode terminateChild} stopped (or that `stopped` left stopped); a running child is
+   * left as it is.
+   *
+   * @throws {RangeError} When no child has this id.
+   * @throws The child's start error.
+   */
+  restartChild(id: string): Promise<void> {
+    const entry = this.#entry(id);
+    return this.#serial(async () => {
+      if (entry.child || this.#stopping.signal.aborted) return;
+      entry.terminated = false;
+      await this.#startEntry(entry);
+    });
+  }
+
+  #entry(id: string): Entry {
+    const entry = this.#entries.find((e) => e.spec.id === id);
+    if (!entry) throw new RangeError(`No child "${id}" in supervisor ${this.path}`);
+    return entry;
+  }
+
+  /** Runs `op` after the supervisor's other operations (restarts), and reports its own outcome. */
+  #serial(op: () => Promise<void>): Promise<void> {
+    const done = Promise.withResolvers<void>();
+    this.#enqueue(() => op().then(done.resolve, done.reject));
+    return done.promise;
   }
 
   /** Current state. */
@@ -292,7 +349,8 @@ export class Supervisor implements Child {
     for (;;) {
       if (!this.#intensity.record()) return this.#giveUp(lastReason);
       const ids = this.strategy.affected(this.childIds(), failed.spec.id);
-      const affected = this.#entries.filter((e) => ids.includes(e.spec.id));
+      // A child an operator terminated stays out of its siblings' restarts.
+      const affected = this.#entries.filter((e) => ids.includes(e.spec.id) && !e.terminated);
       this.#state = "restarting";
       for (const e of [...affected].reverse()) {
         const c = e.child;

@@ -1,4 +1,5 @@
 import type { DispatcherSnapshot } from "./dispatcher.ts";
+import type { TaskProgress } from "../core/task_progress.ts";
 
 /**
  * The JSON shape of the live supervision tree (served by the HTTP API and the supervision MCP tools).
@@ -49,6 +50,8 @@ export interface ActorNode {
   sinceProgressMs?: number;
   processed: number;
   failed: number;
+  /** Long tasks the actor reported (`ctx.progress`): a backfill, a replay, with percent, rate and ETA. */
+  tasks?: TaskProgress[];
   /** ISO time the current incarnation started. */
   startedAt?: string;
   lastError?: LastError;

@@ -40,3 +40,37 @@ Deno.test("/api/* answers 401 without a valid token, 403 for a role without the 
   assert.equal(missing.status, 404);
   await missing.body?.cancel();
 });
+
+Deno.test("/api/* endpoints with {params} and methods: decoded params, caller, 405 for the wrong method", async () => {
+  const admin = [{ name: "ops", token: "admin-token-0123456789", role: "admin" }];
+  const handler = createApiHandler({
+    tokens: admin,
+    roles: rolesOf(declaredTools()),
+    endpoints: [
+      { path: "/api/agents", permission: "lifecycle.agents", handle: () => Response.json({ list: true }) },
+      {
+        path: "/api/agents/{agent}/pause",
+        method: "POST",
+        permission: "lifecycle.pause",
+        handle: (_r, ctx) => Response.json({ agent: ctx.params.agent, by: ctx.caller, role: ctx.role }),
+      },
+    ],
+  });
+  const call = (path: string, method = "GET") =>
+    handler(
+      new Request(`http://127.0.0.1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${admin[0]!.token}` },
+      }),
+    );
+  const paused = await call("/api/agents/bar%20builder/pause", "POST");
+  assert.deepEqual(await paused.json(), { agent: "bar builder", by: "http:ops", role: "admin" });
+  const wrong = await call("/api/agents/x/pause");
+  assert.equal(wrong.status, 405);
+  assert.equal(wrong.headers.get("allow"), "POST");
+  await wrong.body?.cancel();
+  const deeper = await call("/api/agents/x/y/pause", "POST");
+  assert.equal(deeper.status, 404);
+  await deeper.body?.cancel();
+  assert.deepEqual(await (await call("/api/agents")).json(), { list: true });
+});

@@ -104,4 +104,22 @@ export { MessagePortTransport } from "./message_port_transport.ts";
 export { type ActorToolsConnection, type ActorToolsOptions, serveActorTools } from "./actor_tool_port.ts";
 export { createMcpHttpHandler, type McpHttpOptions, type McpToken } from "./mcp_http_handler.ts";
 export { authenticateBearer, unauthorized } from "./bearer_auth.ts";
-export { type ApiEndpoint, type ApiHttpOptions, createApiHandler } from "./api_http_handler.ts";
+export {
+  type ApiCallContext,
+  type ApiEndpoint,
+  type ApiHttpOptions,
+  createApiHandler,
+} from "./api_http_handler.ts";
+export {
+  type AgentLifecycle,
+  commandTool,
+  type DesiredState,
+  LIFECYCLE_AGENTS,
+  LIFECYCLE_COMMANDS,
+  type LifecycleCommand,
+  type LifecycleControl,
+  lifecycleEndpoints,
+  lifecycleTools,
+} from "./lifecycle_commands.ts";
+export { deadLetterTools, type DeadLetterToolsDeps } from "./dead_letter_tools.ts";
+export { toolEndpoint } from "./tool_endpoint.ts";

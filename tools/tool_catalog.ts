@@ -12,6 +12,8 @@ import type { AnyToolDefinition } from "./tool_definition.ts";
 import type postgres from "postgres";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { StreamConnector } from "../connector/types.ts";
+import { type LifecycleControl, lifecycleTools } from "./lifecycle_commands.ts";
+import { deadLetterTools, type DeadLetterToolsDeps } from "./dead_letter_tools.ts";
 
 /** Dependencies of {@linkcode toolCatalog}; each one present adds its tool set. */
 export interface ToolCatalogDeps {
@@ -19,6 +21,8 @@ export interface ToolCatalogDeps {
   clickhouse?: ClickHouseToolsDeps;
   stream?: StreamToolsDeps;
   supervision?: SupervisionControl;
+  lifecycle?: LifecycleControl;
+  deadLetters?: DeadLetterToolsDeps;
 }
 
 /**
@@ -39,6 +43,8 @@ export function toolCatalog(deps: ToolCatalogDeps): AnyToolDefinition[] {
     ...(deps.clickhouse ? clickHouseTools(deps.clickhouse) : []),
     ...(deps.stream ? streamTools(deps.stream) : []),
     ...(deps.supervision ? supervisionTools({ supervision: deps.supervision }) : []),
+    ...(deps.lifecycle ? lifecycleTools(deps.lifecycle) : []),
+    ...(deps.deadLetters ? deadLetterTools(deps.deadLetters) : []),
   ];
 }
 

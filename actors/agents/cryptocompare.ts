@@ -103,6 +103,20 @@ export interface CryptoCompareOffset {
 
 const UNIT_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 
+type BackfillPair = CryptoCompareConfig["backfill"]["pairs"][number];
+
+/** A pair's key in the source offset. */
+function backfillKey(pair: BackfillPair): string {
+  return [pair.fsym, pair.tsym, pair.unit, pair.exchange ?? "CCCAGG", pair.aggregate ?? 1].join("~");
+}
+
+/** Bars a pair's backfill asks for: all of them, or those since the saved position when it resumes. */
+function backfillBars(pair: BackfillPair, position: CryptoCompareOffset, bars: number): number {
+  const since = position.backfill[backfillKey(pair)];
+  const stepMs = UNIT_MS[pair.unit] * (pair.aggregate ?? 1);
+  return since === undefined ? bars : Math.min(bars, Math.ceil((Date.now() - since) / stepMs) + 1);
+}
+
 /**
  * Backfills (when configured), then streams until the actor stops; fills stream gaps from the REST history.
  *
@@ -126,26 +140,29 @@ export async function run(ctx: AgentContext<CryptoCompareConfig>): Promise<void>
   });
   await out.run(async (signal) => {
     if (c.backfill.bars > 0) {
-      for (const pair of c.backfill.pairs) {
+      // Progress of the whole backfill: the bars each pair asks for (fewer where it resumes).
+      const total = c.backfill.pairs.reduce(
+        (n, pair) => n + backfillBars(pair, position, c.backfill.bars),
+        0,
+      );
+      let done = 0;
+      for (const [i, pair] of c.backfill.pairs.entries()) {
         if (signal.aborted) return;
-        const key = [pair.fsym, pair.tsym, pair.unit, pair.exchange ?? "CCCAGG", pair.aggregate ?? 1].join(
-          "~",
-        );
+        const key = backfillKey(pair);
         const since = position.backfill[key];
-        const stepMs = UNIT_MS[pair.unit] * (pair.aggregate ?? 1);
-        const bars = since === undefined
-          ? c.backfill.bars
-          : Math.min(c.backfill.bars, Math.ceil((Date.now() - since) / stepMs) + 1);
+        const bars = backfillBars(pair, position, c.backfill.bars);
         if (since !== undefined) log.info("backfill of {key} resumes after {since}", { key, since });
         const correlationId = crypto.randomUUID();
         await history.backfill(pair, bars, {
           onRecord: (r) => {
+            ctx.progress?.("backfill", ++done, total);
             if (since !== undefined && r.value.ts <= since) return;
             const at = r.value.ts;
             return out.record(r, correlationId, advance({ backfill: { ...position.backfill, [key]: at } }));
           },
           signal,
         });
+        if (i === c.backfill.pairs.length - 1) ctx.progress?.("backfill", Math.max(done, total), total, true);
       }
     }
     if (!c.stream || signal.aborted) return;

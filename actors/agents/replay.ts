@@ -75,16 +75,26 @@ export async function run(ctx: AgentContext<ReplayConfig>): Promise<void> {
   const fromLine = resumeLine(out.storedPosition, c.path);
   if (fromLine > 0) ctx.log.info("resuming {path} after line {line}", { path: c.path, line: fromLine });
   await out.run(async (signal) => {
+    // What is left to replay: the file's records less the lines a resume skips.
+    const total = Math.max(0, (await countLines(c.path, c.path.toLowerCase().endsWith(".csv"))) - fromLine);
+    let done = 0;
     const n = await replayTicks({
       path: c.path,
       speed: c.speed,
       keepSource: c.keepSource,
       fromLine,
-      onRecord: (r, line) => out.record(r, undefined, { path: c.path, line }),
-      onMalformed: (raw, error, line) => out.malformed("replay.file", raw, error, { path: c.path, line }),
+      onRecord: (r, line) => {
+        ctx.progress?.("replay", ++done, total);
+        return out.record(r, undefined, { path: c.path, line });
+      },
+      onMalformed: (raw, error, line) => {
+        ctx.progress?.("replay", ++done, total); // a dead-lettered line is handled too
+        return out.malformed("replay.file", raw, error, { path: c.path, line });
+      },
       metrics: ctx.metrics,
       signal,
     });
+    ctx.progress?.("replay", done, Math.max(done, total), true);
     ctx.log.info("replayed {count} ticks from {path}", { count: n, path: c.path });
   });
 }
@@ -105,4 +115,21 @@ export interface ReplayPosition {
 export function resumeLine(stored: unknown, path: string): number {
   const p = stored as Partial<ReplayPosition> | undefined;
   return p?.path === path && typeof p.line === "number" && p.line > 0 ? p.line : 0;
+}
+
+/** Non-empty lines of a file (less a CSV header), read in chunks: the replay's total for its progress. */
+async function countLines(path: string, csv: boolean): Promise<number> {
+  const file = await Deno.open(path); // its readable closes it
+  let lines = 0;
+  let sawText = false;
+  for await (const chunk of file.readable) {
+    for (const b of chunk) {
+      if (b === 10) {
+        if (sawText) lines++;
+        sawText = false;
+      } else if (b !== 13 && b !== 32 && b !== 9) sawText = true;
+    }
+  }
+  if (sawText) lines++;
+  return Math.max(0, csv ? lines - 1 : lines);
 }

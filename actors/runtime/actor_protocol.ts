@@ -70,6 +70,8 @@ export type FromWorker =
   /** The running batch's handler made progress (a tool call settled): its deadline starts again. */
   | { type: "progress"; batchId: string }
   | { type: "log"; record: LogSample }
+  /** A long task's progress (`ctx.progress`): records done of a total when known. */
+  | { type: "task_progress"; task: string; done: number; total?: number; finished: boolean }
   | { type: "crash"; reason: "uncaught_error" | "unhandled_rejection" | "run_failed"; error: SerializedError }
   | { type: "stopped"; reason: "normal" | "shutdown" };
 

@@ -33,6 +33,12 @@ export interface AgentContext<C = unknown> {
   readonly signal: AbortSignal;
   /** A source's position in its upstream; without an offset store on the node, `stored` is absent and commits are dropped. */
   readonly sourceOffset?: SourceOffset;
+  /**
+   * Reports a long task's progress (a backfill, a replay): records `done` of `total` when known; `finished`
+   * on the last report. The tree, the dashboard and the node's log show it with percent, rate and ETA.
+   * Reports are sent at most a few times a second (the last one always).
+   */
+  progress?(task: string, done: number, total?: number, finished?: boolean): void;
 }
 
 /**

@@ -36,6 +36,8 @@ export interface WorkerScope {
 const METRICS_FLUSH_MS = 1000;
 /** Progress of a running batch is reported at most this often. */
 const PROGRESS_EVERY_MS = 1000;
+/** At most this often per task, a `ctx.progress` report is sent (the finishing one always). */
+const TASK_PROGRESS_EVERY_MS = 250;
 
 /**
  * Serves an agent module inside the current Worker. Called by the bootstrap the actor handle generates; agent
@@ -66,6 +68,7 @@ export function serveAgent(
   let currentCorrelation: string | undefined;
   let currentBatch: string | undefined;
   let progressAt = 0;
+  const taskReportedAt = new Map<string, number>();
   let initialized = false;
   let stopping = false;
   let crashed = false;
@@ -111,6 +114,12 @@ export function serveAgent(
     metrics,
     signal: abort.signal,
     ...(sourceOffset ? { sourceOffset } : {}),
+    progress(task, done, total, finished = false) {
+      const now = performance.now();
+      if (!finished && now - (taskReportedAt.get(task) ?? -Infinity) < TASK_PROGRESS_EVERY_MS) return;
+      taskReportedAt.set(task, now);
+      post({ type: "task_progress", task, done, ...(total !== undefined ? { total } : {}), finished });
+    },
   });
 
   const init = (m: Extract<ToWorker, { type: "init" }>) => {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AvroSerde } from "../connector/avro/mod.ts";
+import type { AvroSerde } from "./avro/mod.ts";
 
 /** Longest preview of bytes that are neither Avro nor text. */
 const HEX_PREVIEW_BYTES = 256;
