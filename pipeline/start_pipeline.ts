@@ -78,6 +78,7 @@ import { localMcpToken } from "./local_mcp_token.ts";
 import { topicSchemas } from "./topic_schemas.ts";
 import { checkAgentTables } from "./check_agent_tables.ts";
 import { type Databases, openDatabases } from "./databases.ts";
+import { retriableOf } from "../core/retriable.ts";
 
 /** Options of {@linkcode startPipeline}. */
 export interface PipelineOptions {
@@ -114,10 +115,13 @@ export interface RunningPipeline {
 /** The error a pipeline start fails with; its message names the part that failed. */
 export class PipelineStartError extends Error {
   override name = "PipelineStartError";
+  /** The cause's own flag: whether starting again may succeed (a database still starting), docs/errors.md. */
+  readonly retriable: boolean | undefined;
   constructor(readonly part: string, cause: unknown) {
     super(`Cannot start the pipeline: ${part}: ${cause instanceof Error ? cause.message : String(cause)}`, {
       cause,
     });
+    this.retriable = retriableOf(cause);
   }
 }
 

@@ -46,6 +46,7 @@ import { getLogger } from "@logtape/logtape";
 import type { AgentBatch } from "../actors/runtime/agent_batch.ts";
 import { bytesRecords } from "../actors/runtime/agent_record.ts";
 import { sendToDeadLetter } from "../connector/dead_letter.ts";
+import { isRetriable } from "../core/retriable.ts";
 import type {
   ConsumedRecord,
   PartitionBatch,
@@ -70,9 +71,11 @@ import {
   dispatcherRedeliveries,
 } from "./dispatcher_metrics.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
-import { failureDecision } from "./poison_policy.ts";
+import { failureDecision, retryDelay } from "./poison_policy.ts";
 import { isEnvironmentFailure } from "./crash_blame.ts";
 import { assignPartition } from "./partition_assignment.ts";
+import { abortableSleep } from "../core/abortable_sleep.ts";
+import { backoffDelay } from "../core/backoff_delay.ts";
 
 /** Header carrying the correlation id from source to sink. */
 export const CORRELATION_HEADER = "correlation-id";
@@ -821,7 +824,7 @@ export class Dispatcher {
       u.environmentFailures = n;
       u.lastError = error;
       this.#countRedelivery(u);
-      this.#retryLater(p, u, Math.min(this.#backoff.minMs * 2 ** (n - 1), this.#backoff.maxMs));
+      this.#retryLater(p, u, retryDelay(n, this.#backoff));
       p.pending.unshift(u);
     } else {
       u.attempts++;
@@ -836,7 +839,8 @@ export class Dispatcher {
    * itself after a backoff, its two halves, or nothing once its single record went to the dead-letter topic.
    */
   #afterFailure(p: PartitionState, u: Unit): Unit[] {
-    const retriable = !(u.lastError instanceof BatchFailedError) || u.lastError.retriable;
+    // The handler's own flag (docs/errors.md); a crash, hang or unflagged error is unknown: retried within budget.
+    const retriable = u.lastError instanceof BatchFailedError ? u.lastError.retriable : undefined;
     const decision = failureDecision({ ...u, retriable }, {
       maxAttempts: this.#maxAttempts,
       backoff: this.#backoff,
@@ -953,7 +957,7 @@ export class Dispatcher {
             return this.#fail(failure);
           }
           this.#deadLetterStalls.set(p.key, failure);
-          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
+          await abortableSleep(backoffDelay(attempt, { initialMs: 100, maxMs: 5000, jitter: 0 }));
         }
       }
       if (p.dropped || this.#failure) return;
@@ -1031,11 +1035,6 @@ export class Dispatcher {
       p.owner.partitions.delete(p);
     }
   }
-}
-
-/** Whether an error says that trying again may succeed (the `retriable` contract of qistream's errors). */
-function isRetriable(error: unknown): boolean {
-  return (error as { retriable?: unknown } | null)?.retriable === true;
 }
 
 function errorName(error: unknown): string {

@@ -20,7 +20,7 @@ import {
   tradeFrame,
 } from "./cryptocompare_frames.ts";
 import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
-import type { BackoffOptions } from "../shared/backoff_delay.ts";
+import type { BackoffOptions } from "../../core/backoff_delay.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
 import {
   runReconnectingWebSocket,

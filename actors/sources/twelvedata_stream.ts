@@ -12,7 +12,7 @@ import type { RecordHandler } from "./market_record.ts";
 import { fromSlashSymbol, toSlashSymbol } from "./market_symbol.ts";
 import { anyEvent, priceEvent, subscribeStatusEvent } from "./twelvedata_payloads.ts";
 import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
-import type { BackoffOptions } from "../shared/backoff_delay.ts";
+import type { BackoffOptions } from "../../core/backoff_delay.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
 import {
   runReconnectingWebSocket,
