@@ -47,6 +47,7 @@ import {
 } from "./actor_metrics.ts";
 import { Emitter } from "./_emitter.ts";
 import { isEnvironmentFailure } from "./crash_blame.ts";
+import { integerAtLeast } from "../core/integer_at_least.ts";
 
 const RUNTIME_URL = new URL("../actors/runtime/worker_runtime.ts", import.meta.url).href;
 
@@ -158,22 +159,31 @@ export class ActorHandle implements Child {
     this.path = opts.path;
     this.spec = spec;
     this.#opts = opts;
-    this.creditWindow = positiveInt("creditWindow", opts.creditWindow ?? SUPERVISOR_DEFAULTS.creditWindow);
-    this.mailboxCapacity = nonNegativeInt(
+    this.creditWindow = integerAtLeast(
+      "start actor",
+      "creditWindow",
+      opts.creditWindow ?? SUPERVISOR_DEFAULTS.creditWindow,
+    );
+    this.mailboxCapacity = integerAtLeast(
+      "start actor",
       "mailboxCapacity",
       opts.mailboxCapacity ?? SUPERVISOR_DEFAULTS.mailboxCapacity,
+      0,
     );
     this.agent = opts.agent ?? spec.name;
-    this.#deadlineMs = positiveInt(
+    this.#deadlineMs = integerAtLeast(
+      "start actor",
       "batchDeadlineMs",
       opts.batchDeadlineMs ?? SUPERVISOR_DEFAULTS.batchDeadlineMs,
     );
     this.#heartbeat = {
-      intervalMs: positiveInt(
+      intervalMs: integerAtLeast(
+        "start actor",
         "heartbeat.intervalMs",
         opts.heartbeat?.intervalMs ?? SUPERVISOR_DEFAULTS.heartbeat.intervalMs,
       ),
-      timeoutMs: positiveInt(
+      timeoutMs: integerAtLeast(
+        "start actor",
         "heartbeat.timeoutMs",
         opts.heartbeat?.timeoutMs ?? SUPERVISOR_DEFAULTS.heartbeat.timeoutMs,
       ),
@@ -646,18 +656,4 @@ export class ActorHandle implements Child {
 
 function lastError(reason: string, e: SerializedError): LastError {
   return { reason, name: e.name, message: e.message, at: new Date().toISOString() };
-}
-
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) {
-    throw new RangeError(`Cannot start actor: ${name} must be an integer >= 1, current value is ${v}`);
-  }
-  return v;
-}
-
-function nonNegativeInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 0) {
-    throw new RangeError(`Cannot start actor: ${name} must be an integer >= 0, current value is ${v}`);
-  }
-  return v;
 }

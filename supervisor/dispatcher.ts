@@ -76,6 +76,7 @@ import { isEnvironmentFailure } from "./crash_blame.ts";
 import { assignPartition } from "./partition_assignment.ts";
 import { abortableSleep } from "../core/abortable_sleep.ts";
 import { backoffDelay } from "../core/backoff_delay.ts";
+import { integerAtLeast } from "../core/integer_at_least.ts";
 
 /** Header carrying the correlation id from source to sink. */
 export const CORRELATION_HEADER = "correlation-id";
@@ -332,8 +333,11 @@ export class Dispatcher {
         `Cannot create a dispatcher: maxBatchWaitMs must be a number >= 0, current value is ${maxWaitMs}`,
       );
     }
-    this.#limits = { maxRecords: positiveInt("maxBatchRecords", options.maxBatchRecords ?? 500), maxWaitMs };
-    this.#maxAttempts = positiveInt("maxAttempts", options.maxAttempts ?? 3);
+    this.#limits = {
+      maxRecords: integerAtLeast("create a dispatcher", "maxBatchRecords", options.maxBatchRecords ?? 500),
+      maxWaitMs,
+    };
+    this.#maxAttempts = integerAtLeast("create a dispatcher", "maxAttempts", options.maxAttempts ?? 3);
     this.#backoff = { minMs: options.retryBackoff?.minMs ?? 20, maxMs: options.retryBackoff?.maxMs ?? 2000 };
     this.#deadLetterTimeoutMs = options.deadLetterTimeoutMs ?? 120_000;
     if (!Number.isFinite(this.#deadLetterTimeoutMs) || this.#deadLetterTimeoutMs < 0) {
@@ -1047,13 +1051,4 @@ function handlerError(error: unknown): unknown {
   const e = new Error(error.message, { cause: error });
   e.name = error.remoteName;
   return e;
-}
-
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) {
-    throw new RangeError(
-      `Cannot create a dispatcher: ${name} must be an integer >= 1, current value is ${v}`,
-    );
-  }
-  return v;
 }

@@ -11,18 +11,12 @@ import type { Bar, RecordHandler } from "./market_record.ts";
 import { pairSymbol } from "./market_symbol.ts";
 import { cryptoCompareError } from "./cryptocompare_error.ts";
 import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
-import { fetchJson } from "../shared/fetch_json.ts";
-import { retry, type RetryOptions } from "../shared/retry.ts";
+import { retry } from "../shared/retry.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
-import {
-  MALFORMED,
-  type MetricsSink,
-  RECORDS_OUT,
-  registrySink,
-  UPSTREAM_REQUESTS,
-} from "../shared/source_metrics.ts";
+import { MALFORMED, type MetricsSink, RECORDS_OUT, registrySink } from "../shared/source_metrics.ts";
 import { UpstreamError } from "../shared/upstream_error.ts";
 import { getLogger } from "../../core/log.ts";
+import { fetchUpstream, type UpstreamClientOptions } from "../shared/upstream_client.ts";
 
 /** The real REST endpoint (the default). */
 export const CRYPTOCOMPARE_REST_URL = "https://min-api.cryptocompare.com";
@@ -30,27 +24,12 @@ export const CRYPTOCOMPARE_REST_URL = "https://min-api.cryptocompare.com";
 /** Bar unit: which history endpoint. */
 export type HistoryUnit = "minute" | "hour" | "day";
 
-/** Options of {@link CryptoCompareHistory}. */
-export interface CryptoCompareHistoryOptions {
-  /** API key, sent as `Authorization: Apikey <key>` (usually `CRYPTOCOMPARE_API_KEY`). */
-  apiKey?: string;
-  /** Base URL. Default {@link CRYPTOCOMPARE_REST_URL}. */
-  baseUrl?: string;
-  /** Retries of retriable failures (attempts, backoff). Default 4 attempts from 500 ms. */
-  retry?: Omit<RetryOptions, "signal" | "onRetry">;
-  /** The breaker guarding this upstream. Default: 5 failures open it for 30 s. */
-  breaker?: CircuitBreaker;
-  /** Request timeout in ms. Default 10 000. */
-  timeoutMs?: number;
-  /** Metrics sink. Default the process registry. */
-  metrics?: MetricsSink;
-  /** Logger. Default `qistream.sources.cryptocompare`. */
-  log?: Logger;
-  /** Receives bars (or envelopes) that fail validation; they are skipped. */
-  onMalformed?: (raw: unknown, error: MalformedPayloadError) => void;
-  /** The fetch implementation. */
-  fetch?: typeof fetch;
-}
+/**
+ * Options of {@link CryptoCompareHistory}: the API key is sent as `Authorization: Apikey <key>` (usually
+ * `CRYPTOCOMPARE_API_KEY`); the base URL defaults to {@link CRYPTOCOMPARE_REST_URL}; retries default to 4 attempts
+ * from 500 ms.
+ */
+export type CryptoCompareHistoryOptions = UpstreamClientOptions;
 
 /** One history request. */
 export interface HistoryRequest {
@@ -203,22 +182,17 @@ export class CryptoCompareHistory {
   async #fetchPage(url: URL, what: string, request: HistoryRequest, signal?: AbortSignal): Promise<Bar[]> {
     const headers: Record<string, string> = {};
     if (this.#options.apiKey) headers.Authorization = `Apikey ${this.#options.apiKey}`;
-    const response = await fetchJson(url, {
+    const response = await fetchUpstream(url, {
       source: SOURCE,
+      what,
       headers,
       metrics: this.#metrics,
+      log: this.#log,
+      classify: (status, body) => cryptoCompareError(status, body, what),
       ...(signal ? { signal } : {}),
       ...(this.#options.timeoutMs ? { timeoutMs: this.#options.timeoutMs } : {}),
       ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
     });
-    const error = cryptoCompareError(response.status, response.body, what);
-    if (error) {
-      this.#metrics.inc(UPSTREAM_REQUESTS, { source: SOURCE, status: error.kind });
-      const level = error.retriable ? "warn" : "error";
-      this.#log[level]("{what}: {kind} error: {message}", { what, kind: error.kind, message: error.message });
-      throw error;
-    }
-    this.#metrics.inc(UPSTREAM_REQUESTS, { source: SOURCE, status: "ok" });
     const envelope = envelopeSchema.safeParse(response.body, { reportInput: true });
     if (!envelope.success) {
       this.#malformed(response.body, "history response", describeIssues(envelope.error), envelope.error);

@@ -19,19 +19,13 @@ import {
   timeSeriesValue,
 } from "./twelvedata_payloads.ts";
 import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
-import { fetchJson } from "../shared/fetch_json.ts";
-import { retry, type RetryOptions } from "../shared/retry.ts";
+import { retry } from "../shared/retry.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
 import { CreditRateLimiter } from "../shared/credit_rate_limiter.ts";
-import {
-  MALFORMED,
-  type MetricsSink,
-  RECORDS_OUT,
-  registrySink,
-  UPSTREAM_REQUESTS,
-} from "../shared/source_metrics.ts";
+import { MALFORMED, type MetricsSink, RECORDS_OUT, registrySink } from "../shared/source_metrics.ts";
 import type { UpstreamError } from "../shared/upstream_error.ts";
 import { getLogger } from "../../core/log.ts";
+import { fetchUpstream, type UpstreamClientOptions } from "../shared/upstream_client.ts";
 
 /** The real REST endpoint (the default). */
 export const TWELVEDATA_REST_URL = "https://api.twelvedata.com";
@@ -50,32 +44,18 @@ export type TwelveDataInterval =
   | "1week"
   | "1month";
 
-/** Options of {@link TwelveDataClient}. */
-export interface TwelveDataClientOptions {
-  /** API key, sent as `Authorization: apikey <key>` (usually `TWELVEDATA_API_KEY`). */
-  apiKey?: string;
-  /** Base URL. Default {@link TWELVEDATA_REST_URL}. */
-  baseUrl?: string;
+/**
+ * Options of {@link TwelveDataClient}: the API key is sent as `Authorization: apikey <key>` (usually
+ * `TWELVEDATA_API_KEY`); the base URL defaults to {@link TWELVEDATA_REST_URL}; retries default to 3 attempts from
+ * 500 ms.
+ */
+export interface TwelveDataClientOptions extends UpstreamClientOptions {
   /** Credits per window (the plan's per-minute budget). Default 8. Ignored when `limiter` is given. */
   creditsPerMinute?: number;
   /** The credit window in ms. Default 60 000. Ignored when `limiter` is given. */
   creditWindowMs?: number;
   /** A limiter shared by every client of the same key. */
   limiter?: CreditRateLimiter;
-  /** Retries of retriable failures. Default 3 attempts from 500 ms. */
-  retry?: Omit<RetryOptions, "signal" | "onRetry">;
-  /** The breaker guarding this upstream. Default: 5 failures open it for 30 s. */
-  breaker?: CircuitBreaker;
-  /** Request timeout in ms. Default 10 000. */
-  timeoutMs?: number;
-  /** Metrics sink. Default the process registry. */
-  metrics?: MetricsSink;
-  /** Logger. Default `qistream.sources.twelvedata`. */
-  log?: Logger;
-  /** Receives payloads that fail validation. */
-  onMalformed?: (raw: unknown, error: MalformedPayloadError) => void;
-  /** The fetch implementation. */
-  fetch?: typeof fetch;
 }
 
 /** Options of {@link TwelveDataClient.timeSeries}. */
@@ -279,23 +259,21 @@ export class TwelveDataClient {
   async #fetch(url: URL, what: string, signal?: AbortSignal): Promise<unknown> {
     const headers: Record<string, string> = {};
     if (this.#options.apiKey) headers.Authorization = `apikey ${this.#options.apiKey}`;
-    const response = await fetchJson(url, {
+    const response = await fetchUpstream(url, {
       source: SOURCE,
+      what,
       headers,
       metrics: this.#metrics,
+      log: this.#log,
+      classify: (status, body) => {
+        const error = twelveDataError(status, body, what, this.limiter.windowMs);
+        if (error?.kind === "rate_limited") this.limiter.drain();
+        return error;
+      },
       ...(signal ? { signal } : {}),
       ...(this.#options.timeoutMs ? { timeoutMs: this.#options.timeoutMs } : {}),
       ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
     });
-    const error = twelveDataError(response.status, response.body, what, this.limiter.windowMs);
-    if (error) {
-      this.#metrics.inc(UPSTREAM_REQUESTS, { source: SOURCE, status: error.kind });
-      if (error.kind === "rate_limited") this.limiter.drain();
-      const level = error.retriable ? "warn" : "error";
-      this.#log[level]("{what}: {kind} error: {message}", { what, kind: error.kind, message: error.message });
-      throw error;
-    }
-    this.#metrics.inc(UPSTREAM_REQUESTS, { source: SOURCE, status: "ok" });
     return response.body;
   }
 
