@@ -10,13 +10,13 @@ import type { Logger } from "@logtape/logtape";
 import type { Bar, RecordHandler } from "./market_record.ts";
 import { pairSymbol } from "./market_symbol.ts";
 import { cryptoCompareError } from "./cryptocompare_error.ts";
-import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
+import { describeIssues } from "./malformed_payload_error.ts";
 import { retry } from "../shared/retry.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
-import { MALFORMED, type MetricsSink, RECORDS_OUT, registrySink } from "../shared/source_metrics.ts";
+import { type MetricsSink, RECORDS_OUT } from "../shared/source_metrics.ts";
 import { UpstreamError } from "../shared/upstream_error.ts";
-import { getLogger } from "../../core/log.ts";
 import { fetchUpstream, type UpstreamClientOptions } from "../shared/upstream_client.ts";
+import { type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
 
 /** The real REST endpoint (the default). */
 export const CRYPTOCOMPARE_REST_URL = "https://min-api.cryptocompare.com";
@@ -82,13 +82,15 @@ export class CryptoCompareHistory {
   readonly #options: CryptoCompareHistoryOptions;
   readonly #metrics: MetricsSink;
   readonly #log: Logger;
+  readonly #malformedSink: MalformedSink;
 
   constructor(options: CryptoCompareHistoryOptions = {}) {
     this.#options = options;
     this.baseUrl = (options.baseUrl ?? CRYPTOCOMPARE_REST_URL).replace(/\/+$/, "");
     this.breaker = options.breaker ?? new CircuitBreaker({ name: SOURCE });
-    this.#metrics = options.metrics ?? registrySink();
-    this.#log = options.log ?? getLogger(["sources", SOURCE]);
+    this.#malformedSink = sourceOutput(SOURCE, options);
+    this.#metrics = this.#malformedSink.metrics;
+    this.#log = this.#malformedSink.log;
   }
 
   /**
@@ -195,7 +197,13 @@ export class CryptoCompareHistory {
     });
     const envelope = envelopeSchema.safeParse(response.body, { reportInput: true });
     if (!envelope.success) {
-      this.#malformed(response.body, "history response", describeIssues(envelope.error), envelope.error);
+      reportMalformed(
+        this.#malformedSink,
+        response.body,
+        "history response",
+        describeIssues(envelope.error),
+        envelope.error,
+      );
       return [];
     }
     const symbol = pairSymbol(request.fsym, request.tsym);
@@ -205,7 +213,13 @@ export class CryptoCompareHistory {
     envelope.data.Data.Data.forEach((raw, i) => {
       const parsed = barSchema.safeParse(raw, { reportInput: true });
       if (!parsed.success) {
-        this.#malformed(raw, `history bar Data.Data[${i}]`, describeIssues(parsed.error), parsed.error);
+        reportMalformed(
+          this.#malformedSink,
+          raw,
+          `history bar Data.Data[${i}]`,
+          describeIssues(parsed.error),
+          parsed.error,
+        );
         return;
       }
       const b = parsed.data;
@@ -226,12 +240,5 @@ export class CryptoCompareHistory {
     });
     this.#metrics.inc(RECORDS_OUT, { source: SOURCE, kind: "bar" }, out.length);
     return out;
-  }
-
-  #malformed(raw: unknown, where: string, detail: string, cause: unknown): void {
-    const error = new MalformedPayloadError(SOURCE, where, detail, raw, cause);
-    this.#metrics.inc(MALFORMED, { source: SOURCE });
-    this.#log.warn("malformed payload: {error}", { error: error.message });
-    this.#options.onMalformed?.(raw, error);
   }
 }

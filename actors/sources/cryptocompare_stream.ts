@@ -19,7 +19,7 @@ import {
   toTrade,
   tradeFrame,
 } from "./cryptocompare_frames.ts";
-import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
+import { describeIssues, type MalformedPayloadError } from "./malformed_payload_error.ts";
 import type { BackoffOptions } from "../../core/backoff_delay.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
 import {
@@ -28,17 +28,15 @@ import {
   type SocketStatus,
 } from "../shared/reconnecting_websocket.ts";
 import {
-  MALFORMED,
   type MetricsSink,
   RECONNECTS,
   RECORDS_OUT,
-  registrySink,
   SEQUENCE_GAPS,
   SUBSCRIBE_FAILURES,
   UPSTREAM_REQUESTS,
 } from "../shared/source_metrics.ts";
 import { UpstreamError } from "../shared/upstream_error.ts";
-import { getLogger } from "../../core/log.ts";
+import { handOn, type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
 
 /** The real streaming endpoint (the default). */
 export const CRYPTOCOMPARE_WS_URL = "wss://streamer.cryptocompare.com/v2";
@@ -101,6 +99,7 @@ export class CryptoCompareStream {
   readonly #options: CryptoCompareStreamOptions;
   readonly #metrics: MetricsSink;
   readonly #log: Logger;
+  readonly #malformedSink: MalformedSink;
   readonly #tickers = new TickerSnapshots();
   /** Per market~pair: highest CCSEQ seen and recently seen sequence numbers. */
   readonly #seq = new Map<string, { max: number; seen: Set<number>; floor?: number }>();
@@ -112,8 +111,9 @@ export class CryptoCompareStream {
     if (this.subscriptions.length === 0) {
       throw new RangeError("Cannot stream CryptoCompare: subscriptions is empty");
     }
-    this.#metrics = options.metrics ?? registrySink();
-    this.#log = options.log ?? getLogger(["sources", SOURCE]);
+    this.#malformedSink = sourceOutput(SOURCE, options);
+    this.#metrics = this.#malformedSink.metrics;
+    this.#log = this.#malformedSink.log;
     for (const [key, max] of Object.entries(options.lastSequences ?? {})) {
       this.#seq.set(key, { max, seen: new Set(), floor: max });
     }
@@ -178,12 +178,12 @@ export class CryptoCompareStream {
     try {
       raw = JSON.parse(data);
     } catch (e) {
-      this.#malformed(data, "ws frame", `not JSON: ${(e as Error).message}`, e);
+      reportMalformed(this.#malformedSink, data, "ws frame", `not JSON: ${(e as Error).message}`, e);
       return;
     }
     const control = controlFrame.safeParse(raw, { reportInput: true });
     if (!control.success) {
-      this.#malformed(raw, "ws frame", describeIssues(control.error), control.error);
+      reportMalformed(this.#malformedSink, raw, "ws frame", describeIssues(control.error), control.error);
       return;
     }
     const frame = control.data;
@@ -311,27 +311,14 @@ export class CryptoCompareStream {
 
   #parsed<S extends z.ZodType>(schema: S, raw: unknown, where: string, then: (f: z.infer<S>) => void): void {
     const parsed = schema.safeParse(raw, { reportInput: true });
-    if (!parsed.success) this.#malformed(raw, where, describeIssues(parsed.error), parsed.error);
-    else then(parsed.data);
+    if (!parsed.success) {
+      reportMalformed(this.#malformedSink, raw, where, describeIssues(parsed.error), parsed.error);
+    } else then(parsed.data);
   }
 
   #emit(record: Parameters<RecordHandler>[0]): void {
     this.#metrics.inc(RECORDS_OUT, { source: SOURCE, kind: record.kind });
-    try {
-      const pending = this.#options.onRecord(record);
-      if (pending) {
-        pending.catch((e) => this.#log.error("record handler failed: {error}", { error: String(e) }));
-      }
-    } catch (e) {
-      this.#log.error("record handler failed: {error}", { error: String(e) });
-    }
-  }
-
-  #malformed(raw: unknown, where: string, detail: string, cause: unknown): void {
-    const error = new MalformedPayloadError(SOURCE, where, detail, raw, cause);
-    this.#metrics.inc(MALFORMED, { source: SOURCE });
-    this.#log.warn("malformed payload: {error}", { error: error.message });
-    this.#options.onMalformed?.(raw, error);
+    handOn(this.#options.onRecord, record, this.#log);
   }
 }
 

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { z } from "zod";
 import type { Logger } from "@logtape/logtape";
 import type { Bar, Tick } from "./market_record.ts";
 import { fromSlashSymbol, toSlashSymbol } from "./market_symbol.ts";
@@ -18,14 +17,14 @@ import {
   timeSeriesResponse,
   timeSeriesValue,
 } from "./twelvedata_payloads.ts";
-import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
+import { describeIssues } from "./malformed_payload_error.ts";
 import { retry } from "../shared/retry.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
 import { CreditRateLimiter } from "../shared/credit_rate_limiter.ts";
-import { MALFORMED, type MetricsSink, RECORDS_OUT, registrySink } from "../shared/source_metrics.ts";
+import { type MetricsSink, RECORDS_OUT } from "../shared/source_metrics.ts";
 import type { UpstreamError } from "../shared/upstream_error.ts";
-import { getLogger } from "../../core/log.ts";
 import { fetchUpstream, type UpstreamClientOptions } from "../shared/upstream_client.ts";
+import { type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
 
 /** The real REST endpoint (the default). */
 export const TWELVEDATA_REST_URL = "https://api.twelvedata.com";
@@ -103,6 +102,7 @@ export class TwelveDataClient {
   readonly #options: TwelveDataClientOptions;
   readonly #metrics: MetricsSink;
   readonly #log: Logger;
+  readonly #malformedSink: MalformedSink;
 
   constructor(options: TwelveDataClientOptions = {}) {
     this.#options = options;
@@ -113,8 +113,9 @@ export class TwelveDataClient {
         windowMs: options.creditWindowMs ?? 60_000,
       });
     this.breaker = options.breaker ?? new CircuitBreaker({ name: SOURCE });
-    this.#metrics = options.metrics ?? registrySink();
-    this.#log = options.log ?? getLogger(["sources", SOURCE]);
+    this.#malformedSink = sourceOutput(SOURCE, options);
+    this.#metrics = this.#malformedSink.metrics;
+    this.#log = this.#malformedSink.log;
   }
 
   /**
@@ -144,7 +145,13 @@ export class TwelveDataClient {
     const body = await this.#get("/time_series", params, signal);
     const envelope = timeSeriesResponse.safeParse(body, { reportInput: true });
     if (!envelope.success) {
-      this.#malformed(body, "time_series response", envelope.error);
+      reportMalformed(
+        this.#malformedSink,
+        body,
+        "time_series response",
+        describeIssues(envelope.error),
+        envelope.error,
+      );
       return [];
     }
     const symbol = fromSlashSymbol(envelope.data.meta.symbol);
@@ -153,7 +160,13 @@ export class TwelveDataClient {
     envelope.data.values.forEach((raw, i) => {
       const v = timeSeriesValue.safeParse(raw, { reportInput: true });
       if (!v.success) {
-        this.#malformed(raw, `time_series values[${i}]`, v.error);
+        reportMalformed(
+          this.#malformedSink,
+          raw,
+          `time_series values[${i}]`,
+          describeIssues(v.error),
+          v.error,
+        );
         return;
       }
       bars.push({
@@ -186,7 +199,7 @@ export class TwelveDataClient {
     const body = await this.#get("/quote", { symbol: toSlashSymbol(symbol) }, signal);
     const q = quoteResponse.safeParse(body, { reportInput: true });
     if (!q.success) {
-      this.#malformed(body, "quote response", q.error);
+      reportMalformed(this.#malformedSink, body, "quote response", describeIssues(q.error), q.error);
       return undefined;
     }
     this.#metrics.inc(RECORDS_OUT, { source: SOURCE, kind: "tick" });
@@ -217,7 +230,7 @@ export class TwelveDataClient {
     const body = await this.#get("/price", { symbol: toSlashSymbol(symbol) }, signal);
     const p = priceResponse.safeParse(body, { reportInput: true });
     if (!p.success) {
-      this.#malformed(body, "price response", p.error);
+      reportMalformed(this.#malformedSink, body, "price response", describeIssues(p.error), p.error);
       return undefined;
     }
     this.#metrics.inc(RECORDS_OUT, { source: SOURCE, kind: "tick" });
@@ -275,12 +288,5 @@ export class TwelveDataClient {
       ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
     });
     return response.body;
-  }
-
-  #malformed(raw: unknown, where: string, cause: z.ZodError): void {
-    const error = new MalformedPayloadError(SOURCE, where, describeIssues(cause), raw, cause);
-    this.#metrics.inc(MALFORMED, { source: SOURCE });
-    this.#log.warn("malformed payload: {error}", { error: error.message });
-    this.#options.onMalformed?.(raw, error);
   }
 }

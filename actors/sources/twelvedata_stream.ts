@@ -11,7 +11,7 @@ import type { z } from "zod";
 import type { RecordHandler } from "./market_record.ts";
 import { fromSlashSymbol, toSlashSymbol } from "./market_symbol.ts";
 import { anyEvent, priceEvent, subscribeStatusEvent } from "./twelvedata_payloads.ts";
-import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
+import { describeIssues, type MalformedPayloadError } from "./malformed_payload_error.ts";
 import type { BackoffOptions } from "../../core/backoff_delay.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
 import {
@@ -20,15 +20,13 @@ import {
   type SocketStatus,
 } from "../shared/reconnecting_websocket.ts";
 import {
-  MALFORMED,
   type MetricsSink,
   RECONNECTS,
   RECORDS_OUT,
-  registrySink,
   SUBSCRIBE_FAILURES,
   UPSTREAM_REQUESTS,
 } from "../shared/source_metrics.ts";
-import { getLogger } from "../../core/log.ts";
+import { handOn, type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
 
 /** The real streaming endpoint (the default). */
 export const TWELVEDATA_WS_URL = "wss://ws.twelvedata.com/v1/quotes/price";
@@ -79,14 +77,16 @@ export class TwelveDataStream {
   readonly #options: TwelveDataStreamOptions;
   readonly #metrics: MetricsSink;
   readonly #log: Logger;
+  readonly #malformedSink: MalformedSink;
   #failed = new Set<string>();
 
   constructor(options: TwelveDataStreamOptions) {
     if (options.symbols.length === 0) throw new RangeError("Cannot stream Twelve Data: symbols is empty");
     this.#options = options;
     this.symbols = options.symbols.map(toSlashSymbol);
-    this.#metrics = options.metrics ?? registrySink();
-    this.#log = options.log ?? getLogger(["sources", SOURCE]);
+    this.#malformedSink = sourceOutput(SOURCE, options);
+    this.#metrics = this.#malformedSink.metrics;
+    this.#log = this.#malformedSink.log;
   }
 
   /** Symbols the last subscribe-status reported as failed. */
@@ -135,21 +135,27 @@ export class TwelveDataStream {
     try {
       raw = JSON.parse(data);
     } catch (e) {
-      this.#malformed(data, "ws event", `not JSON: ${(e as Error).message}`, e);
+      reportMalformed(this.#malformedSink, data, "ws event", `not JSON: ${(e as Error).message}`, e);
       return;
     }
     const any = anyEvent.safeParse(raw, { reportInput: true });
-    if (!any.success) return this.#malformed(raw, "ws event", describeIssues(any.error), any.error);
+    if (!any.success) {
+      return reportMalformed(this.#malformedSink, raw, "ws event", describeIssues(any.error), any.error);
+    }
     const where = `ws event "${any.data.event}"`;
     switch (any.data.event) {
       case "price": {
         const p = priceEvent.safeParse(raw, { reportInput: true });
-        if (!p.success) return this.#malformed(raw, where, describeIssues(p.error), p.error);
+        if (!p.success) {
+          return reportMalformed(this.#malformedSink, raw, where, describeIssues(p.error), p.error);
+        }
         return this.#emitPrice(p.data);
       }
       case "subscribe-status": {
         const st = subscribeStatusEvent.safeParse(raw, { reportInput: true });
-        if (!st.success) return this.#malformed(raw, where, describeIssues(st.error), st.error);
+        if (!st.success) {
+          return reportMalformed(this.#malformedSink, raw, where, describeIssues(st.error), st.error);
+        }
         return this.#onSubscribeStatus(st.data, s);
       }
       case "heartbeat":
@@ -192,8 +198,9 @@ export class TwelveDataStream {
 
   #emitPrice(p: z.infer<typeof priceEvent>): void {
     this.#metrics.inc(RECORDS_OUT, { source: SOURCE, kind: "tick" });
-    try {
-      const pending = this.#options.onRecord({
+    handOn(
+      this.#options.onRecord,
+      {
         kind: "tick",
         value: {
           symbol: fromSlashSymbol(p.symbol),
@@ -205,19 +212,8 @@ export class TwelveDataStream {
           ask: p.ask ?? null,
           volume: p.day_volume ?? null,
         },
-      });
-      if (pending) {
-        pending.catch((e) => this.#log.error("record handler failed: {error}", { error: String(e) }));
-      }
-    } catch (e) {
-      this.#log.error("record handler failed: {error}", { error: String(e) });
-    }
-  }
-
-  #malformed(raw: unknown, where: string, detail: string, cause: unknown): void {
-    const error = new MalformedPayloadError(SOURCE, where, detail, raw, cause);
-    this.#metrics.inc(MALFORMED, { source: SOURCE });
-    this.#log.warn("malformed payload: {error}", { error: error.message });
-    this.#options.onMalformed?.(raw, error);
+      },
+      this.#log,
+    );
   }
 }
