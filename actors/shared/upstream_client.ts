@@ -13,27 +13,46 @@ import type { MalformedPayloadError } from "../sources/malformed_payload_error.t
 import type { RetryOptions } from "./retry.ts";
 import { type MetricsSink, UPSTREAM_REQUESTS } from "./source_metrics.ts";
 import type { UpstreamError } from "./upstream_error.ts";
+import type { RecordHandler } from "../sources/market_record.ts";
+import type { SocketStatus } from "./reconnecting_websocket.ts";
+import type { BackoffOptions } from "../../core/backoff_delay.ts";
 
-/** Options every upstream REST client takes (each client states its own defaults). */
-export interface UpstreamClientOptions {
-  /** API key (usually from the environment); each client sends it in its upstream's header. */
+/** Options every upstream client takes, REST or streaming (each client states its own defaults). */
+export interface UpstreamOptions {
+  /** API key (usually from the environment); each client sends it where its upstream wants it. */
   apiKey?: string;
-  /** Base URL; default the upstream's real endpoint. */
-  baseUrl?: string;
-  /** Retries of retriable failures (attempts, backoff). */
-  retry?: Omit<RetryOptions, "signal" | "onRetry">;
-  /** The breaker guarding this upstream. Default: 5 failures open it for 30 s. */
+  /** The breaker guarding this upstream (REST: 5 failures open it for 30 s; streams: 5 failed connects, 60 s). */
   breaker?: CircuitBreaker;
-  /** Request timeout in ms. Default 10 000. */
-  timeoutMs?: number;
   /** Metrics sink. Default the process registry. */
   metrics?: MetricsSink;
   /** Logger. Default `qistream.sources.<source>`. */
   log?: Logger;
-  /** Receives payloads that fail validation; they are skipped. */
+  /** Receives payloads that fail validation; they are skipped and the client goes on. */
   onMalformed?: (raw: unknown, error: MalformedPayloadError) => void;
+}
+
+/** Options of the upstream REST clients. */
+export interface UpstreamClientOptions extends UpstreamOptions {
+  /** Base URL; default the upstream's real endpoint. */
+  baseUrl?: string;
+  /** Retries of retriable failures (attempts, backoff). */
+  retry?: Omit<RetryOptions, "signal" | "onRetry">;
+  /** Request timeout in ms. Default 10 000. */
+  timeoutMs?: number;
   /** The fetch implementation. */
   fetch?: typeof fetch;
+}
+
+/** Options of the upstream streaming (WebSocket) clients. */
+export interface UpstreamStreamOptions extends UpstreamOptions {
+  /** Endpoint; default the upstream's real one. */
+  url?: string;
+  /** Receives each normalised record (not awaited). */
+  onRecord: RecordHandler;
+  /** Status changes of the connection, for logs and tests. */
+  onStatus?: (status: SocketStatus) => void;
+  /** Reconnect backoff (each stream states its default). */
+  backoff?: BackoffOptions;
 }
 
 /** One request of {@linkcode fetchUpstream}. */
@@ -73,4 +92,23 @@ export async function fetchUpstream(url: URL, request: UpstreamRequest): Promise
   }
   metrics.inc(UPSTREAM_REQUESTS, { source: request.source, status: "ok" });
   return response;
+}
+
+/**
+ * The `onRetry` of an upstream request: one warning per retry, naming the request, the failure's kind, the try
+ * and the wait.
+ *
+ * @param log the client's logger
+ * @param what the request, e.g. `GET /time_series BTC/USD`
+ * @returns the callback for `retry()`
+ */
+export function logRetry(log: Logger, what: string): NonNullable<RetryOptions["onRetry"]> {
+  return (e, attempt, delayMs) =>
+    log.warn("{what} failed ({kind}), retry {attempt} in {delayMs} ms: {error}", {
+      what,
+      kind: (e as UpstreamError).kind ?? "unknown",
+      attempt: attempt + 1,
+      delayMs,
+      error: (e as Error).message,
+    });
 }

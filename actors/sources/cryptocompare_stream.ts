@@ -19,14 +19,9 @@ import {
   toTrade,
   tradeFrame,
 } from "./cryptocompare_frames.ts";
-import { describeIssues, type MalformedPayloadError } from "./malformed_payload_error.ts";
-import type { BackoffOptions } from "../../core/backoff_delay.ts";
+import { describeIssues } from "./malformed_payload_error.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
-import {
-  runReconnectingWebSocket,
-  type SocketSession,
-  type SocketStatus,
-} from "../shared/reconnecting_websocket.ts";
+import { runReconnectingWebSocket, type SocketSession } from "../shared/reconnecting_websocket.ts";
 import {
   type MetricsSink,
   RECONNECTS,
@@ -37,6 +32,7 @@ import {
 } from "../shared/source_metrics.ts";
 import { UpstreamError } from "../shared/upstream_error.ts";
 import { handOn, type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
+import type { UpstreamStreamOptions } from "../shared/upstream_client.ts";
 
 /** The real streaming endpoint (the default). */
 export const CRYPTOCOMPARE_WS_URL = "wss://streamer.cryptocompare.com/v2";
@@ -44,32 +40,18 @@ export const CRYPTOCOMPARE_WS_URL = "wss://streamer.cryptocompare.com/v2";
 /** Default subscriptions: the aggregate index of BTC and ETH in USD. */
 export const DEFAULT_CRYPTOCOMPARE_SUBS = ["5~CCCAGG~BTC~USD", "5~CCCAGG~ETH~USD"];
 
-/** Options of {@link CryptoCompareStream}. */
-export interface CryptoCompareStreamOptions {
-  /** API key, sent as `api_key` in the URL (usually `CRYPTOCOMPARE_API_KEY`). */
-  apiKey?: string;
-  /** Endpoint. Default {@link CRYPTOCOMPARE_WS_URL}. */
-  url?: string;
+/**
+ * Options of {@link CryptoCompareStream}: the API key goes in the URL as `api_key` (usually
+ * `CRYPTOCOMPARE_API_KEY`); the endpoint defaults to {@link CRYPTOCOMPARE_WS_URL}; the reconnect backoff runs from
+ * 5 s up to 60 s; the breaker opens after 5 failed connects for 60 s.
+ */
+export interface CryptoCompareStreamOptions extends UpstreamStreamOptions {
   /** Subscriptions in CryptoCompare syntax (`0~Coinbase~BTC~USD`, `5~CCCAGG~BTC~USD`, `24~CCCAGG~BTC~USD~m`). */
   subscriptions?: string[];
-  /** Receives each normalised record (not awaited). */
-  onRecord: RecordHandler;
-  /** Receives frames that fail validation (the stream goes on). */
-  onMalformed?: (raw: unknown, error: MalformedPayloadError) => void;
-  /** Status changes of the connection, for logs and tests. */
-  onStatus?: (status: SocketStatus) => void;
   /** Expected heartbeat period; two missed heartbeats (2.5 periods of silence) force a reconnect. Default 30 000. */
   heartbeatIntervalMs?: number;
-  /** Reconnect backoff. Default from 5 s up to 60 s. */
-  backoff?: BackoffOptions;
   /** No reconnect waits less than this. Default 5 000 (CryptoCompare's rule); lower it in tests only. */
   minReconnectMs?: number;
-  /** Breaker recording connection outcomes. Default: opens after 5 failed connects for 60 s. */
-  breaker?: CircuitBreaker;
-  /** Metrics sink. Default the process registry. */
-  metrics?: MetricsSink;
-  /** Logger. Default `qistream.sources.cryptocompare`. */
-  log?: Logger;
   /**
    * Highest `CCSEQ` already published per `market~FSYM~TSYM` (a saved source offset): trades at or below it,
    * which CryptoCompare replays on subscribe, are dropped after a restart as after a reconnect.

@@ -22,8 +22,7 @@ import { retry } from "../shared/retry.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
 import { CreditRateLimiter } from "../shared/credit_rate_limiter.ts";
 import { type MetricsSink, RECORDS_OUT } from "../shared/source_metrics.ts";
-import type { UpstreamError } from "../shared/upstream_error.ts";
-import { fetchUpstream, type UpstreamClientOptions } from "../shared/upstream_client.ts";
+import { fetchUpstream, logRetry, type UpstreamClientOptions } from "../shared/upstream_client.ts";
 import { type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
 
 /** The real REST endpoint (the default). */
@@ -258,14 +257,7 @@ export class TwelveDataClient {
       ...{ attempts: 3, initialMs: 500 },
       ...this.#options.retry,
       ...(signal ? { signal } : {}),
-      onRetry: (e, attempt, delayMs) =>
-        this.#log.warn("{what} failed ({kind}), retry {attempt} in {delayMs} ms: {error}", {
-          what,
-          kind: (e as UpstreamError).kind ?? "unknown",
-          attempt: attempt + 1,
-          delayMs,
-          error: (e as Error).message,
-        }),
+      onRetry: logRetry(this.#log, what),
     });
   }
 

@@ -8,17 +8,11 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { z } from "zod";
-import type { RecordHandler } from "./market_record.ts";
 import { fromSlashSymbol, toSlashSymbol } from "./market_symbol.ts";
 import { anyEvent, priceEvent, subscribeStatusEvent } from "./twelvedata_payloads.ts";
-import { describeIssues, type MalformedPayloadError } from "./malformed_payload_error.ts";
-import type { BackoffOptions } from "../../core/backoff_delay.ts";
+import { describeIssues } from "./malformed_payload_error.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
-import {
-  runReconnectingWebSocket,
-  type SocketSession,
-  type SocketStatus,
-} from "../shared/reconnecting_websocket.ts";
+import { runReconnectingWebSocket, type SocketSession } from "../shared/reconnecting_websocket.ts";
 import {
   type MetricsSink,
   RECONNECTS,
@@ -27,34 +21,21 @@ import {
   UPSTREAM_REQUESTS,
 } from "../shared/source_metrics.ts";
 import { handOn, type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
+import type { UpstreamStreamOptions } from "../shared/upstream_client.ts";
 
 /** The real streaming endpoint (the default). */
 export const TWELVEDATA_WS_URL = "wss://ws.twelvedata.com/v1/quotes/price";
 
-/** Options of {@link TwelveDataStream}. */
-export interface TwelveDataStreamOptions {
-  /** API key, sent as `apikey` in the URL (usually `TWELVEDATA_API_KEY`). */
-  apiKey?: string;
-  /** Endpoint. Default {@link TWELVEDATA_WS_URL}. */
-  url?: string;
+/**
+ * Options of {@link TwelveDataStream}: the API key goes in the URL as `apikey` (usually `TWELVEDATA_API_KEY`); the
+ * endpoint defaults to {@link TWELVEDATA_WS_URL}; the reconnect backoff runs from 1 s up to 60 s; the breaker opens
+ * after 5 failed connects for 60 s.
+ */
+export interface TwelveDataStreamOptions extends UpstreamStreamOptions {
   /** Symbols, Twelve Data (`EUR/USD`) or normalised (`EUR-USD`) spelling. */
   symbols: string[];
-  /** Receives each tick (not awaited). */
-  onRecord: RecordHandler;
-  /** Receives events that fail validation. */
-  onMalformed?: (raw: unknown, error: MalformedPayloadError) => void;
-  /** Status changes of the connection. */
-  onStatus?: (status: SocketStatus) => void;
   /** Heartbeat period. Default 10 000 ms; no message for 3 periods forces a reconnect. */
   heartbeatMs?: number;
-  /** Reconnect backoff. Default from 1 s up to 60 s. */
-  backoff?: BackoffOptions;
-  /** Breaker recording connection outcomes. Default: opens after 5 failed connects for 60 s. */
-  breaker?: CircuitBreaker;
-  /** Metrics sink. Default the process registry. */
-  metrics?: MetricsSink;
-  /** Logger. Default `qistream.sources.twelvedata`. */
-  log?: Logger;
 }
 
 const SOURCE = "twelvedata";
