@@ -25,9 +25,9 @@ export function helpText(commands: readonly Command[]): string {
     "  -c, --config PATH  pipeline file (default: $QISTREAM_CONFIG, else pipeline.yaml)",
     "  -h, --help         show help (also: qistream <command> --help)",
     "",
-    "Environment: QISTREAM_LOG_LEVEL (trace|debug|info|warning|error), KAFKA_BROKERS, SCHEMA_REGISTRY_URL,",
-    "DATABASE_URL, CLICKHOUSE_URL, OPENAI_API_KEY, OPENAI_BASE_URL, QISTREAM_DATA_DIR, QISTREAM_HTTP_PORT, ...",
-    "See docs/configuration.md.",
+    "Environment: QISTREAM_LOG_LEVEL (trace|debug|info|warning|error), QISTREAM_LOG_FORMAT (auto|json|pretty),",
+    "KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL, CLICKHOUSE_URL, OPENAI_API_KEY, OPENAI_BASE_URL,",
+    "QISTREAM_DATA_DIR, QISTREAM_HTTP_PORT, ... See docs/configuration.md.",
   ].join("\n");
 }
 

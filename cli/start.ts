@@ -22,8 +22,16 @@ import { parseCommandArgs } from "./_parse_command_args.ts";
 
 const USAGE = `Usage: qistream start [--config PATH]
 
-Starts this node: loads the pipeline file, serves /metrics, /healthz and /readyz (and later /mcp),
-and runs until Ctrl-C or SIGTERM.
+Runs this node: validates the pipeline file, connects to the log (Kafka when connections.kafka or
+KAFKA_BROKERS is set, else the embedded log in the data directory), creates the declared topics, registers
+the schemas, opens the databases, and starts the agents under the supervision tree: the sources publish,
+the sinks store into PostgreSQL / ClickHouse. Serves /metrics, /healthz, /readyz, /api/tree and the MCP
+tools at /mcp (bearer token), and prints where each is. Runs until Ctrl-C or SIGTERM, then drains and
+commits what was processed before it exits (within node.shutdownTimeoutMs); exits 1 when the root
+supervisor gives up, 2 on a bad configuration.
+
+Logs go to stderr: readable lines in a terminal, JSON Lines otherwise (QISTREAM_LOG_FORMAT=json|pretty
+forces one; QISTREAM_LOG_LEVEL sets the level).
 
 Options:
   -c, --config PATH  pipeline file (default: $QISTREAM_CONFIG, else pipeline.yaml)
@@ -32,7 +40,7 @@ Options:
 /** `qistream start`. */
 export const startCommand: Command = {
   name: "start",
-  summary: "run this node (HTTP endpoints now; the pipeline as it is built)",
+  summary: "run this node: sources, sinks and agents under supervision, HTTP endpoints and MCP tools",
   usage: USAGE,
   async run(args, context) {
     const parsed = parseCommandArgs(args, USAGE, {

@@ -213,6 +213,14 @@ Deno.test("help, --help, unknown commands and unknown options", async () => {
   const startHelp = await run(["start", "--help"]);
   assert.equal(startHelp.code, 0);
   assert.match(startHelp.stdout, /Usage: qistream start/);
+  assert.doesNotMatch(
+    startHelp.stdout,
+    /as it is built|later \/mcp/,
+    "start --help describes what start does now",
+  );
+  assert.match(startHelp.stdout, /tools at \/mcp/);
+  assert.match(startHelp.stdout, /QISTREAM_LOG_FORMAT=json\|pretty/);
+  assert.doesNotMatch(help.stdout, /as it is built/);
   const unknown = await run(["frobnicate"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /Unknown command "frobnicate"/);
@@ -220,6 +228,19 @@ Deno.test("help, --help, unknown commands and unknown options", async () => {
   assert.equal(badOption.code, 2);
   assert.match(badOption.stderr, /Unknown option '--port'/);
   assert.equal((await run([])).code, 2);
+});
+
+Deno.test("`main.ts start` with an unknown QISTREAM_LOG_FORMAT names the variable and exits 2 before starting", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, "start"],
+    env: { ...baseEnv(), QISTREAM_LOG_FORMAT: "yaml", QISTREAM_HTTP_PORT: "0" },
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 2);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.match(stderr, /QISTREAM_LOG_FORMAT is "yaml", expected one of auto, json, pretty/);
+  assert.doesNotMatch(new TextDecoder().decode(out.stdout), /is up/);
 });
 
 Deno.test("`main.ts start` on a busy port says so and exits 1", async () => {

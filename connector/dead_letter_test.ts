@@ -223,7 +223,7 @@ async function badInputStory(connector: StreamConnector, prefix: string) {
     assert.deepEqual(letters.map((l) => l.headers[DLQ_HEADERS.errorClass]), [
       "NotAvroError",
       "UnknownSchemaIdError",
-      "RecordTooLargeError",
+      "AvroRecordTooLargeError",
     ]);
     assert.deepEqual(letters.map((l) => l.headers[DLQ_HEADERS.sourceOffset]), ["1", "3", "4"]);
     assert.match(letters[1]!.headers[DLQ_HEADERS.errorMessage]!, /Unknown schema id 999999/);

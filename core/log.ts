@@ -1,13 +1,13 @@
 /**
- * Process logging: JSON Lines through LogTape, with secret redaction and correlation ids carried by
- * LogTape's implicit contexts. Call {@link setupLogging} once at start; get loggers with {@link getLogger}.
+ * Process logging through LogTape: JSON Lines (or, in a terminal, one readable line per record; see
+ * `log_format.ts`), with secret redaction and correlation ids carried by LogTape's implicit contexts. Call
+ * {@link setupLogging} once at start; get loggers with {@link getLogger}.
  *
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import {
   configureSync,
-  getJsonLinesFormatter,
   getLogger as getLogTapeLogger,
   isLogLevel,
   type Logger,
@@ -17,6 +17,7 @@ import {
   withContext,
 } from "@logtape/logtape";
 import { REDACTED, redactText, redactValue } from "./log_redact.ts";
+import { chooseLogFormat, type LogFormat, logFormatter } from "./log_format.ts";
 
 /** The root category: every qistream logger lives under it. */
 export const ROOT_CATEGORY = "qistream";
@@ -30,18 +31,23 @@ export interface LoggingOptions {
   level?: string;
   /** Where lines go: a function receiving each line (with its `\n`), or `"stderr"` (default) / `"stdout"`. */
   output?: "stderr" | "stdout" | ((line: string) => void);
+  /** `auto` (default `QISTREAM_LOG_FORMAT`, else `auto`): pretty lines in a terminal, JSON Lines otherwise. */
+  format?: string;
+  /** Whether the output is a terminal; default: asks the output (a function output is not one). For tests. */
+  isTerminal?: boolean;
 }
 
 const storage = new AsyncLocalStorage<Record<string, unknown>>();
 
 /**
- * Configures LogTape once for the process (calling it again replaces the configuration):
- * one JSON object per line with `@timestamp`, `level`, `message`, `logger` and the record's properties
- * flattened (including `correlationId` when set), secrets redacted.
+ * Configures LogTape once for the process (calling it again replaces the configuration). In JSON (the default
+ * when the output is not a terminal): one JSON object per line with `@timestamp`, `level`, `message`, `logger`
+ * and the record's properties flattened (including `correlationId` when set). In a terminal: one readable line
+ * per record (time, level, category, message). Secrets are redacted in both.
  *
- * @param options level and output
- * @returns the level in effect
- * @throws {RangeError} when the level is not a LogTape level
+ * @param options level, output and format
+ * @returns the level and the format in effect
+ * @throws {RangeError} when the level is not a LogTape level or the format is not `auto`, `json` or `pretty`
  *
  * @example
  * ```ts
@@ -50,7 +56,7 @@ const storage = new AsyncLocalStorage<Record<string, unknown>>();
  * // {"@timestamp":"...","level":"INFO","message":"loaded \"pipeline.yaml\"","logger":"qistream.config","file":"pipeline.yaml"}
  * ```
  */
-export function setupLogging(options: LoggingOptions = {}): LogLevel {
+export function setupLogging(options: LoggingOptions = {}): { level: LogLevel; format: LogFormat } {
   const wanted = (options.level ?? Deno.env.get("QISTREAM_LOG_LEVEL") ?? "info").toLowerCase();
   const level = wanted === "warn" ? "warning" : wanted;
   if (!isLogLevel(level)) {
@@ -58,17 +64,22 @@ export function setupLogging(options: LoggingOptions = {}): LogLevel {
       `Cannot set up logging: level is "${wanted}", expected one of trace, debug, info, warning, error, fatal`,
     );
   }
-  const write = typeof options.output === "function" ? options.output : writerFor(options.output ?? "stderr");
+  const output = options.output ?? "stderr";
+  const write = typeof output === "function" ? output : writerFor(output);
+  const isTerminal = options.isTerminal ??
+    (typeof output !== "function" && (output === "stdout" ? Deno.stdout : Deno.stderr).isTerminal());
+  const format = chooseLogFormat(options.format ?? Deno.env.get("QISTREAM_LOG_FORMAT"), isTerminal);
+  const colors = isTerminal && !Deno.env.get("NO_COLOR");
   configureSync({
     reset: true,
     contextLocalStorage: storage,
-    sinks: { jsonl: redactingJsonLinesSink(write) },
+    sinks: { jsonl: redactingSink(write, logFormatter(format, colors)) },
     loggers: [
       { category: ROOT_CATEGORY, sinks: ["jsonl"], lowestLevel: level },
       { category: ["logtape", "meta"], sinks: ["jsonl"], lowestLevel: "warning" },
     ],
   });
-  return level;
+  return { level, format };
 }
 
 /**
@@ -116,7 +127,17 @@ export function currentCorrelationId(): string | undefined {
  * @returns the sink
  */
 export function redactingJsonLinesSink(write: (line: string) => void): Sink {
-  const format = getJsonLinesFormatter({ properties: "flatten" });
+  return redactingSink(write, logFormatter("json"));
+}
+
+/**
+ * A LogTape sink writing each record, redacted, as `format` renders it.
+ *
+ * @param write receives each formatted line
+ * @param format renders a record as a line
+ * @returns the sink
+ */
+export function redactingSink(write: (line: string) => void, format: (record: LogRecord) => string): Sink {
   return (record: LogRecord) => {
     const secrets = new Set<string>();
     const properties = redactValue(record.properties, secrets) as Record<string, unknown>;

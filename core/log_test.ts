@@ -1,12 +1,45 @@
 import assert from "node:assert/strict";
 import { currentCorrelationId, getLogger, setupLogging, withCorrelationId } from "./log.ts";
 import { isSecretKey, redactText } from "./log_redact.ts";
+import { chooseLogFormat } from "./log_format.ts";
 
-function capture(level = "debug"): string[] {
+function capture(level = "debug", terminal?: { isTerminal: boolean; format?: string }): string[] {
   const lines: string[] = [];
-  setupLogging({ level, output: (line) => lines.push(line) });
+  setupLogging({ level, output: (line) => lines.push(line), format: "auto", ...terminal });
   return lines;
 }
+
+Deno.test("log format: pretty in a terminal, JSON lines otherwise, and QISTREAM_LOG_FORMAT forces either", () => {
+  assert.equal(chooseLogFormat(undefined, true), "pretty");
+  assert.equal(chooseLogFormat(undefined, false), "json");
+  assert.equal(chooseLogFormat("auto", false), "json");
+  assert.equal(chooseLogFormat("json", true), "json", "asked for JSON in a terminal");
+  assert.equal(chooseLogFormat("PRETTY", false), "pretty", "asked for pretty in a pipe");
+  assert.throws(
+    () => chooseLogFormat("yaml", true),
+    /QISTREAM_LOG_FORMAT is "yaml", expected one of auto, json, pretty/,
+  );
+});
+
+Deno.test("in a terminal a record is one readable line (level, category, message), secrets redacted", () => {
+  const lines = capture("debug", { isTerminal: true });
+  getLogger("config").warn("loaded {file} with {password}", {
+    file: "pipeline.yaml",
+    password: "hunter2-pg",
+  });
+  assert.equal(lines.length, 1);
+  // deno-lint-ignore no-control-regex
+  const line = lines[0]!.replace(/\x1b\[[0-9;]*m/g, "");
+  assert.throws(() => JSON.parse(line), SyntaxError, "a terminal line must not be JSON");
+  assert.equal(line.trimEnd().split("\n").length, 1, line);
+  assert.match(line, /WRN|WARN/i);
+  assert.match(line, /qistream.*config/);
+  assert.match(line, /loaded 'pipeline\.yaml' with '\*\*\*'/);
+  assert.ok(!lines[0]!.includes("hunter2-pg"), lines[0]!);
+  const json = capture("debug", { isTerminal: true, format: "json" });
+  getLogger("config").info("loaded {file}", { file: "pipeline.yaml" });
+  assert.equal(JSON.parse(json[0]!).file, "pipeline.yaml", "format json wins over the terminal");
+});
 
 Deno.test("logs are JSON lines with timestamp, level, logger, message and properties", () => {
   const lines = capture();

@@ -15,9 +15,9 @@
  * @module
  */
 import { z } from "zod";
-import { abortableSleep } from "../actors/shared/abortable_sleep.ts";
-import { backoffDelay } from "../actors/shared/backoff_delay.ts";
-import { isRetriable } from "../actors/shared/retry.ts";
+import { abortableSleep } from "../core/abortable_sleep.ts";
+import { backoffDelay } from "../core/backoff_delay.ts";
+import { isRetriable } from "../core/retriable.ts";
 import { resultHash, type ToolCallRecord } from "./tool_call_record.ts";
 
 const retryFields = {

@@ -42,6 +42,7 @@ import {
   queryRoleRisks,
   QueryUnavailableError,
 } from "../tools/mod.ts";
+import { isRetriable } from "../core/retriable.ts";
 
 const log = getLogger("pipeline");
 
@@ -129,7 +130,7 @@ export async function openPostgresQueryOrLater(
   try {
     return await openPostgresQuery(config, writer, embedded);
   } catch (error) {
-    if (!isRetriablePostgresError(error) && (error as { retriable?: unknown }).retriable !== true) {
+    if (!isRetriablePostgresError(error) && !isRetriable(error)) {
       throw error;
     }
     log.warn("postgres.query: the database does not answer yet ({error}); its role is set up on first use", {
@@ -374,7 +375,7 @@ export async function openClickHouseQueryOrLater(
   try {
     return await openClickHouseQuery(config, writer);
   } catch (error) {
-    if (!isRetriableClickHouseError(error) && (error as { retriable?: unknown }).retriable !== true) {
+    if (!isRetriableClickHouseError(error) && !isRetriable(error)) {
       throw error;
     }
     log.warn(

@@ -90,6 +90,7 @@ import { askDoors, auditEndpoint } from "./ask_doors.ts";
 import { readTopicToEnd } from "../connector/read_topic_to_end.ts";
 import { configSecrets, Redactor } from "../llm/redactor.ts";
 import { registerSecrets } from "../core/log_redact.ts";
+import { retriableOf } from "../core/retriable.ts";
 
 /** Options of {@linkcode startPipeline}. */
 export interface PipelineOptions {
@@ -132,10 +133,13 @@ export interface RunningPipeline {
 /** The error a pipeline start fails with; its message names the part that failed. */
 export class PipelineStartError extends Error {
   override name = "PipelineStartError";
+  /** The cause's own flag: whether starting again may succeed (a database still starting), docs/errors.md. */
+  readonly retriable: boolean | undefined;
   constructor(readonly part: string, cause: unknown) {
     super(`Cannot start the pipeline: ${part}: ${cause instanceof Error ? cause.message : String(cause)}`, {
       cause,
     });
+    this.retriable = retriableOf(cause);
   }
 }
 

@@ -2,18 +2,15 @@
 import type { ConsumedRecord, StreamConnector, Subscription } from "../connector/types.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
 import { Supervisor } from "./supervisor.ts";
+import { waitFor } from "../tests/wait_for.ts";
 
 export const SINK = new URL("../tests/agents/dispatch_sink.ts", import.meta.url);
 export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const text = (b: Uint8Array | null): string => b === null ? "" : new TextDecoder().decode(b);
 
-/** Waits until `check` returns true, polling every 10 ms, or fails after `timeoutMs`. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waits until `check` returns true (the shared `waitFor`), or fails after `timeoutMs`. */
+export function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition") {
+  return waitFor(check, what, { timeoutMs });
 }
 
 /** Creates topics with the given partition counts. */

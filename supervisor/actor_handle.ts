@@ -53,6 +53,7 @@ import {
 import { Emitter } from "./_emitter.ts";
 import { progressLine, ProgressMeter } from "../core/task_progress.ts";
 import { isEnvironmentFailure } from "./crash_blame.ts";
+import { integerAtLeast } from "../core/integer_at_least.ts";
 
 /** How often a long task's progress is logged (besides its end). */
 const TASK_LOG_EVERY_MS = 5000;
@@ -169,22 +170,31 @@ export class ActorHandle implements Child {
     this.path = opts.path;
     this.spec = spec;
     this.#opts = opts;
-    this.creditWindow = positiveInt("creditWindow", opts.creditWindow ?? SUPERVISOR_DEFAULTS.creditWindow);
-    this.mailboxCapacity = nonNegativeInt(
+    this.creditWindow = integerAtLeast(
+      "start actor",
+      "creditWindow",
+      opts.creditWindow ?? SUPERVISOR_DEFAULTS.creditWindow,
+    );
+    this.mailboxCapacity = integerAtLeast(
+      "start actor",
       "mailboxCapacity",
       opts.mailboxCapacity ?? SUPERVISOR_DEFAULTS.mailboxCapacity,
+      0,
     );
     this.agent = opts.agent ?? spec.name;
-    this.#deadlineMs = positiveInt(
+    this.#deadlineMs = integerAtLeast(
+      "start actor",
       "batchDeadlineMs",
       opts.batchDeadlineMs ?? SUPERVISOR_DEFAULTS.batchDeadlineMs,
     );
     this.#heartbeat = {
-      intervalMs: positiveInt(
+      intervalMs: integerAtLeast(
+        "start actor",
         "heartbeat.intervalMs",
         opts.heartbeat?.intervalMs ?? SUPERVISOR_DEFAULTS.heartbeat.intervalMs,
       ),
-      timeoutMs: positiveInt(
+      timeoutMs: integerAtLeast(
+        "start actor",
         "heartbeat.timeoutMs",
         opts.heartbeat?.timeoutMs ?? SUPERVISOR_DEFAULTS.heartbeat.timeoutMs,
       ),
@@ -672,20 +682,6 @@ export class ActorHandle implements Child {
 
 function lastError(reason: string, e: SerializedError): LastError {
   return { reason, name: e.name, message: e.message, at: new Date().toISOString() };
-}
-
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) {
-    throw new RangeError(`Cannot start actor: ${name} must be an integer >= 1, current value is ${v}`);
-  }
-  return v;
-}
-
-function nonNegativeInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 0) {
-    throw new RangeError(`Cannot start actor: ${name} must be an integer >= 0, current value is ${v}`);
-  }
-  return v;
 }
 
 /** The spec's permissions for the config; none when the config is invalid (the Worker then refuses to start). */

@@ -10,8 +10,11 @@ export class BatchFailedError extends Error {
   readonly batchId: string;
   /** Error class reported by the handler (e.g. `TypeError`, `ToolCallError`). */
   readonly remoteName: string;
-  /** The handler's own `retriable` flag when it set one, else true. */
-  readonly retriable: boolean;
+  /**
+   * The handler error's own `retriable` flag as the Worker reported it; `undefined` when it had none (unknown: the
+   * dispatcher gives the batch its normal attempt budget, docs/errors.md).
+   */
+  readonly retriable: boolean | undefined;
 
   /**
    * @param actor Actor path.
@@ -28,7 +31,7 @@ export class BatchFailedError extends Error {
     this.actor = actor;
     this.batchId = batchId;
     this.remoteName = remote.name;
-    this.retriable = remote.retriable ?? true;
+    this.retriable = remote.retriable;
     if (remote.stack) this.stack = `${this.name}: ${this.message}\n[in worker] ${remote.stack}`;
   }
 }

@@ -50,6 +50,7 @@ import { getLogger } from "@logtape/logtape";
 import type { AgentBatch } from "../actors/runtime/agent_batch.ts";
 import { bytesRecords } from "../actors/runtime/agent_record.ts";
 import { sendToDeadLetter } from "../connector/dead_letter.ts";
+import { isRetriable } from "../core/retriable.ts";
 import type {
   ConsumedRecord,
   PartitionBatch,
@@ -74,9 +75,12 @@ import {
   dispatcherRedeliveries,
 } from "./dispatcher_metrics.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
-import { failureDecision } from "./poison_policy.ts";
+import { failureDecision, retryDelay } from "./poison_policy.ts";
 import { isEnvironmentFailure } from "./crash_blame.ts";
 import { assignPartition } from "./partition_assignment.ts";
+import { abortableSleep } from "../core/abortable_sleep.ts";
+import { backoffDelay } from "../core/backoff_delay.ts";
+import { integerAtLeast } from "../core/integer_at_least.ts";
 
 /** Header carrying the correlation id from source to sink. */
 export const CORRELATION_HEADER = "correlation-id";
@@ -347,8 +351,11 @@ export class Dispatcher {
         `Cannot create a dispatcher: maxBatchWaitMs must be a number >= 0, current value is ${maxWaitMs}`,
       );
     }
-    this.#limits = { maxRecords: positiveInt("maxBatchRecords", options.maxBatchRecords ?? 500), maxWaitMs };
-    this.#maxAttempts = positiveInt("maxAttempts", options.maxAttempts ?? 3);
+    this.#limits = {
+      maxRecords: integerAtLeast("create a dispatcher", "maxBatchRecords", options.maxBatchRecords ?? 500),
+      maxWaitMs,
+    };
+    this.#maxAttempts = integerAtLeast("create a dispatcher", "maxAttempts", options.maxAttempts ?? 3);
     this.#backoff = { minMs: options.retryBackoff?.minMs ?? 20, maxMs: options.retryBackoff?.maxMs ?? 2000 };
     this.#deadLetterTimeoutMs = options.deadLetterTimeoutMs ?? 120_000;
     if (!Number.isFinite(this.#deadLetterTimeoutMs) || this.#deadLetterTimeoutMs < 0) {
@@ -869,7 +876,7 @@ export class Dispatcher {
       u.environmentFailures = n;
       u.lastError = error;
       this.#countRedelivery(u);
-      this.#retryLater(p, u, Math.min(this.#backoff.minMs * 2 ** (n - 1), this.#backoff.maxMs));
+      this.#retryLater(p, u, retryDelay(n, this.#backoff));
       p.pending.unshift(u);
     } else {
       u.attempts++;
@@ -884,7 +891,8 @@ export class Dispatcher {
    * itself after a backoff, its two halves, or nothing once its single record went to the dead-letter topic.
    */
   #afterFailure(p: PartitionState, u: Unit): Unit[] {
-    const retriable = !(u.lastError instanceof BatchFailedError) || u.lastError.retriable;
+    // The handler's own flag (docs/errors.md); a crash, hang or unflagged error is unknown: retried within budget.
+    const retriable = u.lastError instanceof BatchFailedError ? u.lastError.retriable : undefined;
     const decision = failureDecision({ ...u, retriable }, {
       maxAttempts: this.#maxAttempts,
       backoff: this.#backoff,
@@ -1001,7 +1009,7 @@ export class Dispatcher {
             return this.#fail(failure);
           }
           this.#deadLetterStalls.set(p.key, failure);
-          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
+          await abortableSleep(backoffDelay(attempt, { initialMs: 100, maxMs: 5000, jitter: 0 }));
         }
       }
       if (p.dropped || this.#failure) return;
@@ -1081,11 +1089,6 @@ export class Dispatcher {
   }
 }
 
-/** Whether an error says that trying again may succeed (the `retriable` contract of qistream's errors). */
-function isRetriable(error: unknown): boolean {
-  return (error as { retriable?: unknown } | null)?.retriable === true;
-}
-
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name || "Error" : typeof error;
 }
@@ -1096,13 +1099,4 @@ function handlerError(error: unknown): unknown {
   const e = new Error(error.message, { cause: error });
   e.name = error.remoteName;
   return e;
-}
-
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) {
-    throw new RangeError(
-      `Cannot create a dispatcher: ${name} must be an integer >= 1, current value is ${v}`,
-    );
-  }
-  return v;
 }

@@ -36,7 +36,7 @@ export { oneForOne } from "./strategy_one_for_one.ts";
 export { oneForAll } from "./strategy_one_for_all.ts";
 export { restForOne } from "./strategy_rest_for_one.ts";
 export { RestartIntensity } from "./restart_intensity.ts";
-export { type BackoffOptions, RestartBackoff } from "./restart_backoff.ts";
+export { RestartBackoff, type RestartBackoffOptions } from "./restart_backoff.ts";
 export { SUPERVISOR_DEFAULTS } from "./supervisor_defaults.ts";
 export type { SupervisorEvent } from "./supervisor_event.ts";
 export type {

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { backoffDelay } from "../core/backoff_delay.ts";
 
 /** The part of a failed batch the policy reads. */
 export interface FailedBatch<R> {
@@ -53,11 +54,7 @@ export type FailureDecision<R> =
 export function failureDecision<R>(batch: FailedBatch<R>, policy: PoisonPolicy): FailureDecision<R> {
   if (batch.records.length === 0) throw new RangeError("Cannot decide on a failed batch: it has no records");
   if (batch.attempts < batch.budget && batch.retriable !== false) {
-    const delayMs = Math.min(
-      policy.backoff.minMs * 2 ** Math.max(0, batch.attempts - 1),
-      policy.backoff.maxMs,
-    );
-    return { action: "retry", delayMs };
+    return { action: "retry", delayMs: retryDelay(batch.attempts, policy.backoff) };
   }
   if (batch.records.length === 1) return { action: "dead_letter", record: batch.records[0]! };
   const mid = Math.ceil(batch.records.length / 2);
@@ -68,4 +65,17 @@ export function failureDecision<R>(batch: FailedBatch<R>, policy: PoisonPolicy):
       budget: batch.attempts + (records.length === 1 ? policy.maxAttempts : 1),
     })),
   };
+}
+
+/**
+ * The wait before the next try of a batch that failed `attempts` times: `minMs * 2^(attempts-1)`, capped at
+ * `maxMs`, without jitter (the one formula of `core/backoff_delay.ts`).
+ *
+ * @param attempts tries so far (1 after the first failure)
+ * @param backoff the dispatcher's retry backoff
+ * @returns the delay in ms
+ */
+export function retryDelay(attempts: number, backoff: { minMs: number; maxMs: number }): number {
+  const initialMs = Math.min(backoff.minMs, backoff.maxMs);
+  return backoffDelay(Math.max(0, attempts - 1), { initialMs, maxMs: backoff.maxMs, jitter: 0 });
 }

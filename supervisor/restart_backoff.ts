@@ -1,11 +1,13 @@
 /**
- * Exponential restart backoff with jitter, reset after a stable period.
+ * Exponential restart backoff with jitter (the one formula of `core/backoff_delay.ts`), reset after a stable
+ * period.
  *
  * @module
  */
+import { backoffDelay, type BackoffOptions } from "../core/backoff_delay.ts";
 
-/** Backoff settings. */
-export interface BackoffOptions {
+/** Restart backoff settings (the supervisor's `backoff`; defaults in `supervisor_defaults.ts`). */
+export interface RestartBackoffOptions {
   /** Delay before the first restart. */
   minMs: number;
   /** Cap of the delay. */
@@ -18,7 +20,7 @@ export interface BackoffOptions {
 
 /** Per-child consecutive-restart state. */
 export class RestartBackoff {
-  readonly options: BackoffOptions;
+  readonly options: RestartBackoffOptions;
   #attempt = 0;
 
   /**
@@ -26,21 +28,13 @@ export class RestartBackoff {
    * @param random Random source in [0, 1) (injectable for tests).
    * @throws {RangeError} When the settings are inconsistent.
    */
-  constructor(options: BackoffOptions, readonly random: () => number = Math.random) {
-    const { minMs, maxMs, jitter, resetAfterMs } = options;
-    if (!(minMs >= 0 && maxMs >= minMs)) {
+  constructor(options: RestartBackoffOptions, readonly random: () => number = Math.random) {
+    if (!(options.resetAfterMs >= 0)) {
       throw new RangeError(
-        `Cannot create backoff: need 0 <= minMs <= maxMs, current values are ${minMs}, ${maxMs}`,
+        `Cannot create backoff: resetAfterMs must be >= 0, current value is ${options.resetAfterMs}`,
       );
     }
-    if (!(jitter >= 0 && jitter <= 1)) {
-      throw new RangeError(`Cannot create backoff: jitter must be within 0..1, current value is ${jitter}`);
-    }
-    if (!(resetAfterMs >= 0)) {
-      throw new RangeError(
-        `Cannot create backoff: resetAfterMs must be >= 0, current value is ${resetAfterMs}`,
-      );
-    }
+    backoffDelay(0, RestartBackoff.#delayOptions(options)); // throws RangeError on inconsistent delays
     this.options = options;
   }
 
@@ -51,12 +45,12 @@ export class RestartBackoff {
    * @returns Delay in ms.
    */
   next(uptimeMs: number): number {
-    const { minMs, maxMs, jitter, resetAfterMs } = this.options;
-    if (uptimeMs >= resetAfterMs) this.#attempt = 0;
-    const base = Math.min(maxMs, minMs * 2 ** this.#attempt);
-    this.#attempt++;
-    const spread = base * jitter * (2 * this.random() - 1);
-    return Math.max(0, Math.min(maxMs, Math.round(base + spread)));
+    if (uptimeMs >= this.options.resetAfterMs) this.#attempt = 0;
+    return backoffDelay(this.#attempt++, RestartBackoff.#delayOptions(this.options), this.random);
+  }
+
+  static #delayOptions(o: RestartBackoffOptions): BackoffOptions {
+    return { initialMs: o.minMs, maxMs: o.maxMs, factor: 2, jitter: o.jitter };
   }
 
   /** Consecutive restarts since the last reset. */

@@ -27,7 +27,8 @@ import { shouldRestart } from "./child_spec.ts";
 import type { RestartStrategy } from "./restart_strategy.ts";
 import { oneForOne } from "./strategy_one_for_one.ts";
 import { RestartIntensity } from "./restart_intensity.ts";
-import { type BackoffOptions, RestartBackoff } from "./restart_backoff.ts";
+import { sleepOrAbort } from "../core/abortable_sleep.ts";
+import { RestartBackoff, type RestartBackoffOptions } from "./restart_backoff.ts";
 import { SUPERVISOR_DEFAULTS } from "./supervisor_defaults.ts";
 import type { SupervisorEvent } from "./supervisor_event.ts";
 import type { LastError, SupervisorNode, TreeNode } from "./tree_node.ts";
@@ -46,7 +47,7 @@ export interface SupervisorOptions {
   /** Sliding window in ms (default 5000). */
   periodMs?: number;
   /** Restart backoff (defaults: min 10 ms, max 10 s, jitter 0.2, reset after 30 s). */
-  backoff?: Partial<BackoffOptions>;
+  backoff?: Partial<RestartBackoffOptions>;
   /** Root only: called once when the root gives up (commit what was processed, then exit non-zero). */
   onGiveUp?: (reason: ExitReason) => void;
   /** Random source for backoff jitter (tests). */
@@ -78,7 +79,7 @@ export class Supervisor implements Child {
   #ctx: ChildStartContext | undefined;
   #entries: Entry[] = [];
   #intensity: RestartIntensity;
-  #backoff: BackoffOptions;
+  #backoff: RestartBackoffOptions;
   #state: SupervisorNode["state"] = "starting";
   #ops: Promise<void> = Promise.resolve();
   #stopping = new AbortController();
@@ -368,7 +369,7 @@ export class Supervisor implements Child {
           restarts: e.restarts + 1,
         });
       }
-      if (!(await sleep(delayMs, this.#stopping.signal))) return;
+      if (!(await sleepOrAbort(delayMs, this.#stopping.signal))) return;
       try {
         for (const e of affected) {
           if (this.#stopping.signal.aborted) return;
@@ -456,22 +457,6 @@ export function supervisorChild(
     shutdown: spec.shutdown ?? SUPERVISOR_DEFAULTS.supervisorShutdown,
     start: (ctx) => Supervisor.start(opts, ctx),
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function toError(e: unknown): Error {

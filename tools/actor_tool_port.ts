@@ -9,8 +9,8 @@
  *   correlationId}` → `{id, ok, result | error}`). Each request is forwarded as an MCP `tools/call` to the actor's
  *   server through an SDK `Client` over an in-memory transport pair, so access control, input validation and
  *   metrics are the same as for every MCP client. `result` is the tool's `structuredContent`; a tool error
- *   (`isError: true`) is sent as `{ok: false, error: {name, message}}` where `name` is `AccessDenied` for a refusal
- *   and the tool's error class otherwise.
+ *   (`isError: true`) is sent as `{ok: false, error: {name, message, retriable?}}` (see {@linkcode toolError}):
+ *   the tool's own `retriable` flag travels unchanged (docs/errors.md).
  *
  * @module
  */
@@ -102,8 +102,9 @@ export async function serveActorTools(
         ? { id, ok: false, error: toolError(result) }
         : { id, ok: true, result: result.structuredContent ?? textOf(result) };
     } catch (error) {
+      // The call did not reach the tool (the server closed, the request timed out): it may succeed later.
       const e = error instanceof Error ? error : new Error(String(error));
-      reply = { id, ok: false, error: { name: e.name, message: e.message } };
+      reply = { id, ok: false, error: { name: e.name, message: e.message, retriable: true } };
     }
     if (open) port.postMessage(reply);
   };
@@ -126,8 +127,36 @@ function textOf(result: CallToolResult): string {
     .join("");
 }
 
-function toolError(result: CallToolResult): { name: string; message: string } {
-  const s = result.structuredContent as { error?: string; errorClass?: string } | undefined;
-  const name = s?.error === "access_denied" ? "AccessDenied" : s?.errorClass ?? "ToolError";
-  return { name, message: textOf(result) };
+/** The tool-client wire form of a tool error result. */
+export interface ToolErrorReply {
+  /** `AccessDenied`, `InvalidToolCall`, or the class of the error the tool threw. */
+  name: string;
+  message: string;
+  /** The tool error's own flag; absent when it had none (unknown). */
+  retriable?: boolean;
+}
+
+/**
+ * Reads a tool error result (`isError: true`) as the tool client's wire error, keeping the tool's `retriable` flag.
+ *
+ * - `structuredContent.error = "access_denied"` → `AccessDenied`, not retriable.
+ * - `structuredContent.error = "tool_failed"` → the thrown error's class and its flag as the tool server sent it.
+ * - no `structuredContent`: the MCP SDK refused the call before the tool ran (unknown tool, arguments that fail the
+ *   input schema, output that fails the output schema) → `InvalidToolCall`, not retriable: the same call fails the
+ *   same way.
+ *
+ * @param result the tool's error result
+ * @returns the wire error
+ */
+export function toolError(result: CallToolResult): ToolErrorReply {
+  const s = result.structuredContent as
+    | { error?: unknown; errorClass?: unknown; retriable?: unknown }
+    | undefined;
+  const message = textOf(result);
+  if (s?.error === "access_denied") return { name: "AccessDenied", message, retriable: false };
+  if (s?.error === "tool_failed") {
+    const name = typeof s.errorClass === "string" ? s.errorClass : "ToolError";
+    return { name, message, ...(typeof s.retriable === "boolean" ? { retriable: s.retriable } : {}) };
+  }
+  return { name: "InvalidToolCall", message, retriable: false };
 }

@@ -19,7 +19,7 @@ import { z } from "zod";
 import { clickHouseRowError, ensureClickHouseTable, insertClickHouseRows } from "./clickhouse_table.ts";
 import { insertCheckedRows } from "./_insert_checked_rows.ts";
 import type { CallerLimit } from "./caller_limit.ts";
-import { clickHouseError } from "./database_error.ts";
+import { clickHouseError, missingTableHeals } from "./database_error.ts";
 import { QueryUnavailableError } from "./query_unavailable_error.ts";
 import { type CappedRows, DEFAULT_QUERY_CAPS, type QueryCaps, RowCollector } from "./query_caps.ts";
 import { TABLE_KIND_SPECS, TABLE_KINDS } from "./table_kinds/mod.ts";
@@ -215,7 +215,9 @@ export function clickHouseTools(deps: ClickHouseToolsDeps): AnyToolDefinition[] 
           rows,
           (part) => insertClickHouseRows(deps.client, kind, table, part),
           clickHouseRowError,
-        );
+        ).catch((error) => {
+          throw missingTableHeals(clickHouseError(`inserting into "${table}"`, error));
+        });
         return { written: written.inserted, errors: written.errors, statements: written.statements };
       },
     }),

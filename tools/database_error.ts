@@ -143,3 +143,22 @@ export function clickHouseError(doing: string, error: unknown): DatabaseError {
     cause: error,
   });
 }
+
+/** Codes of a table that does not exist: PostgreSQL `42P01` (undefined_table), ClickHouse 60 (UNKNOWN_TABLE). */
+const MISSING_TABLE_CODES = new Set(["42P01", "60"]);
+
+/**
+ * Marks a write into a missing table as retriable: the writer's `ensure_table` creates the table again (the tick
+ * sinks call it before their next try), so the same insert then succeeds. Any other error is returned as it is.
+ *
+ * @param error A wrapped write error.
+ * @returns The error to throw.
+ */
+export function missingTableHeals(error: DatabaseError): DatabaseError {
+  if (error.retriable || !MISSING_TABLE_CODES.has(error.code ?? "")) return error;
+  return new DatabaseError(`${error.message} (the table is missing; ensure_table creates it again)`, {
+    code: error.code,
+    retriable: true,
+    cause: error.cause,
+  });
+}

@@ -14,7 +14,7 @@
 import type postgres from "postgres";
 import { z } from "zod";
 import { insertCheckedRows } from "./_insert_checked_rows.ts";
-import { postgresError } from "./database_error.ts";
+import { missingTableHeals, postgresError } from "./database_error.ts";
 import type { PostgresQueryPool } from "./postgres_query_pool.ts";
 import { grantReaderSelect } from "./postgres_reader_role.ts";
 import { ensurePostgresTable, insertPostgresRows, postgresRowError } from "./postgres_table.ts";
@@ -132,7 +132,7 @@ export function postgresTools(deps: PostgresToolsDeps): AnyToolDefinition[] {
           (part) => insertPostgresRows(deps.sql, kind, table, part),
           postgresRowError,
         ).catch((error) => {
-          throw postgresError(`inserting into "${table}"`, error);
+          throw missingTableHeals(postgresError(`inserting into "${table}"`, error));
         });
         return {
           inserted: written.inserted,

@@ -1,8 +1,10 @@
 /**
  * One MCP server per connection, bound to one caller. Every tool of the catalogue is registered (so
  * `tools/list` shows the whole catalogue), but a call to a tool outside the caller's allow-list is refused with a
- * tool error result (`isError: true`, `structuredContent.error = "access_denied"`) and counted in
- * `mcp_tool_denied_total{caller,tool}`. Every call's duration goes to
+ * tool error result (`isError: true`, `structuredContent.error = "access_denied"`, `retriable: false`) and counted
+ * in `mcp_tool_denied_total{caller,tool}`. A tool that throws answers `isError: true` with
+ * `structuredContent: {error: "tool_failed", errorClass, message, retriable?}`: `retriable` is the thrown error's
+ * own flag, left out when it has none (docs/errors.md). Every call's duration goes to
  * `mcp_tool_call_duration_seconds{tool,outcome}`.
  *
  * @module
@@ -10,6 +12,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { getLogger, withCorrelationId } from "../core/log.ts";
+import { retriableOf } from "../core/retriable.ts";
 import { isToolAllowed } from "./tool_access.ts";
 import { type AnyToolDefinition, CORRELATION_META_KEY, type ToolCallContext } from "./tool_definition.ts";
 import { toolCallDuration, toolDenied } from "./tool_metrics.ts";
@@ -74,7 +77,7 @@ export function createToolServer(options: ToolServerOptions): McpServer {
           log.warn("tool call refused: {caller} may not call {tool}", { caller, tool: tool.name });
           const message = `access denied: caller "${caller}" may not call tool "${tool.name}" ` +
             `(allowed: ${allow.length ? allow.join(", ") : "none"})`;
-          return errorResult(message, { error: "access_denied", caller, tool: tool.name });
+          return errorResult(message, { error: "access_denied", caller, tool: tool.name, retriable: false });
         }
         const rawCorrelation = extra._meta?.[CORRELATION_META_KEY];
         const correlationId = typeof rawCorrelation === "string" ? rawCorrelation : undefined;
@@ -87,7 +90,7 @@ export function createToolServer(options: ToolServerOptions): McpServer {
           } catch (error) {
             duration.observe({ tool: tool.name, outcome: "error" }, seconds());
             const e = error instanceof Error ? error : new Error(String(error));
-            const retriable = (e as { retriable?: unknown }).retriable === true;
+            const retriable = retriableOf(e);
             log.warn("tool {tool} failed for {caller}: {error}", {
               tool: tool.name,
               caller,
@@ -97,7 +100,7 @@ export function createToolServer(options: ToolServerOptions): McpServer {
               error: "tool_failed",
               errorClass: e.name,
               message: e.message,
-              retriable,
+              ...(retriable === undefined ? {} : { retriable }),
             });
           }
         };

@@ -16,6 +16,7 @@
  * @module
  */
 import type { AgentRecord } from "../runtime/agent_record.ts";
+import { integerAtLeast } from "../../core/integer_at_least.ts";
 
 /** Options of {@linkcode SourcePublisher}. */
 export interface SourcePublisherOptions {
@@ -73,10 +74,15 @@ export class SourcePublisher {
   /** @throws {RangeError} when a size or time is not a positive integer (linger may be 0) */
   constructor(options: SourcePublisherOptions) {
     this.#options = options;
-    this.batchSize = positiveInt("batchSize", options.batchSize ?? 500, 1);
-    this.lingerMs = positiveInt("lingerMs", options.lingerMs ?? 20, 0);
-    this.maxInFlight = positiveInt("maxInFlight", options.maxInFlight ?? 4, 1);
-    this.maxBuffered = positiveInt("maxBuffered", options.maxBuffered ?? 10_000, this.batchSize);
+    this.batchSize = integerAtLeast("create source publisher", "batchSize", options.batchSize ?? 500, 1);
+    this.lingerMs = integerAtLeast("create source publisher", "lingerMs", options.lingerMs ?? 20, 0);
+    this.maxInFlight = integerAtLeast("create source publisher", "maxInFlight", options.maxInFlight ?? 4, 1);
+    this.maxBuffered = integerAtLeast(
+      "create source publisher",
+      "maxBuffered",
+      options.maxBuffered ?? 10_000,
+      this.batchSize,
+    );
   }
 
   /** Records waiting to be published. */
@@ -261,13 +267,4 @@ export class SourcePublisher {
 interface Queued {
   seq: number;
   record: AgentRecord;
-}
-
-function positiveInt(name: string, v: number, min: number): number {
-  if (!Number.isInteger(v) || v < min) {
-    throw new RangeError(
-      `Cannot create source publisher: ${name} must be an integer >= ${min}, current value is ${v}`,
-    );
-  }
-  return v;
 }

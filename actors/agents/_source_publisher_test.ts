@@ -2,18 +2,14 @@ import assert from "node:assert/strict";
 import { SourcePublisher } from "./_source_publisher.ts";
 import type { AgentRecord } from "../runtime/agent_record.ts";
 import { ActorHandle } from "../../supervisor/actor_handle.ts";
+import { waitFor } from "../../tests/wait_for.ts";
 
 const rec = (i: number): AgentRecord => ({ key: `k${i % 3}`, value: { i } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `check()` holds, polling every 5 ms, or fails after `timeoutMs`. */
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+const until = (check: () => boolean, what: string, timeoutMs = 10_000) =>
+  waitFor(check, what, { timeoutMs, intervalMs: 5 });
 
 Deno.test("full batches go out at once, per topic; the rest on flush", async () => {
   const calls: [string, number][] = [];

@@ -12,8 +12,8 @@
  *   (`ctx.signal`). An outage therefore holds the batch, and the dispatcher's credit window pauses the
  *   partition: good rows are never dead-lettered because the database was away. The table is ensured again
  *   before the next try, so a dropped table is re-created.
- * - Calls that cannot succeed by retrying — refused by access control (`AccessDenied`), arguments refused by the
- *   tool's input schema, `RangeError`/`TypeError` from the tool, a tool missing from the spec — are thrown as
+ * - A tool call is retried only when the tool's error says `retriable: true` (docs/errors.md): access denied,
+ *   arguments the input schema refuses, a tool missing from the spec and errors without a flag are thrown as
  *   they are.
  * - Rows the insert reports in `errors` (refused by the database or by the kind's row schema) make the handler throw a {@linkcode RowsRefusedError} (`retriable: false`) after the
  *   other rows were written; the dispatcher splits the batch and dead-letters each refused record with that error.
@@ -25,9 +25,9 @@ import { originalLocation } from "../../connector/original_location.ts";
 import type { AgentBatch } from "../runtime/agent_batch.ts";
 import type { AgentContext } from "../runtime/agent_context.ts";
 import type { DeliveredRecord } from "../runtime/agent_record.ts";
-import { ToolCallError } from "../runtime/tool_call_error.ts";
-import { abortableSleep } from "../shared/abortable_sleep.ts";
-import { backoffDelay } from "../shared/backoff_delay.ts";
+import { isRetriable } from "../../core/retriable.ts";
+import { abortableSleep } from "../../core/abortable_sleep.ts";
+import { backoffDelay } from "../../core/backoff_delay.ts";
 import { CircuitBreaker, CircuitOpenError } from "../shared/circuit_breaker.ts";
 import { TABLE_KINDS } from "../../tools/table_kinds/names.ts";
 import { tableIdentifierSchema } from "../../tools/table_identifier.ts";
@@ -160,20 +160,6 @@ export function rowOfRecord(record: DeliveredRecord): unknown {
 }
 
 /**
- * Whether a failed tool call may succeed later (retry it) or never will (throw it).
- *
- * @param error What `ctx.tools.call` rejected with.
- * @returns false for access denials, input validation errors, bad-argument errors and local refusals.
- */
-export function isRetriableToolFailure(error: unknown): boolean {
-  if (error instanceof CircuitOpenError) return true;
-  if (!(error instanceof ToolCallError)) return false;
-  if (error.remoteName === undefined) return false; // refused locally: not in spec.tools, no port, aborted
-  if (["AccessDenied", "RangeError", "TypeError", "ZodError"].includes(error.remoteName)) return false;
-  return !/Input validation error|MCP error -32602/.test(error.message);
-}
-
-/**
  * Builds the `receive` of a table sink for one database.
  *
  * @param database `postgres` or `clickhouse` (the tools' prefix).
@@ -207,7 +193,7 @@ export function tableSink(
       name: database,
       failureThreshold: breakerConfig.failureThreshold,
       openMs: breakerConfig.openMs,
-      isFailure: isRetriableToolFailure,
+      isFailure: isRetriable,
       onStateChange: (state) => ctx.log.warn("circuit {database} is now {state}", { database, state }),
     });
     for (let attempt = 0;; attempt++) {
@@ -216,7 +202,7 @@ export function tableSink(
         return await breaker.call(() => write(ctx, target, rows));
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
-        if (!isRetriableToolFailure(error)) throw error;
+        if (!isRetriable(error)) throw error; // the tool's own flag (docs/errors.md)
         ensured.delete(target.table); // the table may be what is missing
         let delay = backoffDelay(attempt, retry);
         if (error instanceof CircuitOpenError) delay = Math.max(delay, error.retryAfterMs);

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { ToolCallError } from "../runtime/tool_call_error.ts";
-import { CircuitOpenError } from "../shared/circuit_breaker.ts";
-import { isRetriableToolFailure, rowOf, rowOfRecord, sinkTables, TableSinkConfig } from "./_table_sink.ts";
+import { rowOf, rowOfRecord, sinkTables, TableSinkConfig } from "./_table_sink.ts";
 import { RowsRefusedError } from "./rows_refused_error.ts";
 
 const tick = {
@@ -78,26 +76,6 @@ Deno.test("rowOfRecord adds the record's provenance, the tables' idempotency key
     "x",
     "a non-object is left for the tool to refuse",
   );
-});
-
-Deno.test("isRetriableToolFailure: outages are retried; refusals and bad arguments are not", () => {
-  const remote = (name: string, message = "failed") =>
-    new ToolCallError("postgres.insert_rows", message, { remoteName: name });
-  assert.equal(isRetriableToolFailure(remote("Error", "Error: connect ECONNREFUSED 127.0.0.1:5432")), true);
-  assert.equal(isRetriableToolFailure(remote("PostgresError", 'relation "t" does not exist')), true);
-  assert.equal(isRetriableToolFailure(remote("ClickHouseError", "Timeout error.")), true);
-  assert.equal(isRetriableToolFailure(new CircuitOpenError("postgres", 100)), true);
-  assert.equal(isRetriableToolFailure(remote("AccessDenied", 'access denied: caller "actor:x"')), false);
-  assert.equal(isRetriableToolFailure(remote("RangeError")), false);
-  assert.equal(
-    isRetriableToolFailure(remote("ToolError", "MCP error -32602: Input validation error: rows")),
-    false,
-  );
-  assert.equal(
-    isRetriableToolFailure(new ToolCallError("x", 'tool "x" is not in this agent\'s spec.tools')),
-    false,
-  );
-  assert.equal(isRetriableToolFailure(new TypeError("bug")), false);
 });
 
 Deno.test("RowsRefusedError names the refused records and is not retriable", () => {

@@ -8,6 +8,7 @@ import type { AgentPermissions } from "../runtime/agent_spec.ts";
 import type { AgentRecord } from "../runtime/agent_record.ts";
 import type { PublishedRecord } from "../../connector/types.ts";
 import { metricsText } from "../../core/metrics.ts";
+import { waitFor as sharedWaitFor } from "../../tests/wait_for.ts";
 
 /** What a recording publish function collected. */
 export interface Recorder {
@@ -41,12 +42,8 @@ export function recorder(): Recorder {
  *
  * @throws {Error} when it does not hold within `timeoutMs`
  */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`Condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+export function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  return sharedWaitFor(predicate, "the condition", { timeoutMs });
 }
 
 /**

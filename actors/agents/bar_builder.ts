@@ -79,7 +79,7 @@ let pendingLetters: AgentRecord[] = [];
 /**
  * Folds the batch's prices into bars and publishes the bars it closed, then its dead letters.
  *
- * @throws {PublishError} when a publish fails (the batch is delivered again; nothing is folded twice)
+ * @throws {AgentPublishError} when a publish fails (the batch is delivered again; nothing is folded twice)
  */
 export async function receive(batch: AgentBatch, ctx: AgentContext<BarBuilderConfig>): Promise<void> {
   const c = ctx.config;

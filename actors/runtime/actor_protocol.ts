@@ -9,6 +9,7 @@
 import type { AgentBatch } from "./agent_batch.ts";
 import type { PublishedRecord } from "../../connector/types.ts";
 import type { AgentRecord } from "./agent_record.ts";
+import { retriableOf } from "../../core/retriable.ts";
 
 /** An error flattened for structured clone. */
 export interface SerializedError {
@@ -86,7 +87,7 @@ export type SystemMessage = Extract<ToWorker, { type: "stop" | "ping" | "config"
  */
 export function serializeError(e: unknown): SerializedError {
   if (e instanceof Error) {
-    const retriable = (e as { retriable?: unknown }).retriable;
+    const retriable = retriableOf(e);
     return {
       name: e.name,
       message: e.message,

@@ -20,7 +20,7 @@ export interface AgentContext<C = unknown> {
   /**
    * Publishes through the main thread's connector; resolves when the log acknowledged the records.
    *
-   * @throws {PublishError} When the main thread reports a failure.
+   * @throws {AgentPublishError} When the main thread reports a failure.
    */
   publish(topic: string, records: AgentRecord[]): Promise<PublishedRecord[]>;
   /** MCP tool calls, restricted to the spec's `tools`. */

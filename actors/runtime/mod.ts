@@ -43,6 +43,6 @@ export {
 export { type AgentMetrics, MetricBuffer } from "./agent_metrics.ts";
 export { createToolClient, serveToolPort, type ToolClient } from "./tool_client.ts";
 export { ToolCallError } from "./tool_call_error.ts";
-export { PublishError } from "./publish_error.ts";
+export { AgentPublishError } from "./agent_publish_error.ts";
 export { serveAgent, type WorkerScope } from "./worker_runtime.ts";
 export * from "./actor_protocol.ts";

@@ -3,11 +3,12 @@
  * end is provided by the tools issue; {@linkcode serveToolPort} is a minimal answering side for tests and wiring.
  *
  * Wire: request `{ id, name, args, correlationId? }` (or `{ id, list: true }` for `tools/list`), reply
- * `{ id, ok: true, result }` or
- * `{ id, ok: false, error: { name, message } }`.
+ * `{ id, ok: true, result }` or `{ id, ok: false, error: { name, message, retriable? } }`; `retriable` becomes
+ * {@linkcode ToolCallError}'s flag unchanged (docs/errors.md).
  *
  * @module
  */
+import { retriableOf } from "../../core/retriable.ts";
 import { ToolCallError } from "./tool_call_error.ts";
 
 /** What an agent sees as `ctx.tools`. */
@@ -41,7 +42,7 @@ interface ToolReply {
   id: number;
   ok: boolean;
   result?: unknown;
-  error?: { name: string; message: string };
+  error?: { name: string; message: string; retriable?: boolean };
 }
 
 /**
@@ -69,6 +70,7 @@ export function createToolClient(
         p.reject(
           new ToolCallError(p.name, e.data.error?.message ?? "tool failed", {
             remoteName: e.data.error?.name,
+            retriable: typeof e.data.error?.retriable === "boolean" ? e.data.error.retriable : undefined,
           }),
         );
       }
@@ -87,15 +89,23 @@ export function createToolClient(
     },
     call(name, args, opts) {
       if (!allowed.includes(name)) {
-        return Promise.reject(new ToolCallError(name, `tool "${name}" is not in this agent's spec.tools`));
+        return Promise.reject(
+          new ToolCallError(name, `tool "${name}" is not in this agent's spec.tools`, { retriable: false }),
+        );
       }
-      if (!port) return Promise.reject(new ToolCallError(name, "no tool port is wired to this actor"));
-      if (opts?.signal?.aborted) return Promise.reject(new ToolCallError(name, "aborted"));
+      if (!port) {
+        return Promise.reject(
+          new ToolCallError(name, "no tool port is wired to this actor", { retriable: false }),
+        );
+      }
+      if (opts?.signal?.aborted) {
+        return Promise.reject(new ToolCallError(name, "aborted", { retriable: true }));
+      }
       const id = ++next;
       return new Promise((resolve, reject) => {
         const onAbort = () => {
           pending.delete(id);
-          reject(new ToolCallError(name, "aborted"));
+          reject(new ToolCallError(name, "aborted", { retriable: true }));
         };
         opts?.signal?.addEventListener("abort", onAbort, { once: true });
         pending.set(id, {
@@ -138,7 +148,16 @@ export function serveToolPort(
       port.postMessage({ id, ok: true, result: await handler(name, args, correlationId) });
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
-      port.postMessage({ id, ok: false, error: { name: error.name, message: error.message } });
+      const retriable = retriableOf(err);
+      port.postMessage({
+        id,
+        ok: false,
+        error: {
+          name: error.name,
+          message: error.message,
+          ...(retriable === undefined ? {} : { retriable }),
+        },
+      });
     }
   };
   return () => port.close();

@@ -22,7 +22,7 @@ import type { AgentModule } from "./agent_spec.ts";
 import { assertAgentModule } from "./agent_spec.ts";
 import { MetricBuffer } from "./agent_metrics.ts";
 import { createToolClient, type ToolClient } from "./tool_client.ts";
-import { PublishError } from "./publish_error.ts";
+import { AgentPublishError } from "./agent_publish_error.ts";
 import { type FromWorker, serializeError, type SystemMessage, type ToWorker } from "./actor_protocol.ts";
 import type { PublishedRecord } from "../../connector/types.ts";
 
@@ -291,7 +291,14 @@ export function serveAgent(
         if (!p) return;
         pendingPublish.delete(m.id);
         if (m.ok) p.resolve(m.result);
-        else p.reject(new PublishError(p.topic, m.error.message, { retriable: m.error.retriable }));
+        else {
+          p.reject(
+            new AgentPublishError(p.topic, m.error.message, {
+              remoteName: m.error.name,
+              retriable: m.error.retriable,
+            }),
+          );
+        }
         return;
       }
       default:

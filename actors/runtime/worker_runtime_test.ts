@@ -100,7 +100,7 @@ Deno.test("ctx.publish is an RPC answered by the main thread; a publish failure 
   fail = true;
   const err = await a.send(makeBatch("b2")).catch((e) => e);
   assert.ok(err instanceof BatchFailedError);
-  assert.equal(err.remoteName, "PublishError");
+  assert.equal(err.remoteName, "AgentPublishError");
   assert.match(err.message, /publishing to "out": broker down/);
   await a.stop(1000);
 });

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { abortableSleep } from "./abortable_sleep.ts";
+import { abortableSleep } from "../../core/abortable_sleep.ts";
 
 /** Options of {@link CreditRateLimiter}. */
 export interface CreditRateLimiterOptions {

@@ -5,10 +5,11 @@
  *
  * @module
  */
-export { abortableSleep } from "./abortable_sleep.ts";
+export { abortableSleep } from "../../core/abortable_sleep.ts";
 export { fetchJson, type FetchJsonOptions, type JsonResponse } from "./fetch_json.ts";
-export { backoffDelay, type BackoffOptions } from "./backoff_delay.ts";
-export { isRetriable, retry, type RetryOptions } from "./retry.ts";
+export { backoffDelay, type BackoffOptions } from "../../core/backoff_delay.ts";
+export { retry, type RetryOptions } from "./retry.ts";
+export { isRetriable, retriableOf } from "../../core/retriable.ts";
 export {
   CircuitBreaker,
   type CircuitBreakerOptions,

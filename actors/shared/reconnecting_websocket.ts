@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { abortableSleep } from "./abortable_sleep.ts";
-import { backoffDelay, type BackoffOptions } from "./backoff_delay.ts";
+import { abortableSleep } from "../../core/abortable_sleep.ts";
+import { backoffDelay, type BackoffOptions } from "../../core/backoff_delay.ts";
 import type { CircuitBreaker } from "./circuit_breaker.ts";
 
 /** One live connection, as the source sees it. */

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { abortableSleep } from "./abortable_sleep.ts";
-import { backoffDelay, type BackoffOptions } from "./backoff_delay.ts";
+import { isRetriable } from "../../core/retriable.ts";
+import { abortableSleep } from "../../core/abortable_sleep.ts";
+import { backoffDelay, type BackoffOptions } from "../../core/backoff_delay.ts";
 
 /** Options of {@link retry}. */
 export interface RetryOptions extends BackoffOptions {
@@ -19,16 +20,6 @@ export interface RetryOptions extends BackoffOptions {
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Random source in [0, 1), for tests. */
   random?: () => number;
-}
-
-/**
- * Whether an error says it is retriable (`error.retriable === true`).
- *
- * @param error anything thrown
- * @returns the flag, false when absent
- */
-export function isRetriable(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { retriable?: unknown }).retriable === true;
 }
 
 /**

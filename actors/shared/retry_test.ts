@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { retry } from "./retry.ts";
 import { UpstreamError } from "./upstream_error.ts";
-import { backoffDelay } from "./backoff_delay.ts";
+import { backoffDelay } from "../../core/backoff_delay.ts";
 
 Deno.test("retry: retries retriable errors with backoff, then succeeds", async () => {
   const delays: number[] = [];

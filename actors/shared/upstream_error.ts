@@ -77,6 +77,23 @@ export function kindOfStatus(status: number): UpstreamErrorKind {
 }
 
 /**
+ * The error of an HTTP status that is a failure by itself (the body said nothing more).
+ *
+ * @param source the upstream
+ * @param what what was being done
+ * @param status the HTTP status
+ * @returns the classified error for a status of 400 or more, else `undefined`
+ */
+export function httpStatusError(source: string, what: string, status: number): UpstreamError | undefined {
+  if (status < 400) return undefined;
+  return new UpstreamError(`${what} failed with HTTP ${status}`, {
+    source,
+    kind: kindOfStatus(status),
+    status,
+  });
+}
+
+/**
  * Wraps a network-level failure (DNS, refused connection, reset, timeout) as a retriable upstream error.
  *
  * @param source the upstream

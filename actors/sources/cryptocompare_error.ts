@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { kindOfStatus, UpstreamError, type UpstreamErrorKind } from "../shared/upstream_error.ts";
+import {
+  httpStatusError,
+  kindOfStatus,
+  UpstreamError,
+  type UpstreamErrorKind,
+} from "../shared/upstream_error.ts";
 
 const SOURCE = "cryptocompare";
 
@@ -55,14 +60,7 @@ export function cryptoCompareError(
       },
     );
   }
-  if (status >= 400) {
-    return new UpstreamError(`${what} failed with HTTP ${status}`, {
-      source: SOURCE,
-      kind: kindOfStatus(status),
-      status,
-    });
-  }
-  return undefined;
+  return httpStatusError(SOURCE, what, status);
 }
 
 function legacyKind(message: string, status: number): UpstreamErrorKind {

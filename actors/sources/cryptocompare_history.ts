@@ -10,19 +10,12 @@ import type { Logger } from "@logtape/logtape";
 import type { Bar, RecordHandler } from "./market_record.ts";
 import { pairSymbol } from "./market_symbol.ts";
 import { cryptoCompareError } from "./cryptocompare_error.ts";
-import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
-import { fetchJson } from "../shared/fetch_json.ts";
-import { retry, type RetryOptions } from "../shared/retry.ts";
+import { describeIssues } from "./malformed_payload_error.ts";
+import { retry } from "../shared/retry.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
-import {
-  MALFORMED,
-  type MetricsSink,
-  RECORDS_OUT,
-  registrySink,
-  UPSTREAM_REQUESTS,
-} from "../shared/source_metrics.ts";
-import { UpstreamError } from "../shared/upstream_error.ts";
-import { getLogger } from "../../core/log.ts";
+import { type MetricsSink, RECORDS_OUT } from "../shared/source_metrics.ts";
+import { fetchUpstream, logRetry, type UpstreamClientOptions } from "../shared/upstream_client.ts";
+import { type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
 
 /** The real REST endpoint (the default). */
 export const CRYPTOCOMPARE_REST_URL = "https://min-api.cryptocompare.com";
@@ -30,27 +23,12 @@ export const CRYPTOCOMPARE_REST_URL = "https://min-api.cryptocompare.com";
 /** Bar unit: which history endpoint. */
 export type HistoryUnit = "minute" | "hour" | "day";
 
-/** Options of {@link CryptoCompareHistory}. */
-export interface CryptoCompareHistoryOptions {
-  /** API key, sent as `Authorization: Apikey <key>` (usually `CRYPTOCOMPARE_API_KEY`). */
-  apiKey?: string;
-  /** Base URL. Default {@link CRYPTOCOMPARE_REST_URL}. */
-  baseUrl?: string;
-  /** Retries of retriable failures (attempts, backoff). Default 4 attempts from 500 ms. */
-  retry?: Omit<RetryOptions, "signal" | "onRetry">;
-  /** The breaker guarding this upstream. Default: 5 failures open it for 30 s. */
-  breaker?: CircuitBreaker;
-  /** Request timeout in ms. Default 10 000. */
-  timeoutMs?: number;
-  /** Metrics sink. Default the process registry. */
-  metrics?: MetricsSink;
-  /** Logger. Default `qistream.sources.cryptocompare`. */
-  log?: Logger;
-  /** Receives bars (or envelopes) that fail validation; they are skipped. */
-  onMalformed?: (raw: unknown, error: MalformedPayloadError) => void;
-  /** The fetch implementation. */
-  fetch?: typeof fetch;
-}
+/**
+ * Options of {@link CryptoCompareHistory}: the API key is sent as `Authorization: Apikey <key>` (usually
+ * `CRYPTOCOMPARE_API_KEY`); the base URL defaults to {@link CRYPTOCOMPARE_REST_URL}; retries default to 4 attempts
+ * from 500 ms.
+ */
+export type CryptoCompareHistoryOptions = UpstreamClientOptions;
 
 /** One history request. */
 export interface HistoryRequest {
@@ -103,13 +81,15 @@ export class CryptoCompareHistory {
   readonly #options: CryptoCompareHistoryOptions;
   readonly #metrics: MetricsSink;
   readonly #log: Logger;
+  readonly #malformedSink: MalformedSink;
 
   constructor(options: CryptoCompareHistoryOptions = {}) {
     this.#options = options;
     this.baseUrl = (options.baseUrl ?? CRYPTOCOMPARE_REST_URL).replace(/\/+$/, "");
     this.breaker = options.breaker ?? new CircuitBreaker({ name: SOURCE });
-    this.#metrics = options.metrics ?? registrySink();
-    this.#log = options.log ?? getLogger(["sources", SOURCE]);
+    this.#malformedSink = sourceOutput(SOURCE, options);
+    this.#metrics = this.#malformedSink.metrics;
+    this.#log = this.#malformedSink.log;
   }
 
   /**
@@ -143,14 +123,7 @@ export class CryptoCompareHistory {
         ...{ attempts: 4, initialMs: 500 },
         ...this.#options.retry,
         ...(signal ? { signal } : {}),
-        onRetry: (e, attempt, delayMs) =>
-          this.#log.warn("{what} failed ({kind}), retry {attempt} in {delayMs} ms: {error}", {
-            what,
-            kind: (e as UpstreamError).kind ?? "unknown",
-            attempt: attempt + 1,
-            delayMs,
-            error: (e as Error).message,
-          }),
+        onRetry: logRetry(this.#log, what),
       },
     );
   }
@@ -203,25 +176,26 @@ export class CryptoCompareHistory {
   async #fetchPage(url: URL, what: string, request: HistoryRequest, signal?: AbortSignal): Promise<Bar[]> {
     const headers: Record<string, string> = {};
     if (this.#options.apiKey) headers.Authorization = `Apikey ${this.#options.apiKey}`;
-    const response = await fetchJson(url, {
+    const response = await fetchUpstream(url, {
       source: SOURCE,
+      what,
       headers,
       metrics: this.#metrics,
+      log: this.#log,
+      classify: (status, body) => cryptoCompareError(status, body, what),
       ...(signal ? { signal } : {}),
       ...(this.#options.timeoutMs ? { timeoutMs: this.#options.timeoutMs } : {}),
       ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
     });
-    const error = cryptoCompareError(response.status, response.body, what);
-    if (error) {
-      this.#metrics.inc(UPSTREAM_REQUESTS, { source: SOURCE, status: error.kind });
-      const level = error.retriable ? "warn" : "error";
-      this.#log[level]("{what}: {kind} error: {message}", { what, kind: error.kind, message: error.message });
-      throw error;
-    }
-    this.#metrics.inc(UPSTREAM_REQUESTS, { source: SOURCE, status: "ok" });
     const envelope = envelopeSchema.safeParse(response.body, { reportInput: true });
     if (!envelope.success) {
-      this.#malformed(response.body, "history response", describeIssues(envelope.error), envelope.error);
+      reportMalformed(
+        this.#malformedSink,
+        response.body,
+        "history response",
+        describeIssues(envelope.error),
+        envelope.error,
+      );
       return [];
     }
     const symbol = pairSymbol(request.fsym, request.tsym);
@@ -231,7 +205,13 @@ export class CryptoCompareHistory {
     envelope.data.Data.Data.forEach((raw, i) => {
       const parsed = barSchema.safeParse(raw, { reportInput: true });
       if (!parsed.success) {
-        this.#malformed(raw, `history bar Data.Data[${i}]`, describeIssues(parsed.error), parsed.error);
+        reportMalformed(
+          this.#malformedSink,
+          raw,
+          `history bar Data.Data[${i}]`,
+          describeIssues(parsed.error),
+          parsed.error,
+        );
         return;
       }
       const b = parsed.data;
@@ -252,12 +232,5 @@ export class CryptoCompareHistory {
     });
     this.#metrics.inc(RECORDS_OUT, { source: SOURCE, kind: "bar" }, out.length);
     return out;
-  }
-
-  #malformed(raw: unknown, where: string, detail: string, cause: unknown): void {
-    const error = new MalformedPayloadError(SOURCE, where, detail, raw, cause);
-    this.#metrics.inc(MALFORMED, { source: SOURCE });
-    this.#log.warn("malformed payload: {error}", { error: error.message });
-    this.#options.onMalformed?.(raw, error);
   }
 }

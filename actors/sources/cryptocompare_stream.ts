@@ -19,26 +19,20 @@ import {
   toTrade,
   tradeFrame,
 } from "./cryptocompare_frames.ts";
-import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
-import type { BackoffOptions } from "../shared/backoff_delay.ts";
+import { describeIssues } from "./malformed_payload_error.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
+import { runReconnectingWebSocket, type SocketSession } from "../shared/reconnecting_websocket.ts";
 import {
-  runReconnectingWebSocket,
-  type SocketSession,
-  type SocketStatus,
-} from "../shared/reconnecting_websocket.ts";
-import {
-  MALFORMED,
   type MetricsSink,
   RECONNECTS,
   RECORDS_OUT,
-  registrySink,
   SEQUENCE_GAPS,
   SUBSCRIBE_FAILURES,
   UPSTREAM_REQUESTS,
 } from "../shared/source_metrics.ts";
 import { UpstreamError } from "../shared/upstream_error.ts";
-import { getLogger } from "../../core/log.ts";
+import { handOn, type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
+import type { UpstreamStreamOptions } from "../shared/upstream_client.ts";
 
 /** The real streaming endpoint (the default). */
 export const CRYPTOCOMPARE_WS_URL = "wss://streamer.cryptocompare.com/v2";
@@ -46,32 +40,18 @@ export const CRYPTOCOMPARE_WS_URL = "wss://streamer.cryptocompare.com/v2";
 /** Default subscriptions: the aggregate index of BTC and ETH in USD. */
 export const DEFAULT_CRYPTOCOMPARE_SUBS = ["5~CCCAGG~BTC~USD", "5~CCCAGG~ETH~USD"];
 
-/** Options of {@link CryptoCompareStream}. */
-export interface CryptoCompareStreamOptions {
-  /** API key, sent as `api_key` in the URL (usually `CRYPTOCOMPARE_API_KEY`). */
-  apiKey?: string;
-  /** Endpoint. Default {@link CRYPTOCOMPARE_WS_URL}. */
-  url?: string;
+/**
+ * Options of {@link CryptoCompareStream}: the API key goes in the URL as `api_key` (usually
+ * `CRYPTOCOMPARE_API_KEY`); the endpoint defaults to {@link CRYPTOCOMPARE_WS_URL}; the reconnect backoff runs from
+ * 5 s up to 60 s; the breaker opens after 5 failed connects for 60 s.
+ */
+export interface CryptoCompareStreamOptions extends UpstreamStreamOptions {
   /** Subscriptions in CryptoCompare syntax (`0~Coinbase~BTC~USD`, `5~CCCAGG~BTC~USD`, `24~CCCAGG~BTC~USD~m`). */
   subscriptions?: string[];
-  /** Receives each normalised record (not awaited). */
-  onRecord: RecordHandler;
-  /** Receives frames that fail validation (the stream goes on). */
-  onMalformed?: (raw: unknown, error: MalformedPayloadError) => void;
-  /** Status changes of the connection, for logs and tests. */
-  onStatus?: (status: SocketStatus) => void;
   /** Expected heartbeat period; two missed heartbeats (2.5 periods of silence) force a reconnect. Default 30 000. */
   heartbeatIntervalMs?: number;
-  /** Reconnect backoff. Default from 5 s up to 60 s. */
-  backoff?: BackoffOptions;
   /** No reconnect waits less than this. Default 5 000 (CryptoCompare's rule); lower it in tests only. */
   minReconnectMs?: number;
-  /** Breaker recording connection outcomes. Default: opens after 5 failed connects for 60 s. */
-  breaker?: CircuitBreaker;
-  /** Metrics sink. Default the process registry. */
-  metrics?: MetricsSink;
-  /** Logger. Default `qistream.sources.cryptocompare`. */
-  log?: Logger;
   /**
    * Highest `CCSEQ` already published per `market~FSYM~TSYM` (a saved source offset): trades at or below it,
    * which CryptoCompare replays on subscribe, are dropped after a restart as after a reconnect.
@@ -101,6 +81,7 @@ export class CryptoCompareStream {
   readonly #options: CryptoCompareStreamOptions;
   readonly #metrics: MetricsSink;
   readonly #log: Logger;
+  readonly #malformedSink: MalformedSink;
   readonly #tickers = new TickerSnapshots();
   /** Per market~pair: highest CCSEQ seen and recently seen sequence numbers. */
   readonly #seq = new Map<string, { max: number; seen: Set<number>; floor?: number }>();
@@ -112,8 +93,9 @@ export class CryptoCompareStream {
     if (this.subscriptions.length === 0) {
       throw new RangeError("Cannot stream CryptoCompare: subscriptions is empty");
     }
-    this.#metrics = options.metrics ?? registrySink();
-    this.#log = options.log ?? getLogger(["sources", SOURCE]);
+    this.#malformedSink = sourceOutput(SOURCE, options);
+    this.#metrics = this.#malformedSink.metrics;
+    this.#log = this.#malformedSink.log;
     for (const [key, max] of Object.entries(options.lastSequences ?? {})) {
       this.#seq.set(key, { max, seen: new Set(), floor: max });
     }
@@ -178,12 +160,12 @@ export class CryptoCompareStream {
     try {
       raw = JSON.parse(data);
     } catch (e) {
-      this.#malformed(data, "ws frame", `not JSON: ${(e as Error).message}`, e);
+      reportMalformed(this.#malformedSink, data, "ws frame", `not JSON: ${(e as Error).message}`, e);
       return;
     }
     const control = controlFrame.safeParse(raw, { reportInput: true });
     if (!control.success) {
-      this.#malformed(raw, "ws frame", describeIssues(control.error), control.error);
+      reportMalformed(this.#malformedSink, raw, "ws frame", describeIssues(control.error), control.error);
       return;
     }
     const frame = control.data;
@@ -311,27 +293,14 @@ export class CryptoCompareStream {
 
   #parsed<S extends z.ZodType>(schema: S, raw: unknown, where: string, then: (f: z.infer<S>) => void): void {
     const parsed = schema.safeParse(raw, { reportInput: true });
-    if (!parsed.success) this.#malformed(raw, where, describeIssues(parsed.error), parsed.error);
-    else then(parsed.data);
+    if (!parsed.success) {
+      reportMalformed(this.#malformedSink, raw, where, describeIssues(parsed.error), parsed.error);
+    } else then(parsed.data);
   }
 
   #emit(record: Parameters<RecordHandler>[0]): void {
     this.#metrics.inc(RECORDS_OUT, { source: SOURCE, kind: record.kind });
-    try {
-      const pending = this.#options.onRecord(record);
-      if (pending) {
-        pending.catch((e) => this.#log.error("record handler failed: {error}", { error: String(e) }));
-      }
-    } catch (e) {
-      this.#log.error("record handler failed: {error}", { error: String(e) });
-    }
-  }
-
-  #malformed(raw: unknown, where: string, detail: string, cause: unknown): void {
-    const error = new MalformedPayloadError(SOURCE, where, detail, raw, cause);
-    this.#metrics.inc(MALFORMED, { source: SOURCE });
-    this.#log.warn("malformed payload: {error}", { error: error.message });
-    this.#options.onMalformed?.(raw, error);
+    handOn(this.#options.onRecord, record, this.#log);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import type { MarketRecord, RecordHandler, Tick } from "./market_record.ts";
 import { SeededRandom } from "./seeded_random.ts";
-import { abortableSleep } from "../shared/abortable_sleep.ts";
+import { abortableSleep } from "../../core/abortable_sleep.ts";
 import { type MetricsSink, RECORDS_OUT } from "../shared/source_metrics.ts";
 
 /** One simulated instrument. */

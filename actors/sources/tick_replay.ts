@@ -8,7 +8,7 @@
 import { z } from "zod";
 import type { MarketRecord, Tick } from "./market_record.ts";
 import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
-import { abortableSleep } from "../shared/abortable_sleep.ts";
+import { abortableSleep } from "../../core/abortable_sleep.ts";
 import { MALFORMED, type MetricsSink, RECORDS_OUT } from "../shared/source_metrics.ts";
 
 /** Options of {@link replayTicks}. */

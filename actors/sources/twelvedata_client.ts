@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { z } from "zod";
 import type { Logger } from "@logtape/logtape";
 import type { Bar, Tick } from "./market_record.ts";
 import { fromSlashSymbol, toSlashSymbol } from "./market_symbol.ts";
@@ -18,20 +17,13 @@ import {
   timeSeriesResponse,
   timeSeriesValue,
 } from "./twelvedata_payloads.ts";
-import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
-import { fetchJson } from "../shared/fetch_json.ts";
-import { retry, type RetryOptions } from "../shared/retry.ts";
+import { describeIssues } from "./malformed_payload_error.ts";
+import { retry } from "../shared/retry.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
 import { CreditRateLimiter } from "../shared/credit_rate_limiter.ts";
-import {
-  MALFORMED,
-  type MetricsSink,
-  RECORDS_OUT,
-  registrySink,
-  UPSTREAM_REQUESTS,
-} from "../shared/source_metrics.ts";
-import type { UpstreamError } from "../shared/upstream_error.ts";
-import { getLogger } from "../../core/log.ts";
+import { type MetricsSink, RECORDS_OUT } from "../shared/source_metrics.ts";
+import { fetchUpstream, logRetry, type UpstreamClientOptions } from "../shared/upstream_client.ts";
+import { type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
 
 /** The real REST endpoint (the default). */
 export const TWELVEDATA_REST_URL = "https://api.twelvedata.com";
@@ -50,32 +42,18 @@ export type TwelveDataInterval =
   | "1week"
   | "1month";
 
-/** Options of {@link TwelveDataClient}. */
-export interface TwelveDataClientOptions {
-  /** API key, sent as `Authorization: apikey <key>` (usually `TWELVEDATA_API_KEY`). */
-  apiKey?: string;
-  /** Base URL. Default {@link TWELVEDATA_REST_URL}. */
-  baseUrl?: string;
+/**
+ * Options of {@link TwelveDataClient}: the API key is sent as `Authorization: apikey <key>` (usually
+ * `TWELVEDATA_API_KEY`); the base URL defaults to {@link TWELVEDATA_REST_URL}; retries default to 3 attempts from
+ * 500 ms.
+ */
+export interface TwelveDataClientOptions extends UpstreamClientOptions {
   /** Credits per window (the plan's per-minute budget). Default 8. Ignored when `limiter` is given. */
   creditsPerMinute?: number;
   /** The credit window in ms. Default 60 000. Ignored when `limiter` is given. */
   creditWindowMs?: number;
   /** A limiter shared by every client of the same key. */
   limiter?: CreditRateLimiter;
-  /** Retries of retriable failures. Default 3 attempts from 500 ms. */
-  retry?: Omit<RetryOptions, "signal" | "onRetry">;
-  /** The breaker guarding this upstream. Default: 5 failures open it for 30 s. */
-  breaker?: CircuitBreaker;
-  /** Request timeout in ms. Default 10 000. */
-  timeoutMs?: number;
-  /** Metrics sink. Default the process registry. */
-  metrics?: MetricsSink;
-  /** Logger. Default `qistream.sources.twelvedata`. */
-  log?: Logger;
-  /** Receives payloads that fail validation. */
-  onMalformed?: (raw: unknown, error: MalformedPayloadError) => void;
-  /** The fetch implementation. */
-  fetch?: typeof fetch;
 }
 
 /** Options of {@link TwelveDataClient.timeSeries}. */
@@ -123,6 +101,7 @@ export class TwelveDataClient {
   readonly #options: TwelveDataClientOptions;
   readonly #metrics: MetricsSink;
   readonly #log: Logger;
+  readonly #malformedSink: MalformedSink;
 
   constructor(options: TwelveDataClientOptions = {}) {
     this.#options = options;
@@ -133,8 +112,9 @@ export class TwelveDataClient {
         windowMs: options.creditWindowMs ?? 60_000,
       });
     this.breaker = options.breaker ?? new CircuitBreaker({ name: SOURCE });
-    this.#metrics = options.metrics ?? registrySink();
-    this.#log = options.log ?? getLogger(["sources", SOURCE]);
+    this.#malformedSink = sourceOutput(SOURCE, options);
+    this.#metrics = this.#malformedSink.metrics;
+    this.#log = this.#malformedSink.log;
   }
 
   /**
@@ -164,7 +144,13 @@ export class TwelveDataClient {
     const body = await this.#get("/time_series", params, signal);
     const envelope = timeSeriesResponse.safeParse(body, { reportInput: true });
     if (!envelope.success) {
-      this.#malformed(body, "time_series response", envelope.error);
+      reportMalformed(
+        this.#malformedSink,
+        body,
+        "time_series response",
+        describeIssues(envelope.error),
+        envelope.error,
+      );
       return [];
     }
     const symbol = fromSlashSymbol(envelope.data.meta.symbol);
@@ -173,7 +159,13 @@ export class TwelveDataClient {
     envelope.data.values.forEach((raw, i) => {
       const v = timeSeriesValue.safeParse(raw, { reportInput: true });
       if (!v.success) {
-        this.#malformed(raw, `time_series values[${i}]`, v.error);
+        reportMalformed(
+          this.#malformedSink,
+          raw,
+          `time_series values[${i}]`,
+          describeIssues(v.error),
+          v.error,
+        );
         return;
       }
       bars.push({
@@ -206,7 +198,7 @@ export class TwelveDataClient {
     const body = await this.#get("/quote", { symbol: toSlashSymbol(symbol) }, signal);
     const q = quoteResponse.safeParse(body, { reportInput: true });
     if (!q.success) {
-      this.#malformed(body, "quote response", q.error);
+      reportMalformed(this.#malformedSink, body, "quote response", describeIssues(q.error), q.error);
       return undefined;
     }
     this.#metrics.inc(RECORDS_OUT, { source: SOURCE, kind: "tick" });
@@ -237,7 +229,7 @@ export class TwelveDataClient {
     const body = await this.#get("/price", { symbol: toSlashSymbol(symbol) }, signal);
     const p = priceResponse.safeParse(body, { reportInput: true });
     if (!p.success) {
-      this.#malformed(body, "price response", p.error);
+      reportMalformed(this.#malformedSink, body, "price response", describeIssues(p.error), p.error);
       return undefined;
     }
     this.#metrics.inc(RECORDS_OUT, { source: SOURCE, kind: "tick" });
@@ -265,44 +257,28 @@ export class TwelveDataClient {
       ...{ attempts: 3, initialMs: 500 },
       ...this.#options.retry,
       ...(signal ? { signal } : {}),
-      onRetry: (e, attempt, delayMs) =>
-        this.#log.warn("{what} failed ({kind}), retry {attempt} in {delayMs} ms: {error}", {
-          what,
-          kind: (e as UpstreamError).kind ?? "unknown",
-          attempt: attempt + 1,
-          delayMs,
-          error: (e as Error).message,
-        }),
+      onRetry: logRetry(this.#log, what),
     });
   }
 
   async #fetch(url: URL, what: string, signal?: AbortSignal): Promise<unknown> {
     const headers: Record<string, string> = {};
     if (this.#options.apiKey) headers.Authorization = `apikey ${this.#options.apiKey}`;
-    const response = await fetchJson(url, {
+    const response = await fetchUpstream(url, {
       source: SOURCE,
+      what,
       headers,
       metrics: this.#metrics,
+      log: this.#log,
+      classify: (status, body) => {
+        const error = twelveDataError(status, body, what, this.limiter.windowMs);
+        if (error?.kind === "rate_limited") this.limiter.drain();
+        return error;
+      },
       ...(signal ? { signal } : {}),
       ...(this.#options.timeoutMs ? { timeoutMs: this.#options.timeoutMs } : {}),
       ...(this.#options.fetch ? { fetch: this.#options.fetch } : {}),
     });
-    const error = twelveDataError(response.status, response.body, what, this.limiter.windowMs);
-    if (error) {
-      this.#metrics.inc(UPSTREAM_REQUESTS, { source: SOURCE, status: error.kind });
-      if (error.kind === "rate_limited") this.limiter.drain();
-      const level = error.retriable ? "warn" : "error";
-      this.#log[level]("{what}: {kind} error: {message}", { what, kind: error.kind, message: error.message });
-      throw error;
-    }
-    this.#metrics.inc(UPSTREAM_REQUESTS, { source: SOURCE, status: "ok" });
     return response.body;
-  }
-
-  #malformed(raw: unknown, where: string, cause: z.ZodError): void {
-    const error = new MalformedPayloadError(SOURCE, where, describeIssues(cause), raw, cause);
-    this.#metrics.inc(MALFORMED, { source: SOURCE });
-    this.#log.warn("malformed payload: {error}", { error: error.message });
-    this.#options.onMalformed?.(raw, error);
   }
 }

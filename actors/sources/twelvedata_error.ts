@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { kindOfStatus, UpstreamError } from "../shared/upstream_error.ts";
+import { httpStatusError, kindOfStatus, UpstreamError } from "../shared/upstream_error.ts";
 
 const SOURCE = "twelvedata";
 
@@ -38,12 +38,5 @@ export function twelveDataError(
       ...(kind === "rate_limited" ? { retryAfterMs: creditWindowMs - (now % creditWindowMs) } : {}),
     });
   }
-  if (status >= 400) {
-    return new UpstreamError(`${what} failed with HTTP ${status}`, {
-      source: SOURCE,
-      kind: kindOfStatus(status),
-      status,
-    });
-  }
-  return undefined;
+  return httpStatusError(SOURCE, what, status);
 }

@@ -8,55 +8,34 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { z } from "zod";
-import type { RecordHandler } from "./market_record.ts";
 import { fromSlashSymbol, toSlashSymbol } from "./market_symbol.ts";
 import { anyEvent, priceEvent, subscribeStatusEvent } from "./twelvedata_payloads.ts";
-import { describeIssues, MalformedPayloadError } from "./malformed_payload_error.ts";
-import type { BackoffOptions } from "../shared/backoff_delay.ts";
+import { describeIssues } from "./malformed_payload_error.ts";
 import { CircuitBreaker } from "../shared/circuit_breaker.ts";
+import { runReconnectingWebSocket, type SocketSession } from "../shared/reconnecting_websocket.ts";
 import {
-  runReconnectingWebSocket,
-  type SocketSession,
-  type SocketStatus,
-} from "../shared/reconnecting_websocket.ts";
-import {
-  MALFORMED,
   type MetricsSink,
   RECONNECTS,
   RECORDS_OUT,
-  registrySink,
   SUBSCRIBE_FAILURES,
   UPSTREAM_REQUESTS,
 } from "../shared/source_metrics.ts";
-import { getLogger } from "../../core/log.ts";
+import { handOn, type MalformedSink, reportMalformed, sourceOutput } from "./source_output.ts";
+import type { UpstreamStreamOptions } from "../shared/upstream_client.ts";
 
 /** The real streaming endpoint (the default). */
 export const TWELVEDATA_WS_URL = "wss://ws.twelvedata.com/v1/quotes/price";
 
-/** Options of {@link TwelveDataStream}. */
-export interface TwelveDataStreamOptions {
-  /** API key, sent as `apikey` in the URL (usually `TWELVEDATA_API_KEY`). */
-  apiKey?: string;
-  /** Endpoint. Default {@link TWELVEDATA_WS_URL}. */
-  url?: string;
+/**
+ * Options of {@link TwelveDataStream}: the API key goes in the URL as `apikey` (usually `TWELVEDATA_API_KEY`); the
+ * endpoint defaults to {@link TWELVEDATA_WS_URL}; the reconnect backoff runs from 1 s up to 60 s; the breaker opens
+ * after 5 failed connects for 60 s.
+ */
+export interface TwelveDataStreamOptions extends UpstreamStreamOptions {
   /** Symbols, Twelve Data (`EUR/USD`) or normalised (`EUR-USD`) spelling. */
   symbols: string[];
-  /** Receives each tick (not awaited). */
-  onRecord: RecordHandler;
-  /** Receives events that fail validation. */
-  onMalformed?: (raw: unknown, error: MalformedPayloadError) => void;
-  /** Status changes of the connection. */
-  onStatus?: (status: SocketStatus) => void;
   /** Heartbeat period. Default 10 000 ms; no message for 3 periods forces a reconnect. */
   heartbeatMs?: number;
-  /** Reconnect backoff. Default from 1 s up to 60 s. */
-  backoff?: BackoffOptions;
-  /** Breaker recording connection outcomes. Default: opens after 5 failed connects for 60 s. */
-  breaker?: CircuitBreaker;
-  /** Metrics sink. Default the process registry. */
-  metrics?: MetricsSink;
-  /** Logger. Default `qistream.sources.twelvedata`. */
-  log?: Logger;
 }
 
 const SOURCE = "twelvedata";
@@ -79,14 +58,16 @@ export class TwelveDataStream {
   readonly #options: TwelveDataStreamOptions;
   readonly #metrics: MetricsSink;
   readonly #log: Logger;
+  readonly #malformedSink: MalformedSink;
   #failed = new Set<string>();
 
   constructor(options: TwelveDataStreamOptions) {
     if (options.symbols.length === 0) throw new RangeError("Cannot stream Twelve Data: symbols is empty");
     this.#options = options;
     this.symbols = options.symbols.map(toSlashSymbol);
-    this.#metrics = options.metrics ?? registrySink();
-    this.#log = options.log ?? getLogger(["sources", SOURCE]);
+    this.#malformedSink = sourceOutput(SOURCE, options);
+    this.#metrics = this.#malformedSink.metrics;
+    this.#log = this.#malformedSink.log;
   }
 
   /** Symbols the last subscribe-status reported as failed. */
@@ -135,21 +116,27 @@ export class TwelveDataStream {
     try {
       raw = JSON.parse(data);
     } catch (e) {
-      this.#malformed(data, "ws event", `not JSON: ${(e as Error).message}`, e);
+      reportMalformed(this.#malformedSink, data, "ws event", `not JSON: ${(e as Error).message}`, e);
       return;
     }
     const any = anyEvent.safeParse(raw, { reportInput: true });
-    if (!any.success) return this.#malformed(raw, "ws event", describeIssues(any.error), any.error);
+    if (!any.success) {
+      return reportMalformed(this.#malformedSink, raw, "ws event", describeIssues(any.error), any.error);
+    }
     const where = `ws event "${any.data.event}"`;
     switch (any.data.event) {
       case "price": {
         const p = priceEvent.safeParse(raw, { reportInput: true });
-        if (!p.success) return this.#malformed(raw, where, describeIssues(p.error), p.error);
+        if (!p.success) {
+          return reportMalformed(this.#malformedSink, raw, where, describeIssues(p.error), p.error);
+        }
         return this.#emitPrice(p.data);
       }
       case "subscribe-status": {
         const st = subscribeStatusEvent.safeParse(raw, { reportInput: true });
-        if (!st.success) return this.#malformed(raw, where, describeIssues(st.error), st.error);
+        if (!st.success) {
+          return reportMalformed(this.#malformedSink, raw, where, describeIssues(st.error), st.error);
+        }
         return this.#onSubscribeStatus(st.data, s);
       }
       case "heartbeat":
@@ -192,8 +179,9 @@ export class TwelveDataStream {
 
   #emitPrice(p: z.infer<typeof priceEvent>): void {
     this.#metrics.inc(RECORDS_OUT, { source: SOURCE, kind: "tick" });
-    try {
-      const pending = this.#options.onRecord({
+    handOn(
+      this.#options.onRecord,
+      {
         kind: "tick",
         value: {
           symbol: fromSlashSymbol(p.symbol),
@@ -205,19 +193,8 @@ export class TwelveDataStream {
           ask: p.ask ?? null,
           volume: p.day_volume ?? null,
         },
-      });
-      if (pending) {
-        pending.catch((e) => this.#log.error("record handler failed: {error}", { error: String(e) }));
-      }
-    } catch (e) {
-      this.#log.error("record handler failed: {error}", { error: String(e) });
-    }
-  }
-
-  #malformed(raw: unknown, where: string, detail: string, cause: unknown): void {
-    const error = new MalformedPayloadError(SOURCE, where, detail, raw, cause);
-    this.#metrics.inc(MALFORMED, { source: SOURCE });
-    this.#log.warn("malformed payload: {error}", { error: error.message });
-    this.#options.onMalformed?.(raw, error);
+      },
+      this.#log,
+    );
   }
 }

@@ -79,9 +79,12 @@ export class AvroEncodeError extends Error {
   }
 }
 
-/** A record is larger than the configured limit. */
-export class RecordTooLargeError extends Error {
-  override name = "RecordTooLargeError";
+/**
+ * A record to encode, or bytes to decode, exceed the serde's `maxRecordBytes` (the log's own size limit is the
+ * connector's `RecordTooLargeError`).
+ */
+export class AvroRecordTooLargeError extends Error {
+  override name = "AvroRecordTooLargeError";
   readonly retriable = false;
   readonly size: number;
   readonly limit: number;

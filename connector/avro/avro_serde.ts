@@ -12,8 +12,8 @@ import { type SchemaRegistry, subjectForTopic } from "../registry/schema_registr
 import {
   AvroDecodeError,
   AvroEncodeError,
+  AvroRecordTooLargeError,
   NoSchemaForSubjectError,
-  RecordTooLargeError,
   SchemaLookupError,
   UnknownSchemaIdError,
 } from "./avro_errors.ts";
@@ -84,7 +84,7 @@ export class AvroSerde {
    * @returns magic byte 0, the schema id (4 bytes, big-endian), the Avro body
    * @throws {NoSchemaForSubjectError} if nothing is registered under the subject
    * @throws {AvroEncodeError} naming the invalid fields if the value does not match the schema
-   * @throws {RecordTooLargeError} if the encoded record exceeds `maxRecordBytes`
+   * @throws {AvroRecordTooLargeError} if the encoded record exceeds `maxRecordBytes`
    *
    * @example
    * ```ts
@@ -101,7 +101,7 @@ export class AvroSerde {
 
   /**
    * Encodes a value with a given schema id.
-   * @throws {UnknownSchemaIdError} | {AvroEncodeError} | {RecordTooLargeError}
+   * @throws {UnknownSchemaIdError} | {AvroEncodeError} | {AvroRecordTooLargeError}
    */
   async encodeWithId(schemaId: number, value: unknown, subject = `id ${schemaId}`): Promise<Uint8Array> {
     const type = await this.typeOf(schemaId);
@@ -114,7 +114,7 @@ export class AvroSerde {
       throw new AvroEncodeError(subject, schemaId, paths, { cause: err });
     }
     const size = HEADER_LENGTH + body.length;
-    if (size > this.maxRecordBytes) throw new RecordTooLargeError(size, this.maxRecordBytes, "encode");
+    if (size > this.maxRecordBytes) throw new AvroRecordTooLargeError(size, this.maxRecordBytes, "encode");
     return frameConfluent(schemaId, body);
   }
 
@@ -125,14 +125,14 @@ export class AvroSerde {
    * @param bytes the record value
    * @param reader an avsc type to read into (schema evolution); default the writer schema
    * @throws {NotAvroError} if the bytes are too short or lack the magic byte
-   * @throws {RecordTooLargeError} if the bytes exceed `maxRecordBytes`
+   * @throws {AvroRecordTooLargeError} if the bytes exceed `maxRecordBytes`
    * @throws {UnknownSchemaIdError} if the registry confirms it does not know the schema id (404)
    * @throws {SchemaLookupError} (retriable) if the registry could not be asked: the record is not at fault
    * @throws {AvroDecodeError} if the body does not decode (truncated, trailing bytes, bad data, no resolution)
    */
   async decode<T = unknown>(bytes: Uint8Array | null, reader?: avsc.Type): Promise<DecodedAvro<T>> {
     if (bytes !== null && bytes.length > this.maxRecordBytes) {
-      throw new RecordTooLargeError(bytes.length, this.maxRecordBytes, "decode");
+      throw new AvroRecordTooLargeError(bytes.length, this.maxRecordBytes, "decode");
     }
     const { schemaId, body } = parseConfluentFrame(bytes);
     const writer = await this.typeOf(schemaId);

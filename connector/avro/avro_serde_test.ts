@@ -6,9 +6,9 @@ import { loadSchemaCatalog } from "../registry/schema_catalog.ts";
 import {
   AvroDecodeError,
   AvroEncodeError,
+  AvroRecordTooLargeError,
   NoSchemaForSubjectError,
   NotAvroError,
-  RecordTooLargeError,
   UnknownSchemaIdError,
 } from "./avro_errors.ts";
 import { AvroSerde } from "./avro_serde.ts";
@@ -239,7 +239,7 @@ Deno.test("serde: not Avro, unknown schema id, bad body and too large give typed
     const ok = await serde.encode("big", { s: "x".repeat(50) });
     assert.ok(ok.length <= 64);
     await assert.rejects(() => serde.encode("big", { s: "x".repeat(100) }), (err: unknown) => {
-      assert.ok(err instanceof RecordTooLargeError);
+      assert.ok(err instanceof AvroRecordTooLargeError);
       assert.equal(err.limit, 64);
       assert.equal(err.size, 5 + 2 + 100);
       return true;

@@ -21,9 +21,9 @@ export { frameConfluent, HEADER_LENGTH, MAGIC_BYTE, parseConfluentFrame } from "
 export {
   AvroDecodeError,
   AvroEncodeError,
+  AvroRecordTooLargeError,
   NoSchemaForSubjectError,
   NotAvroError,
-  RecordTooLargeError,
   SchemaLookupError,
   UnknownSchemaIdError,
 } from "./avro_errors.ts";

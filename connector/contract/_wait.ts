@@ -4,27 +4,25 @@
  *
  * @module
  */
+import { abortableSleep } from "../../core/abortable_sleep.ts";
+import { waitFor as sharedWaitFor } from "../../tests/wait_for.ts";
 
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return abortableSleep(ms);
 }
 
 /**
- * Polls `condition` every 20 ms until it is true.
+ * Polls `condition` every 20 ms until it is true (the shared `tests/wait_for.ts`).
  *
  * @throws {Error} naming `what` when `timeoutMs` passes first
  */
-export async function waitFor(
+export function waitFor(
   condition: () => boolean | Promise<boolean>,
   timeoutMs: number,
   what: string,
 ): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(20);
-  }
+  return sharedWaitFor(condition, what, { timeoutMs, intervalMs: 20 });
 }
 
 /**

@@ -1,18 +1,15 @@
 // Shared helpers of the embedded log's tests (not exported from mod.ts).
 import type { ConnectorStatus, StreamConnector } from "../types.ts";
+import { waitFor } from "../../tests/wait_for.ts";
 
 /** A fresh temporary data directory. */
 export function tempDir(): Promise<string> {
   return Deno.makeTempDir({ prefix: "qistream-embedded-" });
 }
 
-/** Waits until `check` returns true, polling every 10 ms, or fails after `timeoutMs`. */
-export async function until(check: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waits until `check` returns true (the shared `waitFor`), or fails after `timeoutMs`. */
+export function until(check: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+  return waitFor(check, what, { timeoutMs });
 }
 
 /** Collects a connector's status events. */

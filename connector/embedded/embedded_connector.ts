@@ -33,6 +33,7 @@ import type { EmbeddedLogStore, LogDefaults } from "./embedded_log_store.ts";
 import { SharedLog } from "./shared_log.ts";
 import { EmbeddedTopicAdmin } from "./embedded_topic_admin.ts";
 import type { LogFs } from "./log_fs.ts";
+import { isRetriable } from "../../core/retriable.ts";
 
 /** Options of {@link EmbeddedConnector}; every field but `dataDir` has a default. */
 export interface EmbeddedConnectorOptions {
@@ -290,7 +291,7 @@ export class EmbeddedConnector implements StreamConnector {
     });
     if (cause !== undefined) {
       if (written.length === 0) {
-        const retriable = (cause as { retriable?: unknown }).retriable === true;
+        const retriable = isRetriable(cause);
         throw new PublishError(topic, records.length, { cause, retriable });
       }
       // Sending the call again would duplicate what was written: say so, and do not invite a retry.

@@ -13,6 +13,7 @@ import { acquireDataDirLock, type DataDirLock } from "./data_dir_lock.ts";
 import { JsonFileStore } from "./json_file_store.ts";
 import { PartitionLog } from "./partition_log.ts";
 import type { LogFs } from "./log_fs.ts";
+import { integerAtLeast } from "../../core/integer_at_least.ts";
 
 /** Defaults applied to topics that do not set the corresponding config. */
 export interface LogDefaults {
@@ -205,8 +206,8 @@ export class EmbeddedLogStore {
     if (!TOPIC_NAME.test(topic.name) || topic.name === "." || topic.name === "..") {
       throw new TypeError(`Cannot create topic "${topic.name}": use 1-249 characters of a-z A-Z 0-9 . _ -`);
     }
-    positiveInteger("partitions", topic.partitions);
-    positiveInteger("replication factor", topic.replicationFactor);
+    integerAtLeast(`create topic "${topic.name}"`, "partitions", topic.partitions);
+    integerAtLeast(`create topic "${topic.name}"`, "replication factor", topic.replicationFactor);
     validateConfig(topic.config);
     if (this.#topics.data.topics[topic.name]) throw new TopicExistsError(topic.name);
     // A directory left by a crash between delete and save must not leak old records into the new topic.
@@ -229,7 +230,7 @@ export class EmbeddedLogStore {
   async addPartitions(topic: string, total: number): Promise<boolean> {
     const meta = this.#topics.data.topics[topic];
     if (!meta) throw new UnknownTopicError(topic);
-    positiveInteger("partition count", total);
+    integerAtLeast(`add partitions to "${topic}"`, "partition count", total);
     if (total < meta.partitions) {
       throw new RangeError(
         `Cannot set "${topic}" to ${total} partitions: it has ${meta.partitions} and partitions cannot be removed`,
@@ -313,12 +314,6 @@ export class EmbeddedLogStore {
       this.#logs.clear();
       await this.#lock.release();
     }
-  }
-}
-
-function positiveInteger(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`Cannot use ${what} ${n}: it must be a positive integer`);
   }
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { interruptibleSleep } from "../_interruptible_sleep.ts";
+import { sleepOrAbort } from "../../core/abortable_sleep.ts";
 import { ConnectorError } from "../errors.ts";
 import { getLogger } from "../../core/log.ts";
 
@@ -16,6 +16,7 @@ import type { PartitionBatch } from "../types.ts";
 import type { GroupMember } from "./group_member.ts";
 import { asError, type GroupHost } from "./group_types.ts";
 import { OffsetOutOfRangeError, type PartitionLog } from "./partition_log.ts";
+import { backoffDelay } from "../../core/backoff_delay.ts";
 
 /** The fetch-and-deliver loop of one owned partition. */
 export class PartitionFetcher {
@@ -79,6 +80,12 @@ export class PartitionFetcher {
 
   async #run(): Promise<void> {
     const { maxBatchRecords, maxBatchBytes, retryBackoffMs, maxRetryBackoffMs } = this.#member.sink.settings;
+    const retryDelay = (failures: number) =>
+      backoffDelay(failures - 1, {
+        initialMs: Math.min(retryBackoffMs, maxRetryBackoffMs),
+        maxMs: maxRetryBackoffMs,
+        jitter: 0,
+      });
     const stop = this.#stop.signal;
     let batch: PartitionBatch | null = null;
     let attempts = 0;
@@ -123,7 +130,7 @@ export class PartitionFetcher {
             continue;
           }
           readFailures++;
-          const delay = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** (readFailures - 1));
+          const delay = retryDelay(readFailures);
           const cause = asError(e);
           logger.warn("Reading {topic}[{partition}] at {offset} failed, retrying in {delay} ms: {error}", {
             topic: this.topic,
@@ -141,7 +148,7 @@ export class PartitionFetcher {
             ),
             group: this.#member.group,
           });
-          await interruptibleSleep(delay, stop);
+          await sleepOrAbort(delay, stop);
           continue;
         }
       }
@@ -165,8 +172,8 @@ export class PartitionFetcher {
           continue;
         }
         batch = { ...current, records: rest };
-        const delay = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** (attempts - 1));
-        await interruptibleSleep(delay, stop);
+        const delay = retryDelay(attempts);
+        await sleepOrAbort(delay, stop);
       }
     }
   }

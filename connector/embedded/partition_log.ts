@@ -20,7 +20,8 @@ import { LogCorruptionError } from "./embedded_errors.ts";
 import { ConnectorError, type ConnectorErrorOptions } from "../errors.ts";
 import { syncDir } from "./_sync_dir.ts";
 import { denoLogFs, type LogFile, type LogFs } from "./log_fs.ts";
-import { interruptibleSleep } from "../_interruptible_sleep.ts";
+import { sleepOrAbort } from "../../core/abortable_sleep.ts";
+import { backoffDelay } from "../../core/backoff_delay.ts";
 
 /** Segment files a partition keeps open for reading at most (the least recently read is closed first). */
 export const MAX_OPEN_READERS = 2;
@@ -91,6 +92,8 @@ export class LogWriteError extends ConnectorError {
 
 /** Raised internally when a read asks for an offset below the log start (deleted by retention). */
 export class OffsetOutOfRangeError extends RangeError {
+  /** Reading the same offset again fails the same way (the fetcher resets its position instead). */
+  readonly retriable = false;
   constructor(readonly offset: number, readonly low: number, readonly high: number) {
     super(`Cannot read offset ${offset}: the partition holds offsets ${low} to ${high - 1}`);
     this.name = "OffsetOutOfRangeError";
@@ -281,7 +284,10 @@ export class PartitionLog {
               retriable: true,
             });
           }
-          await interruptibleSleep(Math.min(50 * 2 ** (attempt - 1), 1000), this.#closing.signal);
+          await sleepOrAbort(
+            backoffDelay(attempt - 1, { initialMs: 50, maxMs: 1000, jitter: 0 }),
+            this.#closing.signal,
+          );
         }
       }
       for (const b of batch) b.resolve(b.offsets);

@@ -7,6 +7,9 @@ import { type Admin, ConfigResourceTypes } from "kafkajs";
 import type { PartitionOffsets, TopicAdmin, TopicDescription } from "../types.ts";
 import { TopicAdminError, TopicExistsError, UnknownTopicError } from "../errors.ts";
 import { connectErrorFrom, isConnectionFailure } from "./kafka_errors.ts";
+import { isRetriable } from "../../core/retriable.ts";
+import { abortableSleep } from "../../core/abortable_sleep.ts";
+import { backoffDelay } from "../../core/backoff_delay.ts";
 
 /** Attempts of a read (metadata, offsets, configs) that fails with a retriable broker error. */
 const READ_ATTEMPTS = 5;
@@ -209,12 +212,12 @@ export class KafkaAdmin implements TopicAdmin {
       try {
         return await fn();
       } catch (error) {
-        const retriable = (error as { retriable?: boolean }).retriable === true &&
+        const retriable = isRetriable(error) &&
           !isConnectionFailure(error);
         if (WRITES.has(operation) || !retriable || attempt >= READ_ATTEMPTS) {
           throw this.#mapError(operation, topics, error);
         }
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
+        await abortableSleep(backoffDelay(attempt - 1, { initialMs: 100, maxMs: 10_000, jitter: 0 }));
       }
     }
   }
@@ -230,7 +233,7 @@ export class KafkaAdmin implements TopicAdmin {
     if (isConnectionFailure(error)) return connectErrorFrom(error, this.#brokers);
     return new TopicAdminError(operation, topics, {
       cause: error,
-      retriable: (error as { retriable?: boolean }).retriable === true,
+      retriable: isRetriable(error),
     });
   }
 }

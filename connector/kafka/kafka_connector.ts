@@ -33,7 +33,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from "../types.ts";
-import { interruptibleSleep } from "../_interruptible_sleep.ts";
+import { sleepOrAbort } from "../../core/abortable_sleep.ts";
 import { type ConnectorMetrics, connectorMetrics } from "../connector_metrics.ts";
 import { AuthenticationError, ConnectorClosedError, UnknownTopicError } from "../errors.ts";
 import { getLogger } from "../../core/log.ts";
@@ -49,6 +49,7 @@ import {
 import { KafkaPublisher, recordingPartitioner } from "./kafka_publisher.ts";
 import { KafkaClusterClient } from "./kafka_cluster_client.ts";
 import { KafkaSubscription } from "./kafka_subscription.ts";
+import { backoffDelay } from "../../core/backoff_delay.ts";
 
 const log = getLogger("connector.kafka");
 
@@ -126,7 +127,11 @@ export class KafkaConnector implements StreamConnector {
         return;
       } catch (error) {
         const mapped = connectErrorFrom(error, this.#options.brokers);
-        const delayMs = Math.min(initialRetryTime * 2 ** (attempt - 1), maxRetryTime);
+        const delayMs = backoffDelay(attempt - 1, {
+          initialMs: Math.min(initialRetryTime, maxRetryTime),
+          maxMs: maxRetryTime,
+          jitter: 0,
+        });
         if (
           mapped instanceof AuthenticationError || this.#abort.signal.aborted ||
           Date.now() - started + delayMs > maxRetryTime
@@ -141,7 +146,7 @@ export class KafkaConnector implements StreamConnector {
           error: mapped.message,
         });
         this.#emit({ type: "reconnecting", attempt, delayMs });
-        await interruptibleSleep(delayMs, this.#abort.signal);
+        await sleepOrAbort(delayMs, this.#abort.signal);
       }
     }
   }

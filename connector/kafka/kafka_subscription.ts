@@ -41,12 +41,13 @@ import type {
   SubscriptionState,
   TopicPartition,
 } from "../types.ts";
-import { interruptibleSleep } from "../_interruptible_sleep.ts";
+import { sleepOrAbort } from "../../core/abortable_sleep.ts";
 import type { ConnectorMetrics } from "../connector_metrics.ts";
 import { CommitError, ConnectorClosedError, ConsumerCrashedError } from "../errors.ts";
 import { getLogger } from "../../core/log.ts";
 import { connectErrorFrom } from "./kafka_errors.ts";
 import type { ResolvedKafkaOptions } from "./kafka_options.ts";
+import { backoffDelay } from "../../core/backoff_delay.ts";
 
 interface Waiter {
   position: bigint;
@@ -253,7 +254,7 @@ export class KafkaSubscription implements Subscription {
   async #removeUntilJoined(stale: string): Promise<void> {
     while (this.#memberId === undefined && !this.#closing && this.#health.state !== "crashed") {
       if (await this.#removeStale(stale, "before kafkajs restarted this consumer", false)) return;
-      await interruptibleSleep(500, this.#abort.signal);
+      await sleepOrAbort(500, this.#abort.signal);
     }
   }
 
@@ -530,7 +531,8 @@ export class KafkaSubscription implements Subscription {
       this.#emitError(error);
       const failures = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, failures);
-      await interruptibleSleep(Math.min(100 * 2 ** (failures - 1), MAX_FAILURE_DELAY_MS), this.#abort.signal);
+      const delayMs = backoffDelay(failures - 1, { initialMs: 100, maxMs: MAX_FAILURE_DELAY_MS, jitter: 0 });
+      await sleepOrAbort(delayMs, this.#abort.signal);
       // Deliver the same batch again: fetch from its first offset (with autoCommit off, seek commits nothing).
       if (current()) this.#consumer.seek({ topic, partition, offset: records[0]!.offset });
       return;

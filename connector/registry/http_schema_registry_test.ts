@@ -9,6 +9,7 @@ import { IncompatibleSchemaError, SchemaNotFoundError, SchemaRegistryError } fro
 import { AvroSerde } from "../avro/avro_serde.ts";
 import { frameConfluent } from "../avro/confluent_wire_format.ts";
 import { startHttpFaultProxy } from "../../tests/http_fault_proxy.ts";
+import { waitFor } from "../../tests/wait_for.ts";
 
 const url = Deno.env.get("SCHEMA_REGISTRY_URL");
 const ignore = !url;
@@ -171,10 +172,4 @@ Deno.test({
   },
 });
 
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (check: () => boolean, timeoutMs: number, what: string) => waitFor(check, what, { timeoutMs });

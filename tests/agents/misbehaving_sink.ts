@@ -18,6 +18,7 @@
 import { z } from "zod";
 import type { AgentBatch, AgentContext, AgentSpec } from "../../actors/runtime/mod.ts";
 import { receive as republish } from "./dispatch_sink.ts";
+import { abortableSleep } from "../../core/abortable_sleep.ts";
 
 const Config = z.object({
   out: z.string(),
@@ -53,12 +54,12 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<Config>): Pro
     if (busy) {
       for (const until = Date.now() + Number(busy[1]); Date.now() < until;) {
         await ctx.publish(ctx.config.out, []);
-        await sleep(100, ctx.signal);
+        await abortableSleep(100, ctx.signal);
       }
     }
     const stopcrash = /^stopcrash:(\d+)$/.exec(v);
     if (stopcrash) {
-      await sleep(Number(stopcrash[1]), ctx.signal).catch(() => {
+      await abortableSleep(Number(stopcrash[1]), ctx.signal).catch(() => {
         setTimeout(() => {
           throw new Error(`crashed while stopping at offset ${r.offset}`);
         }, 0);
@@ -66,7 +67,7 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<Config>): Pro
       });
     }
     const abortable = /^slow:(\d+)$/.exec(v);
-    if (abortable) await sleep(Number(abortable[1]), ctx.signal);
+    if (abortable) await abortableSleep(Number(abortable[1]), ctx.signal);
     const slow = /^slowcrash:(\d+)$/.exec(v);
     if (slow) {
       await new Promise((r) => setTimeout(r, Number(slow[1])));
@@ -78,16 +79,6 @@ export async function receive(batch: AgentBatch, ctx: AgentContext<Config>): Pro
   }
   await republish(batch, ctx as unknown as Parameters<typeof republish>[1]);
   if (closeAfter) setTimeout(closeSelf, 50);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(new DOMException("stopped while sleeping", "AbortError"));
-    }, { once: true });
-  });
 }
 
 function exists(path: string): boolean {

@@ -11,6 +11,7 @@ import type { Config } from "../../core/config_schema.ts";
 import { startHttpServer } from "../../core/http_server.ts";
 import { type RunningPipeline, startPipeline } from "../../pipeline/mod.ts";
 import type { ExitReason } from "../../supervisor/mod.ts";
+import { waitFor as sharedWaitFor } from "../wait_for.ts";
 
 /** Polls `probe` until it returns true or `timeoutMs` passes; returns the last value it saw for the message. */
 export async function waitFor(
@@ -18,15 +19,16 @@ export async function waitFor(
   probe: () => Promise<{ done: boolean; seen: unknown }>,
   timeoutMs = 60_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   let seen: unknown;
-  while (Date.now() < deadline) {
+  const done = async () => {
     const result = await probe().catch((error) => ({ done: false, seen: String(error) }));
     seen = result.seen;
-    if (result.done) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${JSON.stringify(seen)}`);
+    return result.done;
+  };
+  await sharedWaitFor(done, () => `${what}; last seen: ${JSON.stringify(seen)}`, {
+    timeoutMs,
+    intervalMs: 250,
+  });
 }
 
 /** Parses a pipeline file for a test, with `env` standing in for the environment. */

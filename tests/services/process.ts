@@ -6,6 +6,7 @@
  */
 
 import { ServiceStartError } from "./service.ts";
+import { abortableSleep } from "../../core/abortable_sleep.ts";
 
 /** Starts `command` in a new session (so the terminal's Ctrl-C reaches only the launcher) with output to `logFile`. */
 export function spawnDetached(
@@ -102,21 +103,8 @@ export function logTail(path: string | undefined, lines = 40): string {
   }
 }
 
-/** Resolves after `ms` milliseconds, or rejects when `signal` aborts. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
+/** Resolves after `ms` milliseconds, or rejects when `signal` aborts (the shared abortable sleep). */
+export const delay = abortableSleep;
 
 /**
  * Polls `probe` until it returns true; fails with the service's name, command and log tail when the process

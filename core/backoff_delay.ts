@@ -1,5 +1,7 @@
 /**
- * Exponential backoff with full-range jitter.
+ * The one backoff formula of qistream: `min(maxMs, initialMs * factor^attempt)`, spread by ±`jitter`. Retries,
+ * reconnect loops, supervisor restarts, the dispatcher's retries and the connectors' loops all wait with it. No
+ * imports, so a Worker may use it.
  *
  * @module
  */
